@@ -1,0 +1,188 @@
+// Applying a composed transformation to a frame's bytes: field rewrites with
+// constant checksum adjustments (RFC 1624), then Geneve encapsulation into the
+// frame's headroom or decapsulation by moving the frame start.
+
+import { PacketMeta, L3, Proto } from "../packet/meta";
+import { ld16, st16, st32, st64, stMac, ldMac } from "../packet/bytes";
+import { delta16, delta32, fold, applyDelta } from "../packet/checksum";
+import { Reason } from "../reason";
+import { Port } from "../port";
+import { Mod, X_MODS, X_IP_DELTA, X_L4_DELTA, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP } from "./xform";
+import { targetDeref, E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO } from "../maps/targets";
+
+export const ENCAP_LEN: u32 = 14 + 40 + 8 + 8;       // outer Ethernet + IPv6 + UDP + Geneve base
+export const OXIDE_OPTION_LEN: u32 = 4;               // the External option has no body
+export const GENEVE_UDP_PORT: u32 = 6081;
+export const OXIDE_OPTION_CLASS: u32 = 0x0129;
+export const UNDERLAY_HOP_LIMIT: u32 = 255;           // as the rack's switch sends it
+
+/** Where the transformed frame starts and how long it is (written by xformApply). */
+export const outFrame: usize = memory.data(8);
+
+@inline function hasL4Csum(m: PacketMeta): bool {
+  return m.l4 != 0xffffffff && m.fragOffset == 0 &&
+    (m.proto == Proto.Tcp || m.proto == Proto.Udp || m.proto == Proto.Icmp || m.proto == Proto.Icmpv6);
+}
+@inline function pseudoHeaderCovers(m: PacketMeta): bool {
+  return m.proto == Proto.Tcp || m.proto == Proto.Udp || m.proto == Proto.Icmpv6;
+}
+@inline function portsRewritable(m: PacketMeta): bool {
+  return m.proto == Proto.Tcp || m.proto == Proto.Udp ||
+    ((m.proto == Proto.Icmp || m.proto == Proto.Icmpv6) && m.icmpId != 0xffffffff);
+}
+
+/** Addresses' contribution to a checksum delta, for the family of the packet. */
+function addrDelta(m: PacketMeta, oHi: u64, oLo: u64, nHi: u64, nLo: u64): u64 {
+  if (m.l3Kind == L3.Ipv4) return delta32(<u32>oLo, <u32>nLo);
+  return delta32(<u32>(oHi >> 32), <u32>(nHi >> 32)) + delta32(<u32>oHi, <u32>nHi) +
+         delta32(<u32>(oLo >> 32), <u32>(nLo >> 32)) + delta32(<u32>oLo, <u32>nLo);
+}
+
+/**
+ * Compute the IPv4-header and L4 checksum adjustments of transformation `x`
+ * for a packet whose original fields are in `m`, and store them in `x`.
+ * They stay valid for every packet of the flow: the fields they replace are
+ * part of the flow key and so the same in every packet.
+ */
+export function xformComputeDeltas(x: usize, m: PacketMeta): void {
+  const mods = <u32>load<u16>(x + X_MODS);
+  let ip: u64 = 0, l4: u64 = 0;
+  if (m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6) {
+    const nHi = load<u64>(x + X_IP_HI), nLo = load<u64>(x + X_IP_LO);
+    if ((mods & Mod.IpSrc) != 0) {
+      const d = addrDelta(m, m.srcHi, m.srcLo, nHi, nLo);
+      if (m.l3Kind == L3.Ipv4) ip += d;
+      if (pseudoHeaderCovers(m)) l4 += d;
+    }
+    if ((mods & Mod.IpDst) != 0) {
+      const d = addrDelta(m, m.dstHi, m.dstLo, nHi, nLo);
+      if (m.l3Kind == L3.Ipv4) ip += d;
+      if (pseudoHeaderCovers(m)) l4 += d;
+    }
+    if ((mods & Mod.TtlDec) != 0 && m.l3Kind == L3.Ipv4) {
+      const old = (m.ttl << 8) | m.proto;
+      ip += delta16(old, ((m.ttl - 1) << 8) | m.proto);
+    }
+    if (portsRewritable(m)) {
+      if (m.proto == Proto.Tcp || m.proto == Proto.Udp) {
+        if ((mods & Mod.Sport) != 0) l4 += delta16(m.srcPort, <u32>load<u16>(x + X_SPORT));
+        if ((mods & Mod.Dport) != 0) l4 += delta16(m.dstPort, <u32>load<u16>(x + X_DPORT));
+      } else {
+        // ICMP echo: one identifier field; a source rewrite applies to requests, a destination rewrite to replies
+        if ((mods & Mod.Sport) != 0) l4 += delta16(m.icmpId, <u32>load<u16>(x + X_SPORT));
+        else if ((mods & Mod.Dport) != 0) l4 += delta16(m.icmpId, <u32>load<u16>(x + X_DPORT));
+      }
+    }
+  }
+  store<u16>(x + X_IP_DELTA, <u16>fold(ip));
+  store<u16>(x + X_L4_DELTA, <u16>fold(l4));
+}
+
+@inline function writeAddr(m: PacketMeta, at: usize, hi: u64, lo: u64): void {
+  if (m.l3Kind == L3.Ipv4) st32(at, <u32>lo);
+  else { st64(at, hi); st64(at + 8, lo); }
+}
+
+/**
+ * Apply transformation `x` to the frame described by `m`. `headroom` bytes
+ * are writable in front of the frame. `hash` is the flow hash (outer UDP
+ * source port entropy). On success writes the output frame's start and length
+ * to `outFrame` and returns 0; otherwise a Reason.
+ */
+export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash: u32): u32 {
+  const mods = <u32>load<u16>(x + X_MODS);
+  const base = m.base;
+  let start = base;
+  let len = m.len;
+  // ---- inner rewrites
+  const l2 = base + m.l2;
+  if ((mods & Mod.EthSrc) != 0) stMac(l2 + 6, ldMac(x + X_ETH_SRC));
+  if ((mods & Mod.EthDst) != 0) stMac(l2, ldMac(x + X_ETH_DST));
+  if ((mods & (Mod.IpSrc | Mod.IpDst | Mod.TtlDec | Mod.Sport | Mod.Dport)) != 0 &&
+      (m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6)) {
+    const l3 = base + m.l3;
+    const v4 = m.l3Kind == L3.Ipv4;
+    const hi = load<u64>(x + X_IP_HI), lo = load<u64>(x + X_IP_LO);
+    if ((mods & Mod.IpSrc) != 0) writeAddr(m, v4 ? l3 + 12 : l3 + 8, hi, lo);
+    if ((mods & Mod.IpDst) != 0) writeAddr(m, v4 ? l3 + 16 : l3 + 24, hi, lo);
+    if ((mods & Mod.TtlDec) != 0) {
+      const at = v4 ? l3 + 8 : l3 + 7;
+      store<u8>(at, load<u8>(at) - 1);
+    }
+    if (v4) {
+      const d = <u64>load<u16>(x + X_IP_DELTA);
+      if (d != 0) st16(l3 + 10, applyDelta(ld16(l3 + 10), d));
+    }
+    if (hasL4Csum(m)) {
+      const l4 = base + m.l4;
+      if (portsRewritable(m)) {
+        if (m.proto == Proto.Tcp || m.proto == Proto.Udp) {
+          if ((mods & Mod.Sport) != 0) st16(l4, <u32>load<u16>(x + X_SPORT));
+          if ((mods & Mod.Dport) != 0) st16(l4 + 2, <u32>load<u16>(x + X_DPORT));
+        } else if ((mods & Mod.Sport) != 0) st16(l4 + 4, <u32>load<u16>(x + X_SPORT));
+        else if ((mods & Mod.Dport) != 0) st16(l4 + 4, <u32>load<u16>(x + X_DPORT));
+      }
+      const d = <u64>load<u16>(x + X_L4_DELTA);
+      if (d != 0) {
+        const at: usize = m.proto == Proto.Tcp ? l4 + 16 : m.proto == Proto.Udp ? l4 + 6 : l4 + 2;
+        const old = ld16(at);
+        // UDP over IPv4 may carry no checksum (0): leave it so
+        if (!(m.proto == Proto.Udp && old == 0)) {
+          let v = applyDelta(old, d);
+          if (m.proto == Proto.Udp && v == 0) v = 0xffff;
+          st16(at, v);
+        }
+      }
+    }
+  }
+  // ---- decapsulation: the inner Ethernet frame becomes the frame
+  if ((mods & Mod.Decap) != 0 && m.encap != 0) {
+    start = base + m.l2;
+    len = m.len - m.l2;
+  }
+  // ---- encapsulation into the headroom
+  if ((mods & Mod.Encap) != 0) {
+    const e = targetDeref(load<u32>(x + X_ENCAP));
+    if (e == 0) return Reason.NoEncapTarget;
+    const optLen: u32 = (mods & Mod.EncapExternal) != 0 ? OXIDE_OPTION_LEN : 0;
+    const encapLen = ENCAP_LEN + optLen;
+    if (headroom < encapLen) return Reason.NoHeadroom;
+    if (encapLen - 14 + len > p.mtu) return Reason.TooBig; // outer IPv6 packet vs underlay MTU
+    start -= encapLen;
+    const o = start;
+    // outer Ethernet
+    stMac(o, p.nextHopMac);
+    stMac(o + 6, p.underlayMac);
+    st16(o + 12, 0x86dd);
+    // outer IPv6
+    const ip6 = o + 14;
+    st32(ip6, 0x60000000);
+    const udpLen = 8 + 8 + optLen + len;
+    st16(ip6 + 4, udpLen);
+    store<u8>(ip6 + 6, 17);
+    store<u8>(ip6 + 7, <u8>UNDERLAY_HOP_LIMIT);
+    st64(ip6 + 8, p.underlayHi); st64(ip6 + 16, p.underlayLo);
+    st64(ip6 + 24, load<u64>(e + E_UNDERLAY_HI)); st64(ip6 + 32, load<u64>(e + E_UNDERLAY_LO));
+    // outer UDP: source port from the flow hash (ECMP entropy), zero checksum (RFC 6935)
+    const udp = ip6 + 40;
+    st16(udp, 0xc000 | (hash & 0x3fff));
+    st16(udp + 2, GENEVE_UDP_PORT);
+    st16(udp + 4, udpLen);
+    st16(udp + 6, 0);
+    // Geneve base header
+    const g = udp + 8;
+    store<u8>(g, <u8>(optLen >> 2));
+    store<u8>(g + 1, 0);
+    st16(g + 2, 0x6558);
+    st32(g + 4, load<u32>(e + E_ENCAP_VNI) << 8);
+    if (optLen != 0) {
+      st16(g + 8, OXIDE_OPTION_CLASS);
+      store<u8>(g + 10, 0x00); // External, not critical
+      store<u8>(g + 11, 0);
+    }
+    len += encapLen;
+  }
+  store<u32>(outFrame, <u32>start);
+  store<u32>(outFrame, len, 4);
+  return 0;
+}

@@ -1,0 +1,153 @@
+// DHCPv4 server for the guest's single address (RFC 2131, options RFC 2132).
+//
+// DISCOVER → OFFER, REQUEST for the configured address → ACK (for another
+// address → NAK; a REQUEST naming another server is ignored), INFORM → ACK
+// without lease. Replies go UDP 67 → 68 to 255.255.255.255 when the client
+// set the broadcast flag or has no ciaddr (and for every NAK, §4.1), else to
+// ciaddr; the Ethernet destination is the client's chaddr.
+//
+// Params (28 + 4 * dnsCount + domainLen bytes): gateway MAC (6) |
+//   server IPv4 (4) | client IPv4 (4) | router IPv4 (4, 0 = none) |
+//   lease seconds (4) | interface MTU (2, 0 = none) | prefix length (1) |
+//   DNS count ≤ 4 (1) | domain name length (1) | reserved (1) |
+//   DNS servers (4 each) | domain name (ASCII).
+
+import { PacketMeta, L3, NONE } from "../packet/meta";
+import { Reason } from "../reason";
+import {
+  DHCP4_FIXED, DHCP4_OPTIONS, DHCP4_COOKIE, DHCP4_MIN_MESSAGE, DHCP4_BROADCAST_FLAG,
+  Dhcp4Field, Dhcp4Option, Dhcp4Type, dhcp4OptionsValid, dhcp4FindOption, dhcp4OptionLen,
+  emitDhcp4Option8, emitDhcp4Option16, emitDhcp4Option32, emitDhcp4OptionBytes, prefixMask4,
+} from "../packet/dhcp4";
+import {
+  paramFits, emitEth, ethLen, emitIpv4, emitUdp, udp4Checksum, ipv4TotalLen,
+  IPV4_LEN, UDP_LEN, PROTO_UDP, ld16, ld32, ldMac, st8, st16, st32,
+} from "./common";
+
+export const DHCP4_PARAMS_HEADER: u32 = 28;
+
+export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usize, cap: u32): i32 {
+  // ---- params
+  if (!paramFits(paramLen, 0, DHCP4_PARAMS_HEADER)) return -Reason.BadLength;
+  const gwMac = ldMac(params);
+  const serverIp = ld32(params + 6);
+  const clientIp = ld32(params + 10);
+  const router = ld32(params + 14);
+  const lease = ld32(params + 18);
+  const mtu = ld16(params + 22);
+  const prefixLen = <u32>load<u8>(params + 24);
+  const dnsCount = <u32>load<u8>(params + 25);
+  const domainLen = <u32>load<u8>(params + 26);
+  if (prefixLen > 32 || dnsCount > 4 || (mtu != 0 && mtu < 68)) return -Reason.BadLength;
+  if (!paramFits(paramLen, DHCP4_PARAMS_HEADER, dnsCount * 4 + domainLen)) return -Reason.BadLength;
+  const dns = params + DHCP4_PARAMS_HEADER;
+  const domain = dns + dnsCount * 4;
+
+  // ---- request: IPv4 / UDP 68 → 67 / BOOTREQUEST
+  if (m.l3Kind != L3.Ipv4) return -Reason.HairpinFailed;
+  const total = ipv4TotalLen(m);
+  if (total == 0) return -Reason.BadLength;
+  const ip = m.base + m.l3;
+  const ihl = (<u32>load<u8>(ip) & 15) << 2;
+  if ((ld16(ip + 6) & 0x3fff) != 0) return -Reason.Fragment;
+  if (load<u8>(ip + 9) != PROTO_UDP) return -Reason.HairpinFailed;
+  if (total - ihl < UDP_LEN) return -Reason.Truncated;
+  const udp = ip + ihl;
+  if (ld16(udp) != 68 || ld16(udp + 2) != 67) return -Reason.HairpinFailed;
+  const udpLen = ld16(udp + 4);
+  if (udpLen < UDP_LEN || udpLen > total - ihl) return -Reason.BadUdp;
+  const msgLen = udpLen - UDP_LEN;
+  if (msgLen < DHCP4_OPTIONS) return -Reason.Truncated;
+  const q = udp + UDP_LEN;
+  if (load<u8>(q + Dhcp4Field.Op) != 1 || load<u8>(q + Dhcp4Field.Htype) != 1 || load<u8>(q + Dhcp4Field.Hlen) != 6) return -Reason.HairpinFailed;
+  if (ld32(q + Dhcp4Field.Cookie) != DHCP4_COOKIE) return -Reason.HairpinFailed;
+  const opts = q + DHCP4_OPTIONS;
+  const optLen = msgLen - DHCP4_OPTIONS;
+  if (!dhcp4OptionsValid(opts, optLen)) return -Reason.BadLength;
+
+  const mt = dhcp4FindOption(opts, optLen, Dhcp4Option.MessageType);
+  if (mt < 0 || dhcp4OptionLen(opts + mt) != 1) return -Reason.HairpinFailed;
+  const reqType = <u32>load<u8>(opts + mt + 2);
+  const ciaddr = ld32(q + Dhcp4Field.Ciaddr);
+
+  let replyType: u32;
+  let inform = false;
+  if (reqType == Dhcp4Type.Discover) {
+    replyType = Dhcp4Type.Offer;
+  } else if (reqType == Dhcp4Type.Request) {
+    const sid = dhcp4FindOption(opts, optLen, Dhcp4Option.ServerId);
+    if (sid >= 0) {
+      if (dhcp4OptionLen(opts + sid) != 4) return -Reason.BadLength;
+      if (ld32(opts + sid + 2) != serverIp) return -Reason.HairpinFailed; // the client chose another server
+    }
+    let wanted = ciaddr;
+    const rq = dhcp4FindOption(opts, optLen, Dhcp4Option.RequestedIp);
+    if (rq >= 0) {
+      if (dhcp4OptionLen(opts + rq) != 4) return -Reason.BadLength;
+      wanted = ld32(opts + rq + 2);
+    }
+    replyType = wanted == clientIp ? Dhcp4Type.Ack : Dhcp4Type.Nak;
+  } else if (reqType == Dhcp4Type.Inform) {
+    replyType = Dhcp4Type.Ack;
+    inform = true;
+  } else {
+    return -Reason.HairpinFailed; // DECLINE / RELEASE / server messages: nothing to send
+  }
+  const nak = replyType == Dhcp4Type.Nak;
+  const full = !nak; // OFFER and ACK carry the configuration
+
+  // ---- reply size
+  let optBytes: u32 = 3 + 6 + 1; // message type, server id, end
+  if (full) {
+    if (!inform) optBytes += 6;   // lease time
+    optBytes += 6;                // subnet mask
+    if (router != 0) optBytes += 6;
+    if (dnsCount > 0) optBytes += 2 + 4 * dnsCount;
+    if (mtu != 0) optBytes += 4;
+    if (domainLen > 0) optBytes += 2 + domainLen;
+  }
+  let dhcpLen = DHCP4_OPTIONS + optBytes;
+  if (dhcpLen < DHCP4_MIN_MESSAGE) dhcpLen = DHCP4_MIN_MESSAGE;
+  const need = ethLen(m) + IPV4_LEN + UDP_LEN + dhcpLen;
+  if (need > cap) return -Reason.Truncated;
+
+  // ---- addressing
+  const flags = ld16(q + Dhcp4Field.Flags);
+  const bcast = nak || (flags & DHCP4_BROADCAST_FLAG) != 0 || ciaddr == 0;
+  const ipDst: u32 = bcast ? 0xffffffff : ciaddr;
+  const chaddr = ldMac(q + Dhcp4Field.Chaddr);
+
+  const r = out + emitEth(out, m, chaddr, gwMac, 0x0800);
+  const ru = r + emitIpv4(r, serverIp, ipDst, PROTO_UDP, 64, UDP_LEN + dhcpLen);
+  const d = ru + emitUdp(ru, 67, 68, dhcpLen);
+
+  // ---- BOOTREPLY fixed part
+  memory.fill(d, 0, dhcpLen);
+  st8(d + Dhcp4Field.Op, 2);
+  st8(d + Dhcp4Field.Htype, 1);
+  st8(d + Dhcp4Field.Hlen, 6);
+  st32(d + Dhcp4Field.Xid, ld32(q + Dhcp4Field.Xid));
+  st16(d + Dhcp4Field.Flags, flags);
+  if (replyType == Dhcp4Type.Ack) st32(d + Dhcp4Field.Ciaddr, ciaddr);
+  if (full && !inform) st32(d + Dhcp4Field.Yiaddr, clientIp);
+  st32(d + Dhcp4Field.Giaddr, ld32(q + Dhcp4Field.Giaddr));
+  memory.copy(d + Dhcp4Field.Chaddr, q + Dhcp4Field.Chaddr, 16);
+  st32(d + Dhcp4Field.Cookie, DHCP4_COOKIE);
+
+  // ---- options
+  let o = d + DHCP4_OPTIONS;
+  o += emitDhcp4Option8(o, Dhcp4Option.MessageType, replyType);
+  o += emitDhcp4Option32(o, Dhcp4Option.ServerId, serverIp);
+  if (full) {
+    if (!inform) o += emitDhcp4Option32(o, Dhcp4Option.LeaseTime, lease);
+    o += emitDhcp4Option32(o, Dhcp4Option.SubnetMask, prefixMask4(prefixLen));
+    if (router != 0) o += emitDhcp4Option32(o, Dhcp4Option.Router, router);
+    if (dnsCount > 0) o += emitDhcp4OptionBytes(o, Dhcp4Option.Dns, dns, 4 * dnsCount);
+    if (mtu != 0) o += emitDhcp4Option16(o, Dhcp4Option.InterfaceMtu, mtu);
+    if (domainLen > 0) o += emitDhcp4OptionBytes(o, Dhcp4Option.DomainName, domain, domainLen);
+  }
+  st8(o, Dhcp4Option.End);
+
+  udp4Checksum(ru, serverIp, ipDst, UDP_LEN + dhcpLen);
+  return <i32>need;
+}

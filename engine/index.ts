@@ -1,0 +1,191 @@
+// engine.wasm: the exports hosts call (docs/abi.md).
+//
+// Control calls take plain numbers and pointers into memory the host filled
+// (allocated with `alloc`); they return 0 or a Reason. The datapath is one
+// call per batch: `processBatch`. Anything that allocates may grow memory, so
+// hosts refresh their views of it after control calls.
+
+import { Reason } from "./reason";
+import { ld64 } from "./packet/bytes";
+import {
+  Port, portAt, portCreate as create, portDestroy as destroy, portReconfigure as reconfigure,
+  PortState, COUNTER_SLOTS, portLayer, MAX_PORTS, portPool,
+} from "./port";
+import { loadPortProgram, replaceLayer } from "./rules/program";
+import { Layer } from "./rules/layer";
+import { setNatPool, removeNatPool, poolInUse, poolExhausted } from "./nat/port-pools";
+import { targetSet, targetRemove, targetClearTable, targetsLive } from "./maps/targets";
+import { expireFlows } from "./flow/expiry";
+import { flowTableClear, flowTableBytesPerFlow, recordAt, flowRemove } from "./flow/table";
+import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
+import { releaseBinding } from "./pipeline";
+import { bumpEpoch } from "./flow/epoch";
+
+export { processBatch, batchAreaNew, DESC_SIZE } from "./batch";
+
+export const ABI_VERSION: u32 = 1;
+export function abiVersion(): u32 { return ABI_VERSION; }
+
+// ---- memory for control-plane inputs
+export function alloc(len: u32): usize { return heap.alloc(<usize>max<u32>(len, 1)); }
+export function free(ptr: usize): void { if (ptr != 0) heap.free(ptr); }
+
+// ---- ports
+export function portCreate(id: u32, cfg: usize, len: u32): u32 { return <u32>create(id, cfg, len); }
+export function portReconfigure(id: u32, cfg: usize, len: u32): u32 { return <u32>reconfigure(id, cfg, len); }
+export function portDestroy(id: u32): u32 { return <u32>destroy(id); }
+export function portExists(id: u32): bool { return portAt(id) != null; }
+export function maxPorts(): u32 { return MAX_PORTS; }
+
+/** Ready (configured, not processing), Running, Paused: paused ports drop with PortNotRunning but dump as usual. */
+export function portSetState(id: u32, state: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  if (state != PortState.Ready && state != PortState.Running && state != PortState.Paused) return Reason.BadVersion;
+  p.state = state;
+  return 0;
+}
+export function portState(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.state;
+}
+export function portEpoch(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.epoch;
+}
+
+// ---- rule programs
+export function portLoadProgram(id: u32, src: usize, len: u32): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : loadPortProgram(p, src, len);
+}
+export function portReplaceLayer(id: u32, src: usize, len: u32): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : replaceLayer(p, src, len);
+}
+export function portLayerCount(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.layerCount;
+}
+function layerOf(id: u32, li: u32): Layer | null {
+  const p = portAt(id);
+  if (p == null || li >= p.layerCount) return null;
+  return portLayer(p, li);
+}
+/** The layer's program bytes (as loaded): host decodes names and rules from them. */
+export function layerBlob(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : l.blob; }
+export function layerBlobLen(id: u32, li: u32): u32 { const l = layerOf(id, li); return l == null ? 0 : l.blobLen; }
+/** u64 hit counters, one per rule in program order. */
+export function layerRuleHits(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : l.ruleHits; }
+/** Layer stats: 0 hitsIn, 1 hitsOut, 2 defaultHitsIn, 3 defaultHitsOut, 4 denies. */
+export function layerStat(id: u32, li: u32, which: u32): f64 {
+  const l = layerOf(id, li);
+  if (l == null) return 0;
+  switch (which) {
+    case 0: return <f64>l.hitsIn;
+    case 1: return <f64>l.hitsOut;
+    case 2: return <f64>l.defaultHitsIn;
+    case 3: return <f64>l.defaultHitsOut;
+    case 4: return <f64>l.denies;
+  }
+  return 0;
+}
+
+// ---- NAT pools
+export function portSetNatPool(id: u32, pool: u32, ip: usize, portLo: u32, portHi: u32): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : setNatPool(p, pool, ld64(ip), ld64(ip + 8), portLo, portHi);
+}
+export function portRemoveNatPool(id: u32, pool: u32): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : removeNatPool(p, pool);
+}
+export function portNatInUse(id: u32, pool: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : poolInUse(p, pool);
+}
+export function portNatExhausted(id: u32, pool: u32): f64 {
+  const p = portAt(id);
+  return p == null ? 0 : <f64>poolExhausted(p, pool);
+}
+export function portNatPoolSize(id: u32, pool: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return 0;
+  const np = portPool(p, pool);
+  return np == null ? 0 : np.portHi - np.portLo + 1;
+}
+
+// ---- mapping tables (V2P, boundary, NAT ingress)
+/** Key and underlay addresses are 16 bytes, network order; MAC as two halves. Returns entry index ≥ 0 or -Reason. */
+export function mapSet(table: u32, vni: u32, keyIp: usize, portLo: u32, portHi: u32,
+                       encapVni: u32, underlay: usize, macHi: u32, macLo: u32): i32 {
+  return targetSet(table, vni, ld64(keyIp), ld64(keyIp + 8), portLo, portHi, encapVni,
+    ld64(underlay), ld64(underlay + 8), ((<u64>macHi & 0xffff) << 32) | <u64>macLo);
+}
+export function mapRemove(table: u32, vni: u32, keyIp: usize, portLo: u32): bool {
+  return targetRemove(table, vni, ld64(keyIp), ld64(keyIp + 8), portLo);
+}
+export function mapClear(table: u32): u32 { return targetClearTable(table); }
+export function mapLive(): u32 { return targetsLive(); }
+export { targetsBase as mapEntries, targetsCapacity as mapEntrySlots, ENTRY_SIZE as MAP_ENTRY_SIZE } from "./maps/targets";
+
+// ---- flows
+export function portExpire(id: u32, nowMs: f64, budget: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : expireFlows(p, <u32>(<u64>nowMs & 0xffffffff), budget);
+}
+export function portFlowCount(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.flows.live;
+}
+export function portFlowCapacity(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.flows.capacity;
+}
+/** Records [0, portFlowSlots) may be live (flags & 4); layout in engine/flow/record.ts. */
+export function portFlowRecords(id: u32): usize {
+  const p = portAt(id);
+  return p == null ? 0 : p.flows.records;
+}
+export function portFlowSlots(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : p.flows.neverUsed;
+}
+export function portFlowBytesPerFlow(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : flowTableBytesPerFlow(p.flows);
+}
+export const FLOW_RECORD_SIZE: u32 = <u32>REC_SIZE;
+
+/** Drop every flow of a port (NAT bindings released). */
+export function portFlowsClear(id: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  const t = p.flows;
+  for (let i: u32 = 0; i < t.neverUsed; i++) {
+    const rec = recordAt(t, i);
+    if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) != 0) releaseBinding(p, rec);
+  }
+  flowTableClear(t);
+  bumpEpoch(p);
+  return 0;
+}
+export function portFlowRemoveAt(id: u32, index: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  const t = p.flows;
+  if (index >= t.neverUsed) return Reason.BadLength;
+  const rec = recordAt(t, index);
+  if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) == 0) return Reason.BadLength;
+  releaseBinding(p, rec);
+  flowRemove(t, rec);
+  return 0;
+}
+
+// ---- counters: (Ctr.Count + Reason.Count) u64 per port, see engine/port.ts
+export function portCounters(id: u32): usize {
+  const p = portAt(id);
+  return p == null ? 0 : p.counters;
+}
+export const COUNTERS_PER_PORT: u32 = COUNTER_SLOTS;
+export const REASON_COUNT: u32 = Reason.Count;

@@ -1,0 +1,58 @@
+// Ethernet II framing (IEEE 802.3) with at most one 802.1Q tag.
+//
+// Stacked tags (802.1ad QinQ) are refused: no port we serve carries them,
+// and accepting them would let a guest hide its real EtherType.
+
+import { ld16, ldMac, st16, stMac, room } from "./bytes";
+import { PacketMeta, NONE, EtherType } from "./meta";
+import { Reason } from "../reason";
+
+export const ETH_HDR_LEN: u32 = 14;
+export const VLAN_TAG_LEN: u32 = 4;
+export const ETH_VLAN_HDR_LEN: u32 = ETH_HDR_LEN + VLAN_TAG_LEN;
+export const ETHERTYPE_QINQ: u32 = 0x88a8;
+
+@inline function isVlanTag(etherType: u32): bool {
+  return etherType == EtherType.Vlan || etherType == ETHERTYPE_QINQ;
+}
+
+/** Parse the Ethernet header at `off`; returns the L3 offset or -Reason. */
+export function parseEthernet(m: PacketMeta, off: u32): i32 {
+  const avail = room(m.len, off);
+  if (avail < ETH_HDR_LEN) return -Reason.Truncated;
+  const p = m.base + off;
+  m.l2 = off;
+  m.ethDst = ldMac(p);
+  m.ethSrc = ldMac(p + 6);
+  let etherType = ld16(p + 12);
+  if (etherType == ETHERTYPE_QINQ) return -Reason.BadVlan;
+  if (etherType != EtherType.Vlan) {
+    m.vlan = NONE;
+    m.etherType = etherType;
+    return <i32>(off + ETH_HDR_LEN);
+  }
+  if (avail < ETH_VLAN_HDR_LEN) return -Reason.Truncated;
+  m.vlan = ld16(p + 14);
+  etherType = ld16(p + 16);
+  if (isVlanTag(etherType)) return -Reason.BadVlan;
+  m.etherType = etherType;
+  return <i32>(off + ETH_VLAN_HDR_LEN);
+}
+
+/** Write an untagged Ethernet header; returns 14. */
+export function emitEthernet(p: usize, dst: u64, src: u64, etherType: u32): u32 {
+  stMac(p, dst);
+  stMac(p + 6, src);
+  st16(p + 12, etherType);
+  return ETH_HDR_LEN;
+}
+
+/** Write an Ethernet header with one 802.1Q tag carrying `tci`; returns 18. */
+export function emitEthernetVlan(p: usize, dst: u64, src: u64, tci: u32, etherType: u32): u32 {
+  stMac(p, dst);
+  stMac(p + 6, src);
+  st16(p + 12, EtherType.Vlan);
+  st16(p + 14, tci);
+  st16(p + 16, etherType);
+  return ETH_VLAN_HDR_LEN;
+}

@@ -1,0 +1,45 @@
+// TCP header (RFC 9293 §3.1). Options are skipped; the connection tracker
+// reads flags, sequence and acknowledgment numbers from PacketMeta.
+
+import { ld8, ld16, ld32, st8, st16, st32, room } from "./bytes";
+import { PacketMeta } from "./meta";
+import { ipPayloadEnd } from "./l4sum";
+import { Reason } from "../reason";
+
+export const TCP_HDR_LEN: u32 = 20;
+
+/** Parse the TCP header at `off`; returns the payload offset or -Reason. */
+export function parseTcp(m: PacketMeta, off: u32): i32 {
+  const avail = room(ipPayloadEnd(m), off);
+  if (avail < TCP_HDR_LEN) return -Reason.Truncated;
+  const p = m.base + off;
+  const hdrLen = (ld8(p + 12) >> 4) * 4;
+  if (hdrLen < TCP_HDR_LEN) return -Reason.BadHeaderLength;
+  if (hdrLen > avail) return -Reason.Truncated;
+  m.l4 = off;
+  m.l4HdrLen = hdrLen;
+  m.srcPort = ld16(p);
+  m.dstPort = ld16(p + 2);
+  m.tcpSeq = ld32(p + 4);
+  m.tcpAck = ld32(p + 8);
+  m.tcpFlags = ld8(p + 13);
+  m.tcpWindow = ld16(p + 14);
+  m.payload = off + hdrLen;
+  m.payloadLen = avail - hdrLen;
+  return <i32>(off + hdrLen);
+}
+
+/** Write a 20-byte TCP header (no options, zero checksum and urgent pointer); returns 20. */
+export function emitTcp(p: usize, srcPort: u32, dstPort: u32, seq: u32, ack: u32,
+                        flags: u32, window: u32): u32 {
+  st16(p, srcPort);
+  st16(p + 2, dstPort);
+  st32(p + 4, seq);
+  st32(p + 8, ack);
+  st8(p + 12, (TCP_HDR_LEN / 4) << 4);
+  st8(p + 13, flags);
+  st16(p + 14, window);
+  st16(p + 16, 0);
+  st16(p + 18, 0);
+  return TCP_HDR_LEN;
+}

@@ -1,0 +1,409 @@
+// The per-frame datapath: parse, look up the flow, and either apply the
+// cached transformation (fast path) or walk the port's layers, compose a
+// transformation and cache it (slow path). RFD 63 "Oxide Packet
+// Transformation Engine"; OPTE's Port::process.
+//
+// Outbound frames (from the guest side) walk the layers first to last,
+// inbound frames last to first. Each layer's rewrites are applied to the
+// parsed view as it goes, so later layers see what earlier ones decided (the
+// firewall sees the private address after inbound NAT, for instance). A
+// reply walking a stateful layer that already decided for its flow skips the
+// layer's rules and takes the reverse of that decision.
+
+import { Reason } from "./reason";
+import { PacketMeta, META_SIZE, L3, Proto, NONE } from "./packet/meta";
+import { ld64, ldMac } from "./packet/bytes";
+import { parseFrame } from "./packet/parse";
+import { buildHairpin } from "./hairpin/index";
+import { Port, portLayer, portPool, count, countDrop, Ctr, PortState } from "./port";
+import { Layer, layerMatch, rulePosition, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
+import { ActionKind, SetOp, EncapFlag } from "./rules/format";
+import { metaRegs } from "./rules/predicate";
+import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
+import {
+  Dir, keyOff, xOff, pktsOff, otherDir, layerBits, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_EPOCH, R_DIRTY,
+  R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
+} from "./flow/record";
+import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
+import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
+import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
+import { tcpTrack } from "./flow/tcp";
+import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
+import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
+
+export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3 }
+
+// Static scratch: the per-packet path allocates nothing.
+export const meta = changetype<PacketMeta>(memory.data(512, 16));
+const metaOrig = changetype<PacketMeta>(memory.data(512, 16));
+const KEY: usize = memory.data(40, 8);
+const RKEY: usize = memory.data(40, 8);
+const XB: usize = memory.data(48, 8);
+export const HAIRPIN_CAP: u32 = 16384;
+const hairpinOut: usize = memory.data(<i32>HAIRPIN_CAP, 16);
+
+// What decided the last frame (read by the batch loop into the descriptor).
+export let decidedLayer: u32 = 0xff;
+export let decidedRule: u32 = 0xffffffff;
+export const DEFAULT_RULE: u32 = 0xfffffffe;
+
+// NAT port taken during this evaluation, to give back if the frame is not passed.
+let natTakenPool: u32 = NO_NAT_POOL;
+let natTakenPort: u32 = 0;
+
+@inline function nowMsU32(now: f64): u32 { return <u32>(<u64>now & 0xffffffff); }
+
+function isCacheable(m: PacketMeta): bool {
+  if (m.l3Kind != L3.Ipv4 && m.l3Kind != L3.Ipv6) return false;
+  if (m.fragOffset != 0 || m.moreFragments != 0) return false;
+  if ((m.proto == Proto.Icmp || m.proto == Proto.Icmpv6) && m.icmpId == NONE) return false; // ICMP errors, NDP, …
+  return true;
+}
+
+/** Process one frame. Returns a Verdict; the output frame is in `outFrame`, the reason in `lastReason`. */
+export let lastReason: u32 = 0;
+export let lastHash: u32 = 0;
+
+export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, headroom: u32, now: f64): u32 {
+  decidedLayer = 0xff;
+  decidedRule = 0xffffffff;
+  lastHash = 0;
+  if (p.state != PortState.Running) return drop(p, dir, Reason.PortNotRunning);
+  const m = meta;
+  const bad = parseFrame(m, ptr, len, dir == Dir.In && (p.flags & 1) != 0);
+  count(p, dir == Dir.In ? Ctr.PktsIn : Ctr.PktsOut, 1);
+  count(p, dir == Dir.In ? Ctr.BytesIn : Ctr.BytesOut, <u64>len);
+  if (bad != 0) return drop(p, dir, <u32>bad);
+
+  const cacheable = isCacheable(m);
+  let rec: usize = 0;
+  let h: u32 = 0;
+  if (cacheable) {
+    keyFromMeta(KEY, m, dir == Dir.In && m.encap != 0 ? m.vni : p.vni);
+    h = keyHash(KEY);
+    lastHash = h;
+    rec = flowLookup(p.flows, dir, KEY, h);
+    if (rec != 0) {
+      const x = rec + xOff(dir);
+      const mods = <u32>load<u16>(x + X_MODS);
+      if ((mods & Mod.Valid) != 0 && <u32>load<u16>(x + X_EPOCH) == (p.epoch & 0xffff) &&
+          ((mods & Mod.Encap) == 0 || targetDeref(load<u32>(x + X_ENCAP)) != 0) &&
+          !((mods & Mod.TtlDec) != 0 && m.ttl <= 1)) {
+        const r = xformApply(x, m, p, headroom, h);
+        if (r != 0) return drop(p, dir, r);
+        count(p, dir == Dir.In ? Ctr.FastIn : Ctr.FastOut, 1);
+        touch(p, rec, dir, m, len, now);
+        return Verdict.Pass;
+      }
+    }
+  }
+  count(p, dir == Dir.In ? Ctr.SlowIn : Ctr.SlowOut, 1);
+  return slowPath(p, dir, rec, cacheable, h, ptr, cap, headroom, len, now);
+}
+
+function touch(p: Port, rec: usize, dir: u32, m: PacketMeta, len: u32, now: f64): void {
+  const pk = rec + pktsOff(dir);
+  store<u64>(pk, load<u64>(pk) + 1);
+  store<u64>(pk + 8, load<u64>(pk + 8) + <u64>len);
+  store<u32>(rec + R_LAST_SEEN, nowMsU32(now));
+  store<u32>(rec + R_DIRTY, p.dirtyGen);
+  if (m.proto == Proto.Tcp && m.l4 != NONE) tcpTrack(rec, dir, m.tcpFlags);
+}
+
+function drop(p: Port, dir: u32, reason: u32): u32 {
+  lastReason = reason;
+  countDrop(p, reason);
+  count(p, dir == Dir.In ? Ctr.DropsIn : Ctr.DropsOut, 1);
+  return Verdict.Drop;
+}
+
+// ---- composing a transformation -------------------------------------------
+
+@inline function xbMods(): u32 { return <u32>load<u16>(XB + X_MODS); }
+@inline function xbAdd(bits: u32): void { store<u16>(XB + X_MODS, <u16>(xbMods() | bits)); }
+
+/** Record an IP rewrite; false when the other address is already rewritten. */
+function xbSetIp(src: bool, hi: u64, lo: u64): bool {
+  const mods = xbMods();
+  if ((mods & (src ? Mod.IpDst : Mod.IpSrc)) != 0) return false;
+  store<u64>(XB + X_IP_HI, hi);
+  store<u64>(XB + X_IP_LO, lo);
+  xbAdd(src ? Mod.IpSrc : Mod.IpDst);
+  const m = meta;
+  if (src) { m.srcHi = hi; m.srcLo = lo; } else { m.dstHi = hi; m.dstLo = lo; }
+  return true;
+}
+
+function xbSetPort(src: bool, v: u32): void {
+  const m = meta;
+  if ((m.proto == Proto.Icmp || m.proto == Proto.Icmpv6)) {
+    if (m.icmpId == NONE) return;
+    // an echo identifier stands for both ports of the flow key
+    m.icmpId = v; m.srcPort = v; m.dstPort = v;
+  } else if (m.proto != Proto.Tcp && m.proto != Proto.Udp) {
+    return;
+  } else if (src) m.srcPort = v; else m.dstPort = v;
+  if (src) { store<u16>(XB + X_SPORT, <u16>v); xbAdd(Mod.Sport); }
+  else { store<u16>(XB + X_DPORT, <u16>v); xbAdd(Mod.Dport); }
+}
+
+function xbSetMac(src: bool, mac: u64): void {
+  const at = XB + (src ? X_ETH_SRC : X_ETH_DST);
+  // stored in wire order so the fast path copies it as is
+  store<u8>(at, <u8>(mac >> 40)); store<u8>(at + 1, <u8>(mac >> 32));
+  store<u8>(at + 2, <u8>(mac >> 24)); store<u8>(at + 3, <u8>(mac >> 16));
+  store<u8>(at + 4, <u8>(mac >> 8)); store<u8>(at + 5, <u8>mac);
+  xbAdd(src ? Mod.EthSrc : Mod.EthDst);
+  if (src) meta.ethSrc = mac; else meta.ethDst = mac;
+}
+
+/** Apply a Modify action's set-ops (validated at load). False: unsupported combination. */
+function applySetOps(params: usize, len: u32): bool {
+  let off: u32 = 0;
+  while (off < len) {
+    const op = <u32>load<u8>(params + off);
+    const vlen = <u32>load<u8>(params + off + 1);
+    const v = params + off + 4;
+    switch (op) {
+      case SetOp.EthSrc: xbSetMac(true, load<u64>(v) & 0xffffffffffff); break;
+      case SetOp.EthDst: xbSetMac(false, load<u64>(v) & 0xffffffffffff); break;
+      case SetOp.IpSrc: if (!xbSetIp(true, ld64(v), ld64(v + 8))) return false; break;
+      case SetOp.IpDst: if (!xbSetIp(false, ld64(v), ld64(v + 8))) return false; break;
+      case SetOp.Sport: xbSetPort(true, load<u32>(v) & 0xffff); break;
+      case SetOp.Dport: xbSetPort(false, load<u32>(v) & 0xffff); break;
+      case SetOp.Meta0: case SetOp.Meta1: case SetOp.Meta2: case SetOp.Meta3:
+        store<u32>(metaRegs + (<usize>(op - SetOp.Meta0) << 2), load<u32>(v)); break;
+      case SetOp.TtlDec:
+        xbAdd(Mod.TtlDec);
+        if (meta.ttl > 0) meta.ttl--;
+        break;
+    }
+    off += 4 + ((vlen + 3) & ~3);
+  }
+  return true;
+}
+
+/** The reverse of what a stateful layer did to the flow's first direction. */
+function applyReverse(rec: usize, origin: u32, bits: u32): bool {
+  const ok = rec + keyOff(origin);
+  if ((bits & LayerBit.SrcNat) != 0) {
+    if (!xbSetIp(false, load<u64>(ok + K_SRC_HI), load<u64>(ok + K_SRC_LO))) return false;
+    xbSetPort(false, <u32>load<u16>(ok + K_SPORT));
+  }
+  if ((bits & LayerBit.DstNat) != 0) {
+    if (!xbSetIp(true, load<u64>(ok + K_DST_HI), load<u64>(ok + K_DST_LO))) return false;
+    xbSetPort(true, <u32>load<u16>(ok + K_DPORT));
+  }
+  return true;
+}
+
+function encap(p: Port, params: usize): u32 {
+  const flags = load<u32>(params);
+  const table = load<u32>(params + 4);
+  let i: u32;
+  const m = meta;
+  if ((flags & EncapFlag.KeyFromInnerDst) != 0) {
+    const vni = (flags & EncapFlag.KeyVniZero) != 0 ? 0 : p.vni;
+    const port = m.proto == Proto.Tcp || m.proto == Proto.Udp || m.icmpId != NONE ? m.dstPort : 0;
+    i = targetFind(table, vni, m.dstHi, m.dstLo, port);
+  } else {
+    i = targetFind(table, load<u32>(params + 8), ld64(params + 12), ld64(params + 20), load<u32>(params + 28));
+  }
+  if (i == 0xffffffff) return Reason.NoEncapTarget;
+  const e = entryAt(i);
+  store<u64>(e + E_HITS, load<u64>(e + E_HITS) + 1);
+  store<u32>(XB + X_ENCAP, targetRef(i));
+  xbAdd(Mod.Encap | ((flags & EncapFlag.External) != 0 ? Mod.EncapExternal : 0));
+  if ((flags & EncapFlag.SetInnerEthDst) != 0) xbSetMac(false, load<u64>(e + E_MAC));
+  return 0;
+}
+
+/** SNAT from pool `poolId`: keep the flow's binding if it is still valid, else take a port. */
+function snat(p: Port, rec: usize, poolId: u32): u32 {
+  const pool = portPool(p, poolId);
+  if (pool == null) return Reason.NatExhausted;
+  let port: i32 = -1;
+  if (rec != 0 && <u32>load<u16>(rec + R_NAT_POOL) == poolId && natIsTaken(pool, <u32>load<u16>(rec + R_NAT_PORT))) {
+    port = <i32>load<u16>(rec + R_NAT_PORT);
+  } else {
+    if (rec != 0) releaseBinding(p, rec);
+    port = natAlloc(pool);
+    if (port < 0) return Reason.NatExhausted;
+    natTakenPool = poolId;
+    natTakenPort = <u32>port;
+  }
+  if (!xbSetIp(true, pool.extHi, pool.extLo)) return Reason.XformUnsupported;
+  xbSetPort(true, <u32>port);
+  return 0;
+}
+
+export function releaseBinding(p: Port, rec: usize): void {
+  const poolId = <u32>load<u16>(rec + R_NAT_POOL);
+  if (poolId == NO_NAT_POOL) return;
+  const pool = portPool(p, poolId);
+  if (pool != null) natRelease(pool, <u32>load<u16>(rec + R_NAT_PORT));
+  store<u16>(rec + R_NAT_POOL, <u16>NO_NAT_POOL);
+}
+
+function undoNat(p: Port): void {
+  if (natTakenPool == NO_NAT_POOL) return;
+  const pool = portPool(p, natTakenPool);
+  if (pool != null) natRelease(pool, natTakenPort);
+  natTakenPool = NO_NAT_POOL;
+}
+
+function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
+                  ptr: usize, cap: u32, headroom: u32, len: u32, now: f64): u32 {
+  const m = meta;
+  memory.copy(changetype<usize>(metaOrig), changetype<usize>(m), META_SIZE);
+  memory.fill(XB, 0, X_SIZE);
+  memory.fill(metaRegs, 0, 16);
+  natTakenPool = NO_NAT_POOL;
+  const origin: u32 = rec != 0 ? <u32>load<u8>(rec + R_ORIGIN) : dir;
+  const isReply = rec != 0 && dir != origin;
+  let pending: u32 = 0;
+  const n = p.layerCount;
+  for (let i: u32 = 0; i < n; i++) {
+    const li = dir == Dir.Out ? i : n - 1 - i;
+    const l = portLayer(p, li);
+    if (dir == Dir.Out) l.hitsOut++; else l.hitsIn++;
+    if (isReply) {
+      const bits = layerBits(rec, li);
+      if (bits != 0) {
+        if (!applyReverse(rec, origin, bits)) return fail(p, dir, li, 0xffffffff, Reason.XformUnsupported);
+        continue;
+      }
+    }
+    const rule = layerMatch(l, dir, m);
+    let action: u32, ruleId: u32, params: usize = 0, plen: u32 = 0, reason: u32 = 0;
+    if (rule == 0) {
+      action = dir == Dir.Out ? l.defaultOut : l.defaultIn;
+      ruleId = DEFAULT_RULE;
+      if (dir == Dir.Out) l.defaultHitsOut++; else l.defaultHitsIn++;
+    } else {
+      action = <u32>load<u8>(rule + RH_ACTION);
+      ruleId = load<u32>(rule + RH_ID);
+      reason = <u32>load<u8>(rule + RH_REASON);
+      params = ruleParams(rule);
+      plen = <u32>load<u16>(rule + RH_ACTION_LEN);
+      const hits = l.ruleHits + (<usize>rulePosition(l, rule) << 3);
+      store<u64>(hits, load<u64>(hits) + 1);
+    }
+    switch (action) {
+      case ActionKind.Allow: break;
+      case ActionKind.Deny:
+        l.denies++;
+        return fail(p, dir, li, ruleId, reason != 0 ? reason : Reason.LayerDeny);
+      case ActionKind.StatefulAllow:
+        pending |= LayerBit.Allow << (li << 2);
+        break;
+      case ActionKind.Modify:
+        if (!applySetOps(params, plen)) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
+        break;
+      case ActionKind.Hairpin: {
+        undoNat(p);
+        const r = buildHairpin(load<u32>(params), metaOrig, params + 4, plen - 4, hairpinOut, HAIRPIN_CAP);
+        if (r < 0) return fail(p, dir, li, ruleId, Reason.HairpinFailed);
+        if (<u32>r > cap) return fail(p, dir, li, ruleId, Reason.NoHeadroom);
+        memory.copy(ptr, hairpinOut, <usize>r);
+        store<u32>(outFrame, <u32>ptr);
+        store<u32>(outFrame, <u32>r, 4);
+        decidedLayer = li; decidedRule = ruleId;
+        count(p, Ctr.Hairpins, 1);
+        return Verdict.Hairpin;
+      }
+      case ActionKind.Encap: {
+        const r = encap(p, params);
+        if (r != 0) return fail(p, dir, li, ruleId, r);
+        break;
+      }
+      case ActionKind.Decap:
+        xbAdd(Mod.Decap);
+        break;
+      case ActionKind.Snat: {
+        if (!cacheable) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
+        const r = snat(p, rec, load<u32>(params));
+        if (r != 0) return fail(p, dir, li, ruleId, r);
+        pending |= (LayerBit.SrcNat | LayerBit.Allow) << (li << 2);
+        break;
+      }
+      case ActionKind.Nat11Src:
+        if (!xbSetIp(true, ld64(params), ld64(params + 8))) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
+        pending |= (LayerBit.SrcNat | LayerBit.Allow) << (li << 2);
+        break;
+      case ActionKind.Nat11Dst:
+        if (!xbSetIp(false, ld64(params), ld64(params + 8))) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
+        pending |= (LayerBit.DstNat | LayerBit.Allow) << (li << 2);
+        break;
+    }
+  }
+  // ---- every layer passed the frame
+  xformComputeDeltas(XB, metaOrig);
+  store<u16>(XB + X_MODS, <u16>(xbMods() | Mod.Valid));
+  store<u16>(XB + X_EPOCH, <u16>p.epoch);
+  let x = XB;
+  if (cacheable) {
+    if (rec == 0) {
+      rec = recordAlloc(p.flows);
+      if (rec == 0) { undoNat(p); return fail(p, dir, 0xff, 0xffffffff, Reason.FlowTableFull); }
+      store<u8>(rec + R_ORIGIN, <u8>dir);
+      store<u16>(rec + R_NAT_POOL, <u16>NO_NAT_POOL);
+      store<u32>(rec + R_CREATED, <u32>(now / 1000));
+      keyCopy(rec + keyOff(dir), KEY);
+      flowIndexInsert(p.flows, dir, rec);
+      count(p, Ctr.FlowsCreated, 1);
+    } else {
+      count(p, Ctr.Reevaluated, 1);
+    }
+    memory.copy(rec + xOff(dir), XB, X_SIZE);
+    x = rec + xOff(dir);
+    if (dir == origin) {
+      store<u32>(rec + R_LAYER_BITS, pending);
+      store<u32>(rec + R_EPOCH, p.epoch);
+      if (natTakenPool != NO_NAT_POOL) {
+        store<u16>(rec + R_NAT_POOL, <u16>natTakenPool);
+        store<u16>(rec + R_NAT_PORT, <u16>natTakenPort);
+        natTakenPool = NO_NAT_POOL;
+      }
+      indexReverse(p, rec, dir);
+    }
+    touch(p, rec, dir, m, len, now);
+  }
+  const r = xformApply(x, metaOrig, p, headroom, h);
+  if (r != 0) return fail(p, dir, 0xff, 0xffffffff, r);
+  return Verdict.Pass;
+}
+
+/**
+ * After the first direction is composed, index the key its replies will
+ * carry: the transformed 5-tuple reversed, on the port's VNI.
+ */
+function indexReverse(p: Port, rec: usize, dir: u32): void {
+  const m = meta;
+  const other = otherDir(dir);
+  store<u64>(RKEY + K_SRC_HI, m.dstHi); store<u64>(RKEY + K_SRC_LO, m.dstLo);
+  store<u64>(RKEY + K_DST_HI, m.srcHi); store<u64>(RKEY + K_DST_LO, m.srcLo);
+  store<u16>(RKEY + K_SPORT, <u16>m.dstPort);
+  store<u16>(RKEY + K_DPORT, <u16>m.srcPort);
+  store<u32>(RKEY + K_PROTO_VNI, (m.proto & 0xff) | (p.vni << 8));
+  // the reply direction is recomposed against the new decisions
+  const ox = rec + xOff(other);
+  store<u16>(ox + X_MODS, 0);
+  const flag: u8 = <u8>(other == Dir.Out ? RF_KEY_OUT : RF_KEY_IN);
+  const indexed = (load<u8>(rec + R_FLAGS) & flag) != 0;
+  if (indexed && keyEquals(rec + keyOff(other), RKEY)) return;
+  if (indexed) flowIndexRemove(p.flows, other, rec);
+  keyCopy(rec + keyOff(other), RKEY);
+  // An equal key owned by another flow (a stale flow on the same reply tuple)
+  // leaves this one unindexed: its replies go through the layers as new flows.
+  flowIndexInsert(p.flows, other, rec);
+}
+
+function fail(p: Port, dir: u32, layer: u32, rule: u32, reason: u32): u32 {
+  undoNat(p);
+  decidedLayer = layer;
+  decidedRule = rule;
+  return drop(p, dir, reason);
+}
+
+export { flowRemove };

@@ -1,0 +1,167 @@
+// A port: one guest VNIC (or one boundary attachment) and everything the
+// engine keeps for it: its layers, flow table, NAT pools, counters, epoch.
+//
+// Ports are created from a small binary config (docs/abi.md "Port config");
+// the generic engine knows nothing of VPCs beyond these numbers.
+
+import { Reason } from "./reason";
+import { ld64 } from "./packet/bytes";
+import { FlowTable, flowTableNew, flowTableFree } from "./flow/table";
+import { Layer, layerFree } from "./rules/layer";
+import { NatPool, natPoolFree } from "./nat/pool";
+import { MAX_LAYERS } from "./rules/format";
+import { bumpEpoch } from "./flow/epoch";
+
+export const MAX_PORTS: u32 = 1024;
+export const MAX_POOLS: u32 = 8;
+
+export const enum PortState { Free = 0, Ready = 1, Running = 2, Paused = 3 }
+
+export const PORT_CONFIG_SIZE: u32 = 84;
+export const PORT_CONFIG_VERSION: u32 = 1;
+export const PORT_FLAG_NET_ENCAP: u32 = 1; // network side carries Geneve
+
+// Per-port counters (u64 each), then drops by reason.
+export const enum Ctr {
+  PktsIn = 0, PktsOut = 1, BytesIn = 2, BytesOut = 3,
+  FastIn = 4, FastOut = 5, SlowIn = 6, SlowOut = 7,
+  FlowsCreated = 8, FlowsExpired = 9, FlowsClosed = 10,
+  Hairpins = 11, DropsIn = 12, DropsOut = 13, Reevaluated = 14,
+  Count = 15,
+}
+export const DROP_COUNTERS_AT: u32 = Ctr.Count; // then Reason.Count u64s
+
+@unmanaged
+export class Port {
+  state: u32;
+  vni: u32;
+  flags: u32;
+  epoch: u32;
+  underlayHi: u64;
+  underlayLo: u64;
+  underlayMac: u64;
+  nextHopMac: u64;
+  mtu: u32;
+  layerCount: u32;
+  ttlTcpHandshake: u32;
+  ttlTcpEstablished: u32;
+  ttlTcpClosing: u32;
+  ttlTcpClosed: u32;
+  ttlUdp: u32;
+  ttlIcmp: u32;
+  ttlOther: u32;
+  dirtyGen: u32;         // current snapshot generation (records touched get this)
+  flows: FlowTable;
+  layers: usize;         // MAX_LAYERS Layer pointers
+  pools: usize;          // MAX_POOLS NatPool pointers
+  counters: usize;       // (Ctr.Count + Reason.Count) u64s
+}
+
+const ports: usize = memory.data(<i32>(MAX_PORTS << 2));
+
+@inline export function portAt(id: u32): Port | null {
+  if (id >= MAX_PORTS) return null;
+  const p = load<usize>(ports + (<usize>id << 2));
+  return p == 0 ? null : changetype<Port>(p);
+}
+
+export const COUNTER_SLOTS: u32 = Ctr.Count + Reason.Count;
+
+@inline export function count(p: Port, c: u32, n: u64): void {
+  const a = p.counters + (<usize>c << 3);
+  store<u64>(a, load<u64>(a) + n);
+}
+@inline export function countDrop(p: Port, reason: u32): void {
+  count(p, DROP_COUNTERS_AT + reason, 1);
+}
+
+@inline export function portLayer(p: Port, i: u32): Layer {
+  return changetype<Layer>(load<usize>(p.layers + (<usize>i << 2)));
+}
+@inline export function portPool(p: Port, i: u32): NatPool | null {
+  if (i >= MAX_POOLS) return null;
+  const a = load<usize>(p.pools + (<usize>i << 2));
+  return a == 0 ? null : changetype<NatPool>(a);
+}
+
+function applyConfig(p: Port, cfg: usize): void {
+  p.vni = load<u32>(cfg + 4) & 0xffffff;
+  p.flags = load<u32>(cfg + 12);
+  p.underlayHi = ld64(cfg + 16);
+  p.underlayLo = ld64(cfg + 24);
+  p.underlayMac = load<u64>(cfg + 32) & 0xffffffffffff;
+  p.nextHopMac = load<u64>(cfg + 40) & 0xffffffffffff;
+  p.mtu = load<u32>(cfg + 48);
+  p.ttlTcpHandshake = load<u32>(cfg + 52);
+  p.ttlTcpEstablished = load<u32>(cfg + 56);
+  p.ttlTcpClosing = load<u32>(cfg + 60);
+  p.ttlTcpClosed = load<u32>(cfg + 64);
+  p.ttlUdp = load<u32>(cfg + 68);
+  p.ttlIcmp = load<u32>(cfg + 72);
+  p.ttlOther = load<u32>(cfg + 76);
+}
+
+function configOk(cfg: usize, len: u32): i32 {
+  if (len < PORT_CONFIG_SIZE) return Reason.Truncated;
+  if (load<u32>(cfg) != PORT_CONFIG_VERSION) return Reason.BadVersion;
+  const cap = load<u32>(cfg + 8);
+  if (cap == 0 || cap > (1 << 21) - 2) return Reason.BadLength;
+  const mtu = load<u32>(cfg + 48);
+  if (mtu < 576 || mtu > 65535) return Reason.BadLength;
+  for (let o: u32 = 52; o < 80; o += 4) if (load<u32>(cfg + o) == 0) return Reason.BadLength;
+  return 0;
+}
+
+/** Create port `id` from a config block. Returns 0 or a Reason. */
+export function portCreate(id: u32, cfg: usize, len: u32): i32 {
+  if (id >= MAX_PORTS) return Reason.NoPort;
+  if (portAt(id) != null) return Reason.BadDescriptor;
+  const bad = configOk(cfg, len);
+  if (bad != 0) return bad;
+  const table = flowTableNew(load<u32>(cfg + 8));
+  if (table == null) return Reason.FlowTableFull;
+  const p = changetype<Port>(heap.alloc(offsetof<Port>()));
+  memory.fill(changetype<usize>(p), 0, offsetof<Port>());
+  applyConfig(p, cfg);
+  p.flows = table;
+  p.epoch = 1;
+  p.dirtyGen = 1;
+  p.layers = heap.alloc(<usize>MAX_LAYERS << 2);
+  memory.fill(p.layers, 0, <usize>MAX_LAYERS << 2);
+  p.pools = heap.alloc(<usize>MAX_POOLS << 2);
+  memory.fill(p.pools, 0, <usize>MAX_POOLS << 2);
+  p.counters = heap.alloc(<usize>COUNTER_SLOTS << 3);
+  memory.fill(p.counters, 0, <usize>COUNTER_SLOTS << 3);
+  p.state = PortState.Ready;
+  store<usize>(ports + (<usize>id << 2), changetype<usize>(p));
+  return 0;
+}
+
+/** Change TTLs, MTU, addresses of a live port (flow capacity cannot change). */
+export function portReconfigure(id: u32, cfg: usize, len: u32): i32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  const bad = configOk(cfg, len);
+  if (bad != 0) return bad;
+  if (load<u32>(cfg + 8) != p.flows.capacity) return Reason.BadLength;
+  applyConfig(p, cfg);
+  bumpEpoch(p);
+  return 0;
+}
+
+export function portDestroy(id: u32): i32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  for (let i: u32 = 0; i < p.layerCount; i++) layerFree(portLayer(p, i));
+  for (let i: u32 = 0; i < MAX_POOLS; i++) {
+    const pool = portPool(p, i);
+    if (pool != null) natPoolFree(pool);
+  }
+  flowTableFree(p.flows);
+  heap.free(p.layers);
+  heap.free(p.pools);
+  heap.free(p.counters);
+  heap.free(changetype<usize>(p));
+  store<usize>(ports + (<usize>id << 2), 0);
+  return 0;
+}

@@ -1,0 +1,249 @@
+// A layer: an ordered list of rules plus a default action per direction
+// (OPTE's Layer; RFD 63 "a series of per-guest virtual NIC layers").
+//
+// The engine keeps the validated program bytes and, per direction, the rule
+// offsets sorted by (priority, position). The first rule whose predicates all
+// hold decides; if none does, the layer's default action for the direction.
+
+import { Reason } from "../reason";
+import { PacketMeta } from "../packet/meta";
+import { predicatesHold } from "./predicate";
+import {
+  LAYER_MAGIC, PROGRAM_VERSION, LAYER_HDR_SIZE, RULE_HDR_SIZE, PRED_HDR_SIZE,
+  MAX_RULES_PER_LAYER, ActionKind, RuleDir, SetOp, fieldKind, valueSize, ENCAP_PARAMS_SIZE,
+} from "./format";
+
+@unmanaged
+export class Layer {
+  blob: usize;        // copy of the layer bytes (rules are evaluated in place)
+  blobLen: u32;
+  ruleCount: u32;
+  defaultIn: u32;
+  defaultOut: u32;
+  sortedIn: usize;    // u32 rule offsets into blob, in evaluation order
+  countIn: u32;
+  sortedOut: usize;
+  countOut: u32;
+  ruleHits: usize;    // u64 hits per rule, by position in the program
+  ruleOffsets: usize; // u32 offset of each rule by position
+  hitsIn: u64;        // packets this layer evaluated (slow path)
+  hitsOut: u64;
+  defaultHitsIn: u64;
+  defaultHitsOut: u64;
+  denies: u64;
+}
+
+// Rule header field offsets.
+export const RH_SIZE: usize = 0;     // u16
+export const RH_DIR: usize = 2;      // u8
+export const RH_PREDS: usize = 3;    // u8
+export const RH_PRIORITY: usize = 4; // u16
+export const RH_ACTION: usize = 6;   // u8
+export const RH_REASON: usize = 7;   // u8
+export const RH_ID: usize = 8;       // u32
+export const RH_ACTION_LEN: usize = 12; // u16
+
+/** Offset of a rule's action parameters (after its predicates). */
+export function ruleParams(rule: usize): usize {
+  let q = rule + RULE_HDR_SIZE;
+  const n = <u32>load<u8>(rule + RH_PREDS);
+  for (let i: u32 = 0; i < n; i++) {
+    const cnt = <u32>load<u16>(q + 2);
+    q += <usize>PRED_HDR_SIZE + <usize>cnt * <usize>valueSize(fieldKind(<u32>load<u8>(q)));
+  }
+  return q;
+}
+
+function validAction(a: u32): bool { return a >= <u32>ActionKind.Allow && a <= <u32>ActionKind.Nat11Dst; }
+function validDefault(a: u32): bool {
+  return a == ActionKind.Allow || a == ActionKind.Deny || a == ActionKind.StatefulAllow;
+}
+
+function validSetOps(p: usize, len: u32): bool {
+  let off: u32 = 0;
+  while (off < len) {
+    if (off + 4 > len) return false;
+    const op = <u32>load<u8>(p + off);
+    const vlen = <u32>load<u8>(p + off + 1);
+    let want: u32;
+    switch (op) {
+      case SetOp.EthSrc: case SetOp.EthDst: want = 8; break;
+      case SetOp.IpSrc: case SetOp.IpDst: want = 16; break;
+      case SetOp.Sport: case SetOp.Dport: case SetOp.Meta0: case SetOp.Meta1:
+      case SetOp.Meta2: case SetOp.Meta3: want = 4; break;
+      case SetOp.TtlDec: want = 0; break;
+      default: return false;
+    }
+    if (vlen != want) return false;
+    off += 4 + ((vlen + 3) & ~3);
+    if (off > len) return false;
+  }
+  return true;
+}
+
+function validParams(action: u32, p: usize, len: u32): bool {
+  switch (action) {
+    case ActionKind.Allow: case ActionKind.Deny: case ActionKind.StatefulAllow: case ActionKind.Decap:
+      return len == 0;
+    case ActionKind.Modify: return validSetOps(p, len);
+    case ActionKind.Hairpin: return len >= 4;
+    case ActionKind.Encap: return len == ENCAP_PARAMS_SIZE;
+    case ActionKind.Snat: return len == 4;
+    case ActionKind.Nat11Src: case ActionKind.Nat11Dst: return len == 16;
+  }
+  return false;
+}
+
+/** Check one rule at `rule` with `avail` bytes left; returns its size or -Reason. */
+function validateRule(rule: usize, avail: u32): i32 {
+  if (avail < RULE_HDR_SIZE) return -Reason.Truncated;
+  const size = <u32>load<u16>(rule + RH_SIZE);
+  if (size < RULE_HDR_SIZE || (size & 3) != 0) return -Reason.BadHeaderLength;
+  if (size > avail) return -Reason.Truncated;
+  const dir = <u32>load<u8>(rule + RH_DIR);
+  if (dir < <u32>RuleDir.In || dir > <u32>RuleDir.Both) return -Reason.BadVersion;
+  const action = <u32>load<u8>(rule + RH_ACTION);
+  if (!validAction(action)) return -Reason.BadVersion;
+  const reason = <u32>load<u8>(rule + RH_REASON);
+  if (reason >= <u32>Reason.Count) return -Reason.BadVersion;
+  const end = rule + size;
+  let q = rule + RULE_HDR_SIZE;
+  const n = <u32>load<u8>(rule + RH_PREDS);
+  for (let i: u32 = 0; i < n; i++) {
+    if (q + PRED_HDR_SIZE > end) return -Reason.Truncated;
+    const kind = fieldKind(<u32>load<u8>(q));
+    if (kind == 0) return -Reason.BadVersion;
+    const cnt = <u32>load<u16>(q + 2);
+    if (cnt == 0) return -Reason.BadLength;
+    q += <usize>PRED_HDR_SIZE + <usize>cnt * <usize>valueSize(kind);
+    if (q > end) return -Reason.Truncated;
+  }
+  const alen = <u32>load<u16>(rule + RH_ACTION_LEN);
+  if (q + alen > end) return -Reason.Truncated;
+  if (!validParams(action, q, alen)) return -Reason.BadLength;
+  return <i32>size;
+}
+
+// Sort keys (priority << 48 | position << 32 | offset) ascending: heap sort, no allocation.
+function siftDown(a: usize, start: u32, end: u32): void {
+  let root = start;
+  while (true) {
+    let child = root * 2 + 1;
+    if (child >= end) return;
+    if (child + 1 < end && load<u64>(a + (<usize>(child + 1) << 3)) > load<u64>(a + (<usize>child << 3))) child++;
+    const rv = load<u64>(a + (<usize>root << 3));
+    const cv = load<u64>(a + (<usize>child << 3));
+    if (rv >= cv) return;
+    store<u64>(a + (<usize>root << 3), cv);
+    store<u64>(a + (<usize>child << 3), rv);
+    root = child;
+  }
+}
+function sortKeys(a: usize, n: u32): void {
+  if (n < 2) return;
+  for (let i = <i32>(n / 2) - 1; i >= 0; i--) siftDown(a, <u32>i, n);
+  for (let end = n - 1; end > 0; end--) {
+    const t = load<u64>(a);
+    store<u64>(a, load<u64>(a + (<usize>end << 3)));
+    store<u64>(a + (<usize>end << 3), t);
+    siftDown(a, 0, end);
+  }
+}
+
+/**
+ * Validate a layer program at `src` (`len` bytes) and build a Layer from a
+ * private copy of it. Returns the Layer pointer, or -Reason (as a negative
+ * number cast to usize is avoided: the reason is written to `errOut`).
+ */
+export function layerLoad(src: usize, len: u32, errOut: usize): usize {
+  store<u32>(errOut, 0);
+  if (len < LAYER_HDR_SIZE) { store<u32>(errOut, Reason.Truncated); return 0; }
+  if (load<u32>(src) != LAYER_MAGIC) { store<u32>(errOut, Reason.BadVersion); return 0; }
+  if (<u32>load<u16>(src + 4) != PROGRAM_VERSION) { store<u32>(errOut, Reason.BadVersion); return 0; }
+  const defIn = <u32>load<u8>(src + 24), defOut = <u32>load<u8>(src + 25);
+  if (!validDefault(defIn) || !validDefault(defOut)) { store<u32>(errOut, Reason.BadVersion); return 0; }
+  const count = load<u32>(src + 28);
+  if (count > MAX_RULES_PER_LAYER) { store<u32>(errOut, Reason.BadLength); return 0; }
+  // validate every rule before allocating anything
+  let off: u32 = LAYER_HDR_SIZE;
+  for (let i: u32 = 0; i < count; i++) {
+    const r = validateRule(src + off, len - off);
+    if (r < 0) { store<u32>(errOut, <u32>(-r)); return 0; }
+    off += <u32>r;
+  }
+  if (off != len) { store<u32>(errOut, Reason.BadLength); return 0; }
+
+  const l = changetype<Layer>(heap.alloc(offsetof<Layer>()));
+  memory.fill(changetype<usize>(l), 0, offsetof<Layer>());
+  l.blob = heap.alloc(len);
+  memory.copy(l.blob, src, len);
+  l.blobLen = len;
+  l.ruleCount = count;
+  l.defaultIn = defIn;
+  l.defaultOut = defOut;
+  const n = max<u32>(count, 1);
+  l.ruleHits = heap.alloc(<usize>n << 3);
+  memory.fill(l.ruleHits, 0, <usize>n << 3);
+  l.ruleOffsets = heap.alloc(<usize>n << 2);
+  l.sortedIn = heap.alloc(<usize>n << 2);
+  l.sortedOut = heap.alloc(<usize>n << 2);
+  const keys = heap.alloc(<usize>n << 3);
+  // collect and sort each direction
+  for (let pass: u32 = 0; pass < 2; pass++) {
+    const want: u32 = pass == 0 ? RuleDir.In : RuleDir.Out;
+    let k: u32 = 0;
+    off = LAYER_HDR_SIZE;
+    for (let i: u32 = 0; i < count; i++) {
+      const rule = l.blob + off;
+      if (pass == 0) store<u32>(l.ruleOffsets + (<usize>i << 2), off);
+      if ((<u32>load<u8>(rule + RH_DIR) & want) != 0) {
+        store<u64>(keys + (<usize>k << 3), (<u64>load<u16>(rule + RH_PRIORITY) << 48) | (<u64>i << 32) | <u64>off);
+        k++;
+      }
+      off += <u32>load<u16>(rule + RH_SIZE);
+    }
+    sortKeys(keys, k);
+    const dst = pass == 0 ? l.sortedIn : l.sortedOut;
+    for (let j: u32 = 0; j < k; j++) store<u32>(dst + (<usize>j << 2), <u32>load<u64>(keys + (<usize>j << 3)));
+    if (pass == 0) l.countIn = k; else l.countOut = k;
+  }
+  heap.free(keys);
+  return changetype<usize>(l);
+}
+
+export function layerFree(l: Layer): void {
+  heap.free(l.blob);
+  heap.free(l.ruleHits);
+  heap.free(l.ruleOffsets);
+  heap.free(l.sortedIn);
+  heap.free(l.sortedOut);
+  heap.free(changetype<usize>(l));
+}
+
+/** Position of a rule (index into ruleHits) from its offset. */
+export function rulePosition(l: Layer, rule: usize): u32 {
+  const off = <u32>(rule - l.blob);
+  // rules are few per packet decision on the slow path; binary search the offsets
+  let lo: u32 = 0, hi: u32 = l.ruleCount;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const v = load<u32>(l.ruleOffsets + (<usize>mid << 2));
+    if (v == off) return mid;
+    if (v < off) lo = mid + 1; else hi = mid;
+  }
+  return 0;
+}
+
+/** The first matching rule for `dir` (1 in, 2 out), or 0 for "use the default". */
+export function layerMatch(l: Layer, dir: u32, m: PacketMeta): usize {
+  const list = dir == RuleDir.In ? l.sortedIn : l.sortedOut;
+  const n = dir == RuleDir.In ? l.countIn : l.countOut;
+  for (let i: u32 = 0; i < n; i++) {
+    const rule = l.blob + <usize>load<u32>(list + (<usize>i << 2));
+    if (predicatesHold(m, rule + RULE_HDR_SIZE, <u32>load<u8>(rule + RH_PREDS))) return rule;
+  }
+  return 0;
+}
+
+/** The layer's name (16 bytes, NUL padded) starts here. */
+export function layerNamePtr(l: Layer): usize { return l.blob + 8; }

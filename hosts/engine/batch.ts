@@ -1,0 +1,74 @@
+// A batch area in engine memory: frame slots with headroom for
+// encapsulation, and one 32-byte descriptor per slot (docs/abi.md). Hosts fill
+// slots (ideally by reading I/O straight into `slot(i)`), call `run` once,
+// then read verdicts and output frames.
+
+import type { Engine } from "./engine.js";
+
+export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3 }
+export const enum Dir { In = 1, Out = 2 }
+export const DESC_SIZE = 32;
+
+export class Batch {
+  readonly descs: number;
+  readonly frames: number;
+  private readonly process: (descs: number, count: number, now: number) => number;
+
+  constructor(private readonly engine: Engine, readonly slots: number, readonly slotSize: number, readonly headroom: number) {
+    if (slotSize <= headroom + 64 || slotSize > 0xffff + headroom) throw new Error("slot size must exceed headroom + 64 and fit a u16 capacity");
+    const bytes = slots * DESC_SIZE + slots * slotSize;
+    const area = engine.fn("batchAreaNew")(bytes);
+    if (!area) throw new Error("engine could not allocate a batch area");
+    this.descs = area;
+    this.frames = area + slots * DESC_SIZE;
+    this.process = engine.fn("processBatch");
+  }
+
+  /** Address of the frame start of slot i (after its headroom). */
+  framePtr(i: number): number { return this.frames + i * this.slotSize + this.headroom; }
+  get capacity(): number { return this.slotSize - this.headroom; }
+
+  /** A writable view of slot i's frame area. */
+  slot(i: number): Uint8Array {
+    const p = this.framePtr(i);
+    return this.engine.u8.subarray(p, p + this.capacity);
+  }
+
+  /** Describe frame i: `len` bytes already in slot(i), for `port` in direction `dir`. */
+  describe(i: number, len: number, port: number, dir: Dir): void {
+    const dv = this.engine.dv;
+    const d = this.descs + i * DESC_SIZE;
+    dv.setUint32(d, this.framePtr(i), true);
+    dv.setUint16(d + 4, len, true);
+    dv.setUint16(d + 6, this.capacity, true);
+    dv.setUint16(d + 8, this.headroom, true);
+    dv.setUint16(d + 10, port, true);
+    dv.setUint8(d + 12, dir);
+  }
+
+  /** Copy a frame into slot i and describe it. */
+  set(i: number, frame: Uint8Array, port: number, dir: Dir): void {
+    if (frame.length > this.capacity) throw new Error(`frame of ${frame.length} bytes exceeds slot capacity ${this.capacity}`);
+    this.engine.u8.set(frame, this.framePtr(i));
+    this.describe(i, frame.length, port, dir);
+  }
+
+  /** Process descriptors [0, count). Returns how many frames passed or were hairpinned. */
+  run(count: number, nowMs: number): number {
+    if (count > this.slots) throw new Error("count exceeds batch slots");
+    return this.process(this.descs, count, nowMs);
+  }
+
+  verdict(i: number): Verdict { return this.engine.u8[this.descs + i * DESC_SIZE + 13]; }
+  reason(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + 14]; }
+  layer(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + 15]; }
+  rule(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 16, true); }
+  hash(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 28, true); }
+  /** The output frame of slot i (a view into engine memory; copy it before the next run). */
+  output(i: number): Uint8Array {
+    const dv = this.engine.dv;
+    const d = this.descs + i * DESC_SIZE;
+    const p = dv.getUint32(d + 20, true), n = dv.getUint16(d + 24, true);
+    return this.engine.u8.subarray(p, p + n);
+  }
+}

@@ -1,0 +1,257 @@
+// The host side of engine.wasm: ports, rule programs, tables, batches,
+// counters and flow dumps, in the words of docs/abi.md. Hosts (sled,
+// gateway, harness, snapshot tool) all go through this class.
+
+import { instantiateEngine, EngineExports } from "./wasm.js";
+import { ip16, parseMac, ipText, macText } from "../../layers/program/addr.js";
+import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
+import { Batch } from "./batch.js";
+import { decodeFlow, FlowView } from "./flows.js";
+
+export interface PortTtls {
+  tcpHandshake: number; tcpEstablished: number; tcpClosing: number; tcpClosed: number;
+  udp: number; icmp: number; other: number;
+}
+
+export const DEFAULT_TTLS: PortTtls = {
+  tcpHandshake: 30_000, tcpEstablished: 600_000, tcpClosing: 10_000, tcpClosed: 2_000,
+  udp: 60_000, icmp: 10_000, other: 60_000,
+};
+
+export interface PortConfig {
+  vni: number;
+  flowCapacity: number;
+  /** Frames from the network side carry Geneve (sled ports and the gateway's rack side). */
+  netEncap: boolean;
+  underlayIp: string;
+  underlayMac: string;
+  nextHopMac: string;
+  /** Underlay MTU: an encapsulated frame's outer IPv6 packet may not exceed it. */
+  mtu: number;
+  ttl?: Partial<PortTtls>;
+}
+
+export type PortStateName = "ready" | "running" | "paused";
+const STATE = { ready: 1, running: 2, paused: 3 } as const;
+
+export class EngineError extends Error {
+  constructor(readonly op: string, readonly reason: number) {
+    super(`${op}: ${reasonName(reason)}`);
+  }
+}
+
+type Fn = (...args: number[]) => number;
+
+export class Engine {
+  private u8cache: Uint8Array;
+  private dvcache: DataView;
+
+  private constructor(readonly x: EngineExports) {
+    this.u8cache = new Uint8Array(x.memory.buffer);
+    this.dvcache = new DataView(x.memory.buffer);
+  }
+
+  static async load(wasm?: string | Uint8Array): Promise<Engine> {
+    return new Engine(await instantiateEngine(wasm));
+  }
+
+  /** Byte view of engine memory, refreshed after memory growth. */
+  get u8(): Uint8Array {
+    if (this.u8cache.buffer !== this.x.memory.buffer) this.refresh();
+    return this.u8cache;
+  }
+  get dv(): DataView {
+    if (this.dvcache.buffer !== this.x.memory.buffer) this.refresh();
+    return this.dvcache;
+  }
+  private refresh(): void {
+    this.u8cache = new Uint8Array(this.x.memory.buffer);
+    this.dvcache = new DataView(this.x.memory.buffer);
+  }
+
+  fn(name: string): Fn {
+    const f = this.x[name];
+    if (typeof f !== "function") throw new Error(`engine.wasm has no export ${name}`);
+    return f as Fn;
+  }
+  constant(name: string): number {
+    const g = this.x[name] as WebAssembly.Global | undefined;
+    if (!g) throw new Error(`engine.wasm has no export ${name}`);
+    return Number(g.value);
+  }
+
+  /** Copy bytes into freshly allocated engine memory; the caller frees it. */
+  put(bytes: Uint8Array): number {
+    const ptr = this.fn("alloc")(bytes.length);
+    this.u8.set(bytes, ptr);
+    return ptr;
+  }
+  private withBytes<T>(bytes: Uint8Array, f: (ptr: number) => T): T {
+    const ptr = this.put(bytes);
+    try { return f(ptr); } finally { this.fn("free")(ptr); }
+  }
+  private check(op: string, r: number): void {
+    if (r !== 0) throw new EngineError(op, r);
+  }
+
+  // ---- ports
+  static encodePortConfig(c: PortConfig): Uint8Array {
+    const b = new Uint8Array(84);
+    const dv = new DataView(b.buffer);
+    const t = { ...DEFAULT_TTLS, ...(c.ttl ?? {}) };
+    dv.setUint32(0, 1, true);
+    dv.setUint32(4, c.vni, true);
+    dv.setUint32(8, c.flowCapacity, true);
+    dv.setUint32(12, c.netEncap ? 1 : 0, true);
+    b.set(ip16(c.underlayIp), 16);
+    dv.setBigUint64(32, parseMac(c.underlayMac), true);
+    dv.setBigUint64(40, parseMac(c.nextHopMac), true);
+    dv.setUint32(48, c.mtu, true);
+    [t.tcpHandshake, t.tcpEstablished, t.tcpClosing, t.tcpClosed, t.udp, t.icmp, t.other]
+      .forEach((v, i) => dv.setUint32(52 + 4 * i, v, true));
+    return b;
+  }
+
+  createPort(id: number, c: PortConfig): void {
+    const cfg = Engine.encodePortConfig(c);
+    this.check("portCreate", this.withBytes(cfg, (p) => this.fn("portCreate")(id, p, cfg.length)));
+  }
+  reconfigurePort(id: number, c: PortConfig): void {
+    const cfg = Engine.encodePortConfig(c);
+    this.check("portReconfigure", this.withBytes(cfg, (p) => this.fn("portReconfigure")(id, p, cfg.length)));
+  }
+  destroyPort(id: number): void { this.check("portDestroy", this.fn("portDestroy")(id)); }
+  portExists(id: number): boolean { return this.fn("portExists")(id) !== 0; }
+  setPortState(id: number, s: PortStateName): void { this.check("portSetState", this.fn("portSetState")(id, STATE[s])); }
+  portState(id: number): PortStateName | "none" {
+    return (["none", "ready", "running", "paused"] as const)[this.fn("portState")(id)] ?? "none";
+  }
+  portEpoch(id: number): number { return this.fn("portEpoch")(id) >>> 0; }
+
+  // ---- rule programs
+  loadProgram(id: number, program: Uint8Array): void {
+    this.check("portLoadProgram", this.withBytes(program, (p) => this.fn("portLoadProgram")(id, p, program.length)));
+  }
+  replaceLayer(id: number, layer: Uint8Array): void {
+    this.check("portReplaceLayer", this.withBytes(layer, (p) => this.fn("portReplaceLayer")(id, p, layer.length)));
+  }
+
+  // ---- NAT pools
+  setNatPool(id: number, pool: number, ip: string, portLo: number, portHi: number): void {
+    this.check("portSetNatPool", this.withBytes(ip16(ip), (p) => this.fn("portSetNatPool")(id, pool, p, portLo, portHi)));
+  }
+  removeNatPool(id: number, pool: number): void { this.check("portRemoveNatPool", this.fn("portRemoveNatPool")(id, pool)); }
+  natUsage(id: number, pool: number): { inUse: number; size: number; exhausted: number } {
+    return {
+      inUse: this.fn("portNatInUse")(id, pool) >>> 0,
+      size: this.fn("portNatPoolSize")(id, pool) >>> 0,
+      exhausted: this.fn("portNatExhausted")(id, pool),
+    };
+  }
+
+  // ---- mapping tables
+  mapSet(table: number, vni: number, ip: string, portLo: number, portHi: number,
+         target: { encapVni: number; underlay: string; mac: string }): number {
+    const key = ip16(ip), under = ip16(target.underlay);
+    const buf = new Uint8Array(32);
+    buf.set(key, 0); buf.set(under, 16);
+    const mac = parseMac(target.mac);
+    const r = this.withBytes(buf, (p) => this.fn("mapSet")(table, vni, p, portLo, portHi, target.encapVni,
+      p + 16, Number(mac >> 32n), Number(mac & 0xffffffffn)));
+    if (r < 0) throw new EngineError("mapSet", -r);
+    return r;
+  }
+  mapRemove(table: number, vni: number, ip: string, portLo: number): boolean {
+    return this.withBytes(ip16(ip), (p) => this.fn("mapRemove")(table, vni, p, portLo)) !== 0;
+  }
+  mapClear(table: number): number { return this.fn("mapClear")(table); }
+
+  /** Every live mapping entry, decoded. */
+  mapEntries(): { table: number; vni: number; ip: string; portLo: number; portHi: number; encapVni: number; underlay: string; mac: string; hits: number }[] {
+    const base = this.fn("mapEntries")(), n = this.fn("mapEntrySlots")(), size = this.constant("MAP_ENTRY_SIZE");
+    const out = [];
+    const dv = this.dv, u8 = this.u8;
+    for (let i = 0; i < n; i++) {
+      const e = base + i * size;
+      if (u8[e] === 0) continue;
+      out.push({
+        table: dv.getUint32(e + 4, true), vni: dv.getUint32(e + 8, true),
+        ip: ipText(addrAt(dv, e + 16)), portLo: dv.getUint16(e + 32, true), portHi: dv.getUint16(e + 34, true),
+        encapVni: dv.getUint32(e + 36, true), underlay: ipText(addrAt(dv, e + 40)),
+        mac: macText(dv.getBigUint64(e + 56, true)), hits: Number(dv.getBigUint64(e + 64, true)),
+      });
+    }
+    return out;
+  }
+
+  // ---- flows
+  expire(id: number, nowMs: number, budget: number): number { return this.fn("portExpire")(id, nowMs, budget); }
+  flowCount(id: number): number { return this.fn("portFlowCount")(id) >>> 0; }
+  flowCapacity(id: number): number { return this.fn("portFlowCapacity")(id) >>> 0; }
+  bytesPerFlow(id: number): number { return this.fn("portFlowBytesPerFlow")(id) >>> 0; }
+  clearFlows(id: number): void { this.check("portFlowsClear", this.fn("portFlowsClear")(id)); }
+
+  /** Decode every live flow record of a port. */
+  flows(id: number): FlowView[] {
+    const base = this.fn("portFlowRecords")(id), n = this.fn("portFlowSlots")(id);
+    const size = this.constant("FLOW_RECORD_SIZE");
+    const out: FlowView[] = [];
+    for (let i = 0; i < n; i++) {
+      const rec = base + i * size;
+      if ((this.u8[rec + 217] & 4) === 0) continue;
+      out.push(decodeFlow(this.dv, rec, i));
+    }
+    return out;
+  }
+
+  // ---- counters
+  counters(id: number): Record<string, number> & { drops: Record<string, number> } {
+    const base = this.fn("portCounters")(id);
+    if (!base) throw new EngineError("portCounters", 33);
+    const dv = this.dv;
+    const out: Record<string, number> = {};
+    PORT_COUNTERS.forEach((name, i) => (out[name] = Number(dv.getBigUint64(base + 8 * i, true))));
+    const drops: Record<string, number> = {};
+    for (let r = 0; r < REASON_COUNT; r++) {
+      const v = Number(dv.getBigUint64(base + 8 * (PORT_COUNTERS.length + r), true));
+      if (v) drops[reasonName(r)] = v;
+    }
+    return Object.assign(out, { drops });
+  }
+
+  /** Layers of a port with their rule hit counts. */
+  layers(id: number): { name: string; stats: Record<string, number>; rules: { id: number; hits: number }[] }[] {
+    const n = this.fn("portLayerCount")(id);
+    const out = [];
+    for (let li = 0; li < n; li++) {
+      const blob = this.fn("layerBlob")(id, li);
+      const u8 = this.u8, dv = this.dv;
+      const name = new TextDecoder().decode(u8.subarray(blob + 8, blob + 24)).replace(/\0+$/, "");
+      const ruleCount = dv.getUint32(blob + 28, true);
+      const hits = this.fn("layerRuleHits")(id, li);
+      const rules = [];
+      let off = 32;
+      for (let r = 0; r < ruleCount; r++) {
+        const rule = blob + off;
+        rules.push({ id: dv.getUint32(rule + 8, true), hits: Number(dv.getBigUint64(hits + 8 * r, true)) });
+        off += dv.getUint16(rule, true);
+      }
+      const s = (w: number) => this.fn("layerStat")(id, li, w);
+      out.push({ name, rules, stats: { hitsIn: s(0), hitsOut: s(1), defaultIn: s(2), defaultOut: s(3), denies: s(4) } });
+    }
+    return out;
+  }
+
+  newBatch(slots = 64, slotSize = 2048, headroom = 128): Batch {
+    return new Batch(this, slots, slotSize, headroom);
+  }
+}
+
+/** An address the engine holds as two little-endian u64 numbers (hi, lo) → 16 wire bytes. */
+export function addrAt(dv: DataView, at: number): Uint8Array {
+  const out = new Uint8Array(16);
+  const o = new DataView(out.buffer);
+  o.setBigUint64(0, dv.getBigUint64(at, true));
+  o.setBigUint64(8, dv.getBigUint64(at + 8, true));
+  return out;
+}

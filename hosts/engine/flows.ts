@@ -1,0 +1,85 @@
+// Decoding flow records (engine/flow/record.ts) for dumps, the CLI and the
+// snapshot tool.
+
+import { ipText, macText } from "../../layers/program/addr.js";
+import { addrAt } from "./engine.js";
+
+export const TCP_STATES = ["none", "syn-sent", "syn-rcvd", "established", "fin-wait", "closing", "closed"] as const;
+
+export interface FlowKeyView {
+  src: string; dst: string; sport: number; dport: number; proto: number; vni: number;
+}
+
+export interface XformView {
+  valid: boolean; epoch: number; mods: string[];
+  ethSrc?: string; ethDst?: string; ip?: string; sport?: number; dport?: number; encapRef?: number;
+}
+
+export interface FlowView {
+  index: number;
+  origin: "in" | "out";
+  out: FlowKeyView & { indexed: boolean; pkts: number; bytes: number; xform: XformView };
+  in: FlowKeyView & { indexed: boolean; pkts: number; bytes: number; xform: XformView };
+  tcpState: string;
+  createdSec: number;
+  lastSeenMs: number;
+  nat?: { pool: number; port: number };
+  layerBits: number;
+}
+
+const MOD_NAMES = ["ethSrc", "ethDst", "ipSrc", "ipDst", "sport", "dport", "ttlDec", "encap", "decap", "external"];
+
+export function decodeKey(dv: DataView, k: number): FlowKeyView {
+  const pv = dv.getUint32(k + 36, true);
+  return {
+    src: ipText(addrAt(dv, k)), dst: ipText(addrAt(dv, k + 16)),
+    sport: dv.getUint16(k + 32, true), dport: dv.getUint16(k + 34, true),
+    proto: pv & 0xff, vni: pv >>> 8,
+  };
+}
+
+function wireMac(dv: DataView, at: number): string {
+  let v = 0n;
+  for (let i = 0; i < 6; i++) v = (v << 8n) | BigInt(dv.getUint8(at + i));
+  return macText(v);
+}
+
+export function decodeXform(dv: DataView, x: number): XformView {
+  const mods = dv.getUint16(x, true);
+  const v: XformView = {
+    valid: (mods & 0x8000) !== 0, epoch: dv.getUint16(x + 10, true),
+    mods: MOD_NAMES.filter((_, i) => mods & (1 << i)),
+  };
+  if (mods & 1) v.ethSrc = wireMac(dv, x + 12);
+  if (mods & 2) v.ethDst = wireMac(dv, x + 18);
+  if (mods & 0xc) v.ip = ipText(addrAt(dv, x + 24));
+  if (mods & 0x10) v.sport = dv.getUint16(x + 6, true);
+  if (mods & 0x20) v.dport = dv.getUint16(x + 8, true);
+  if (mods & 0x80) v.encapRef = dv.getUint32(x + 40, true);
+  return v;
+}
+
+export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
+  const flags = dv.getUint8(rec + 217);
+  const natPool = dv.getUint16(rec + 224, true);
+  const f: FlowView = {
+    index,
+    origin: dv.getUint8(rec + 218) === 2 ? "out" : "in",
+    out: {
+      ...decodeKey(dv, rec), indexed: (flags & 1) !== 0,
+      pkts: Number(dv.getBigUint64(rec + 168, true)), bytes: Number(dv.getBigUint64(rec + 176, true)),
+      xform: decodeXform(dv, rec + 80),
+    },
+    in: {
+      ...decodeKey(dv, rec + 40), indexed: (flags & 2) !== 0,
+      pkts: Number(dv.getBigUint64(rec + 184, true)), bytes: Number(dv.getBigUint64(rec + 192, true)),
+      xform: decodeXform(dv, rec + 124),
+    },
+    tcpState: TCP_STATES[dv.getUint8(rec + 216)] ?? "unknown",
+    createdSec: dv.getUint32(rec + 200, true),
+    lastSeenMs: dv.getUint32(rec + 204, true),
+    layerBits: dv.getUint32(rec + 220, true),
+  };
+  if (natPool !== 0xffff) f.nat = { pool: natPool, port: dv.getUint16(rec + 226, true) };
+  return f;
+}

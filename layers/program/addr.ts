@@ -1,0 +1,104 @@
+// Address parsing shared by the rule compiler and the hosts.
+//
+// The engine holds every IP address as 16 bytes; IPv4 addresses use the
+// IPv4-mapped form ::ffff:a.b.c.d (RFC 4291 §2.5.5.2), and an IPv4 prefix
+// /n becomes /(n+96) over that form.
+
+import { isIPv4, isIPv6 } from "node:net";
+
+export function parseIpv4(s: string): Uint8Array {
+  if (!isIPv4(s)) throw new Error(`not an IPv4 address: ${s}`);
+  return Uint8Array.from(s.split(".").map((x) => Number(x)));
+}
+
+export function parseIpv6(s: string): Uint8Array {
+  if (!isIPv6(s)) throw new Error(`not an IPv6 address: ${s}`);
+  let str = s;
+  const out = new Uint8Array(16);
+  // an embedded dotted IPv4 tail (::ffff:1.2.3.4)
+  const dot = str.lastIndexOf(".");
+  let tail: number[] = [];
+  if (dot >= 0) {
+    const colon = str.lastIndexOf(":");
+    const v4 = parseIpv4(str.slice(colon + 1));
+    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
+    str = str.slice(0, colon + 1) + "0:0";
+  }
+  const [head, rest] = str.includes("::") ? str.split("::") : [str, undefined];
+  const hs = head ? head.split(":").filter((x) => x !== "") : [];
+  const rs = rest !== undefined && rest !== "" ? rest.split(":") : [];
+  const words = new Array<number>(8).fill(0);
+  hs.forEach((w, i) => (words[i] = parseInt(w, 16)));
+  rs.forEach((w, i) => (words[8 - rs.length + i] = parseInt(w, 16)));
+  if (tail.length) { words[6] = tail[0]; words[7] = tail[1]; }
+  words.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 0xff; });
+  return out;
+}
+
+/** Any IP address as the engine's 16 bytes (IPv4 mapped). */
+export function ip16(s: string): Uint8Array {
+  if (isIPv4(s)) {
+    const out = new Uint8Array(16);
+    out[10] = 0xff; out[11] = 0xff;
+    out.set(parseIpv4(s), 12);
+    return out;
+  }
+  return parseIpv6(s);
+}
+
+export function isV4(s: string): boolean { return isIPv4(s); }
+
+/** "10.0.0.0/24" or "fd00::/64" (or a bare address) → 16 bytes + prefix length over 128 bits. */
+export function prefix16(s: string): { addr: Uint8Array; len: number } {
+  const [a, l] = s.split("/");
+  const v4 = isIPv4(a);
+  if (!v4 && !isIPv6(a)) throw new Error(`not an IP prefix: ${s}`);
+  const max = v4 ? 32 : 128;
+  const n = l === undefined ? max : Number(l);
+  if (!Number.isInteger(n) || n < 0 || n > max || (l !== undefined && !/^\d+$/.test(l))) {
+    throw new Error(`bad prefix length in ${s}`);
+  }
+  const addr = ip16(a);
+  const len = v4 ? n + 96 : n;
+  // zero the host bits so equal prefixes encode equally
+  for (let bit = len; bit < 128; bit++) addr[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { addr, len };
+}
+
+/** 16 engine bytes back to text (IPv4-mapped shown as dotted quad). */
+export function ipText(b: Uint8Array): string {
+  const mapped = b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((b[i] << 8) | b[i + 1]);
+  // compress the longest run of zero words
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}
+
+export function parseMac(s: string): bigint {
+  if (!/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(s)) throw new Error(`not a MAC address: ${s}`);
+  return BigInt("0x" + s.replace(/[:-]/g, ""));
+}
+
+export function macBytes(s: string): Uint8Array {
+  const v = parseMac(s);
+  const out = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) out[i] = Number((v >> BigInt(8 * (5 - i))) & 0xffn);
+  return out;
+}
+
+export function macText(v: bigint): string {
+  const parts: string[] = [];
+  for (let i = 5; i >= 0; i--) parts.push(((v >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, "0"));
+  return parts.join(":");
+}
