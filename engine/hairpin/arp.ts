@@ -3,7 +3,10 @@
 // The guest's gateway does not exist as a host; like OPTE's ARP layer the
 // engine answers "who-has <gateway IP>" itself with the gateway MAC.
 //
-// Params (10 bytes): gateway MAC (6) | gateway IPv4 (4).
+// Params (10 bytes): gateway MAC (6) | gateway IPv4 (4). A gateway IPv4 of
+// 0.0.0.0 answers for whatever address was asked (proxy ARP): the VPC's rules
+// decide which targets reach this action, so every guest frame goes to the
+// gateway MAC even when a guest is configured with a whole subnet on-link.
 
 import { PacketMeta, L3 } from "../packet/meta";
 import { Reason } from "../reason";
@@ -21,7 +24,8 @@ export function buildArpReply(m: PacketMeta, params: usize, paramLen: u32, out: 
   const a = m.base + m.l3;
   if (ld16(a) != 1 || ld16(a + 2) != 0x0800 || load<u8>(a + 4) != 6 || load<u8>(a + 5) != 4) return -Reason.BadArp;
   if (ld16(a + 6) != 1) return -Reason.HairpinFailed;          // only requests
-  if (ld32(a + 24) != gwIp) return -Reason.HairpinFailed;      // not asking for the gateway
+  const target = ld32(a + 24);
+  if (gwIp != 0 && target != gwIp) return -Reason.HairpinFailed; // not asking for the gateway
   const sha = ldMac(a + 8);
   const spa = ld32(a + 14);
   const dst = requesterMac(m);
@@ -32,7 +36,7 @@ export function buildArpReply(m: PacketMeta, params: usize, paramLen: u32, out: 
   const r = out + emitEth(out, m, dst, gwMac, 0x0806);
   st16(r, 1); st16(r + 2, 0x0800); st8(r + 4, 6); st8(r + 5, 4);
   st16(r + 6, 2);
-  stMac(r + 8, gwMac); st32(r + 14, gwIp);
+  stMac(r + 8, gwMac); st32(r + 14, target);
   stMac(r + 18, sha); st32(r + 24, spa);
   return <i32>total;
 }

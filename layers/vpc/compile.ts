@@ -1,0 +1,81 @@
+// Compiling a VPC port config into what the engine runs: the port's
+// configuration numbers, its rule program (gateway, firewall, router, nat,
+// overlay — in outbound order), its SNAT pool and the mapping-table entries
+// it needs. Hosts apply the result with `applyPort`.
+
+import { encodePortProgram, LayerDef, encodeLayer } from "../program/encode.js";
+import type { Engine, PortConfig } from "../../hosts/engine/engine.js";
+import { parsePortConfig, VpcPortConfig } from "./config.js";
+import { gatewayLayer } from "./gateway.js";
+import { firewallLayer } from "./firewall.js";
+import { routerLayer } from "./router.js";
+import { natLayer, SNAT_POOL } from "./nat.js";
+import { overlayLayer } from "./overlay.js";
+import { TABLE } from "./constants.js";
+
+export const LAYER_ORDER = ["gateway", "firewall", "router", "nat", "overlay"] as const;
+
+export interface MappingEntry {
+  table: number; vni: number; ip: string; portLo: number; portHi: number;
+  target: { encapVni: number; underlay: string; mac: string };
+}
+
+export interface CompiledPort {
+  config: VpcPortConfig;
+  engineConfig: PortConfig;
+  layers: LayerDef[];
+  program: Uint8Array;
+  natPools: { pool: number; ip: string; firstPort: number; lastPort: number }[];
+  mappings: MappingEntry[];
+}
+
+export function compileLayers(c: VpcPortConfig): LayerDef[] {
+  const router = routerLayer(c);
+  return [gatewayLayer(c), firewallLayer(c), router.layer, natLayer(c), overlayLayer(c, router.instanceTargets)];
+}
+
+export function compilePort(json: unknown): CompiledPort {
+  const c = parsePortConfig(json);
+  const layers = compileLayers(c);
+  const mappings: MappingEntry[] = c.v2p.map((m) => ({
+    table: TABLE.v2p, vni: m.vni ?? c.vni, ip: m.ip, portLo: 0, portHi: 65535,
+    target: { encapVni: m.vni ?? c.vni, underlay: m.underlay, mac: m.mac },
+  }));
+  if (c.boundary) {
+    mappings.push({ table: TABLE.boundary, vni: 0, ip: "::", portLo: 0, portHi: 0,
+      target: { encapVni: c.boundary.vni, underlay: c.boundary.underlay, mac: c.boundary.mac } });
+  }
+  const snat = c.externalIps.snat;
+  return {
+    config: c,
+    engineConfig: {
+      vni: c.vni, flowCapacity: c.limits.flows, netEncap: true, underlayIp: c.sled.underlay,
+      underlayMac: c.sled.mac, nextHopMac: c.sled.nextHopMac, mtu: c.sled.mtu, ttl: c.ttlMs,
+    },
+    layers,
+    program: encodePortProgram(layers),
+    natPools: snat ? [{ pool: SNAT_POOL, ip: snat.ip, firstPort: snat.firstPort, lastPort: snat.lastPort }] : [],
+    mappings,
+  };
+}
+
+/** The program bytes of one layer of a compiled port (for replacing just that layer). */
+export function layerBytes(p: CompiledPort, name: (typeof LAYER_ORDER)[number]): Uint8Array {
+  const l = p.layers.find((x) => x.name === name);
+  if (!l) throw new Error(`no layer ${name}`);
+  return encodeLayer(l);
+}
+
+/** Create the port in an engine and bring it up. */
+export function applyPort(engine: Engine, id: number, p: CompiledPort): void {
+  engine.createPort(id, p.engineConfig);
+  try {
+    for (const pool of p.natPools) engine.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
+    engine.loadProgram(id, p.program);
+    for (const m of p.mappings) engine.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+  } catch (err) {
+    engine.destroyPort(id);
+    throw err;
+  }
+  engine.setPortState(id, "running");
+}

@@ -1,0 +1,129 @@
+// The VPC port config: one JSON document per guest port, as a control plane
+// would send it (omicron → OPTE: MAC, IPs, subnet, gateway, VNI, sled
+// underlay, external IPs, firewall rules, routes, V2P mappings). Validated
+// with zod; errors name the path and the reason.
+
+import { z } from "zod";
+import { isIP } from "node:net";
+import { prefix16 } from "../program/addr.js";
+
+const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address like a8:40:25:00:00:01");
+const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
+const ipv6 = z.string().refine((s) => isIP(s) === 6, "expected an IPv6 address");
+const ip = z.string().refine((s) => isIP(s) !== 0, "expected an IP address");
+const cidr = z.string().refine((s) => { try { return s.includes("/") && !!prefix16(s); } catch { return false; } }, "expected a prefix like 10.0.0.0/24");
+const cidr4 = cidr.refine((s) => isIP(s.split("/")[0]) === 4, "expected an IPv4 prefix");
+const cidr6 = cidr.refine((s) => isIP(s.split("/")[0]) === 6, "expected an IPv6 prefix");
+const port = z.number().int().min(0).max(65535);
+const vni = z.number().int().min(0).max(0xffffff);
+
+const portRange = z.union([
+  port,
+  z.string().regex(/^\d+(-\d+)?$/, "expected a port or a range like 8000-8080").refine((s) => {
+    const [a, b] = s.split("-").map(Number);
+    return a <= 65535 && (b === undefined || (b <= 65535 && a <= b));
+  }, "port range out of order or above 65535"),
+]);
+
+export const FirewallHost = z.union([
+  z.object({ type: z.literal("ip"), value: ip }),
+  z.object({ type: z.literal("subnet"), value: cidr }),
+  z.object({ type: z.literal("vpc"), vni }),
+  z.object({ type: z.literal("instance"), ips: z.array(ip).min(1) }),
+]);
+
+export const FirewallProtocol = z.union([
+  z.enum(["tcp", "udp", "icmp", "icmpv6"]),
+  z.object({ icmp: z.object({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
+  z.object({ icmpv6: z.object({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
+]);
+
+export const FirewallRule = z.object({
+  name: z.string().min(1),
+  direction: z.enum(["in", "out"]),
+  priority: z.number().int().min(0).max(65535).default(1000),
+  action: z.enum(["allow", "deny"]),
+  hosts: z.array(FirewallHost).default([]),
+  protocols: z.array(FirewallProtocol).default([]),
+  ports: z.array(portRange).default([]),
+});
+
+export const RouteTarget = z.union([
+  z.object({ type: z.literal("vpcSubnet") }),
+  z.object({ type: z.literal("instance"), ip }),
+  z.object({ type: z.literal("internetGateway"), id: z.number().int().min(0).max(255).default(0) }),
+  z.object({ type: z.literal("drop") }),
+]);
+export const Route = z.object({ dest: cidr, target: RouteTarget });
+
+export const V2pMapping = z.object({ ip, mac, underlay: ipv6, vni: vni.optional() });
+
+export const PortConfigSchema = z.object({
+  name: z.string().min(1).max(64),
+  id: z.number().int().min(0).max(1023).optional(),
+  vni: vni.refine((v) => v !== 99, "VNI 99 is reserved for boundary services"),
+  guest: z.object({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() })
+    .refine((g) => g.ipv4 || g.ipv6, "a guest needs an IPv4 or an IPv6 address"),
+  subnet: z.object({ ipv4: cidr4.optional(), ipv6: cidr6.optional() }),
+  gateway: z.object({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() }),
+  sled: z.object({
+    underlay: ipv6,
+    mac: mac.default("02:08:20:00:00:01"),
+    nextHopMac: mac.default("02:08:20:ff:ff:01"),
+    mtu: z.number().int().min(1280).max(65535).default(9000),
+  }),
+  boundary: z.object({ underlay: ipv6, vni: vni.default(99), mac: mac.default("02:08:20:bb:00:01") }).optional(),
+  dhcp: z.object({
+    dnsServers: z.array(ip).max(4).default([]),
+    domainName: z.string().max(255).optional(),
+    leaseSeconds: z.number().int().min(60).default(86400),
+    mtu: z.number().int().min(576).max(9000).default(1500),
+  }).default({ dnsServers: [], leaseSeconds: 86400, mtu: 1500 }),
+  externalIps: z.object({
+    snat: z.object({ ip, firstPort: port, lastPort: port }).refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort").optional(),
+    ephemeral: ip.optional(),
+    floating: z.array(ip).default([]),
+  }).default({ floating: [] }),
+  firewall: z.array(FirewallRule).default([]),
+  routes: z.array(Route).default([]),
+  v2p: z.array(V2pMapping).default([]),
+  limits: z.object({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
+  ttlMs: z.object({
+    tcpHandshake: z.number().int().positive().optional(), tcpEstablished: z.number().int().positive().optional(),
+    tcpClosing: z.number().int().positive().optional(), tcpClosed: z.number().int().positive().optional(),
+    udp: z.number().int().positive().optional(), icmp: z.number().int().positive().optional(),
+    other: z.number().int().positive().optional(),
+  }).default({}),
+}).superRefine((c, ctx) => {
+  if (c.guest.ipv4 && !c.subnet.ipv4) ctx.addIssue({ code: "custom", path: ["subnet", "ipv4"], message: "required when the guest has an IPv4 address" });
+  if (c.guest.ipv6 && !c.subnet.ipv6) ctx.addIssue({ code: "custom", path: ["subnet", "ipv6"], message: "required when the guest has an IPv6 address" });
+  if (c.guest.ipv4 && !c.gateway.ipv4) ctx.addIssue({ code: "custom", path: ["gateway", "ipv4"], message: "required when the guest has an IPv4 address" });
+  if (c.guest.ipv6 && !c.gateway.ipv6) ctx.addIssue({ code: "custom", path: ["gateway", "ipv6"], message: "required when the guest has an IPv6 address" });
+  const ext = c.externalIps;
+  if ((ext.snat || ext.ephemeral || ext.floating.length) && !c.boundary) {
+    ctx.addIssue({ code: "custom", path: ["boundary"], message: "required when the port has external IPs" });
+  }
+  if (c.routes.some((r) => r.target.type === "internetGateway") && !c.boundary) {
+    ctx.addIssue({ code: "custom", path: ["boundary"], message: "required by an internetGateway route" });
+  }
+});
+
+export type PortConfigInput = z.input<typeof PortConfigSchema>;
+export type VpcPortConfig = z.output<typeof PortConfigSchema>;
+export type FirewallRuleConfig = z.output<typeof FirewallRule>;
+export type RouteConfig = z.output<typeof Route>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(`invalid port config:\n${issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n")}`);
+  }
+}
+
+/** Validate a parsed JSON document; throws ConfigError listing every problem with its path. */
+export function parsePortConfig(json: unknown): VpcPortConfig {
+  const r = PortConfigSchema.safeParse(json);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
+  }
+  return r.data;
+}

@@ -1,0 +1,29 @@
+// Numbers the VPC layers agree on: mapping-table ids, metadata register
+// values the router sets for later layers, well-known VNIs (HOST-NOTES:
+// boundary services VNI 99, services VPC 100, guest VNIs from 1024).
+
+/** Engine mapping tables (engine/maps/targets.ts) used by the VPC. */
+export const TABLE = {
+  /** Virtual-to-physical: (VPC VNI, guest IP) → sled underlay address, guest MAC. */
+  v2p: 1,
+  /** The boundary-services endpoint a sled sends internet-bound traffic to. */
+  boundary: 2,
+  /** The gateway host's NAT ingress: (external IP, port range) → sled, VNI, guest MAC. */
+  natIngress: 3,
+} as const;
+
+/** meta0: what the router decided (read by the NAT and overlay layers). */
+export const ROUTE = { none: 0, vpc: 1, instance: 2, internet: 3 } as const;
+
+export const BOUNDARY_VNI = 99;
+export const SERVICES_VNI = 100;
+export const FIRST_GUEST_VNI = 1024;
+
+/** Engine reason numbers the VPC uses for its denies (engine/reason.ts). */
+export const REASON = {
+  layerDeny: 32, natExhausted: 36, noEncapTarget: 37, spoofedSource: 38, wrongVni: 39,
+  notForPort: 40, ttlExceeded: 41, unroutable: 49,
+} as const;
+
+export const ETHERTYPE = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd } as const;
+export const PROTO = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;

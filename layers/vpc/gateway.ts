@@ -1,0 +1,109 @@
+// The gateway layer: the guest's virtual, off-subnet router (RFD 63 "Internal
+// DNS" steps 3-4, "Instance to Instance" step 4). The engine answers ARP, NDP,
+// DHCPv4/v6 and pings for the gateway itself, and drops frames whose source
+// MAC or IP is not the guest's (anti-spoofing, seed 000). Inbound, every
+// frame appears to come from the gateway's MAC.
+
+import type { LayerDef, Rule, Predicate } from "../program/encode.js";
+import {
+  HairpinKind, encodeArpParams, encodeIcmp4EchoParams, encodeIcmp6EchoParams,
+  encodeNdpNeighborAdvertParams, encodeNdpRouterAdvertParams, encodeDhcp4Params, encodeDhcp6Params,
+} from "../program/hairpin-params.js";
+import type { VpcPortConfig } from "./config.js";
+import { ETHERTYPE, PROTO, REASON } from "./constants.js";
+import { linkLocalFromMac } from "./addresses.js";
+
+const P = {
+  spoofMac: 10, arp: 20, arpOther: 21, dhcp: 30, ndp: 40, ndpOther: 45,
+  ping: 50, toGateway: 60, spoofIp: 70, etherType: 80,
+} as const;
+
+export function gatewayLayer(c: VpcPortConfig): LayerDef {
+  const rules: Rule[] = [];
+  let id = 1;
+  const add = (priority: number, dir: Rule["dir"], predicates: Predicate[], action: Rule["action"]) =>
+    rules.push({ id: id++, dir, priority, predicates, action });
+  const deny = (reason: number) => ({ kind: "deny" as const, reason });
+
+  // Anti-spoofing at L2: only the guest's MAC may send.
+  add(P.spoofMac, "out", [{ field: "ethSrc", macs: [c.guest.mac], not: true }], deny(REASON.spoofedSource));
+  // Only IPv4, ARP and IPv6 are forwarded.
+  add(P.etherType, "out", [{ field: "etherType", values: [ETHERTYPE.ipv4, ETHERTYPE.arp, ETHERTYPE.ipv6], not: true }], deny(REASON.layerDeny));
+
+  if (c.guest.ipv4 && c.gateway.ipv4 && c.subnet.ipv4) {
+    const gw = { gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv4 };
+    // ARP from the guest about itself only; requests for any other subnet address are
+    // answered with the gateway's MAC (proxy ARP) so all traffic reaches the gateway.
+    add(P.arp, "out", [
+      { field: "arpOp", values: [1] },
+      { field: "arpSenderIp", prefixes: [c.guest.ipv4, "0.0.0.0"] },
+      { field: "arpTargetIp", prefixes: [c.subnet.ipv4] },
+      { field: "arpTargetIp", prefixes: [c.guest.ipv4], not: true },
+    ], { kind: "hairpin", hairpin: HairpinKind.ArpReply, params: encodeArpParams({ gatewayMac: c.gateway.mac, gatewayIp: "0.0.0.0" }) });
+    add(P.arpOther, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }, { field: "arpSenderIp", prefixes: [c.guest.ipv4, "0.0.0.0"], not: true }], deny(REASON.spoofedSource));
+    add(P.arpOther + 1, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(REASON.layerDeny));
+    // DHCPv4 from the guest's client port to the server port (DISCOVER comes from 0.0.0.0).
+    add(P.dhcp, "out", [
+      { field: "proto", values: [PROTO.udp] }, { field: "srcPort", values: [68] }, { field: "dstPort", values: [67] },
+      { field: "dstIp", prefixes: ["255.255.255.255", c.gateway.ipv4] },
+    ], {
+      kind: "hairpin", hairpin: HairpinKind.Dhcp4, params: encodeDhcp4Params({
+        gatewayMac: c.gateway.mac, serverIp: c.gateway.ipv4, clientIp: c.guest.ipv4,
+        prefixLen: Number(c.subnet.ipv4.split("/")[1]), router: c.gateway.ipv4,
+        dnsServers: c.dhcp.dnsServers.filter((s) => !s.includes(":")), leaseSeconds: c.dhcp.leaseSeconds,
+        mtu: c.dhcp.mtu, domainName: c.dhcp.domainName,
+      }),
+    });
+    add(P.ping, "out", [
+      { field: "dstIp", prefixes: [c.gateway.ipv4] }, { field: "proto", values: [PROTO.icmp] }, { field: "icmpType", values: [8] },
+      { field: "srcIp", prefixes: [c.guest.ipv4] },
+    ], { kind: "hairpin", hairpin: HairpinKind.Icmp4EchoReply, params: encodeIcmp4EchoParams(gw) });
+    // Nothing else addressed to the gateway leaves the port.
+    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv4] }], deny(REASON.layerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: [c.guest.ipv4], not: true }], deny(REASON.spoofedSource));
+  } else {
+    add(P.arp, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(REASON.layerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }], deny(REASON.spoofedSource));
+  }
+
+  if (c.guest.ipv6 && c.gateway.ipv6 && c.subnet.ipv6) {
+    const guestLl = linkLocalFromMac(c.guest.mac);
+    const gwLl = linkLocalFromMac(c.gateway.mac);
+    const fromGuest: Predicate = { field: "srcIp", prefixes: [c.guest.ipv6, guestLl, "::"] };
+    const [prefix, plen] = c.subnet.ipv6.split("/");
+    // Router solicitation → advertisement of the guest's prefix. The prefix is
+    // not on-link (L=0): the guest sends everything to the router, as with IPv4.
+    add(P.ndp, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [133] }, fromGuest], {
+      kind: "hairpin", hairpin: HairpinKind.NdpRouterAdvert, params: encodeNdpRouterAdvertParams({
+        gatewayMac: c.gateway.mac, managed: false, otherConfig: c.dhcp.dnsServers.some((s) => s.includes(":")),
+        mtu: c.dhcp.mtu, prefixes: [{ prefix, prefixLen: Number(plen), onLink: false, autonomous: Number(plen) === 64 }],
+      }),
+    });
+    add(P.ndp + 1, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [135] }, fromGuest], {
+      kind: "hairpin", hairpin: HairpinKind.NdpNeighborAdvert,
+      params: encodeNdpNeighborAdvertParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6 }),
+    });
+    add(P.ndp + 2, "out", [
+      { field: "proto", values: [PROTO.udp] }, { field: "srcPort", values: [546] }, { field: "dstPort", values: [547] }, fromGuest,
+    ], {
+      kind: "hairpin", hairpin: HairpinKind.Dhcp6, params: encodeDhcp6Params({
+        gatewayMac: c.gateway.mac, address: c.guest.ipv6, preferredLifetime: c.dhcp.leaseSeconds,
+        validLifetime: c.dhcp.leaseSeconds, dnsServers: c.dhcp.dnsServers.filter((s) => s.includes(":")),
+      }),
+    });
+    // Other neighbor discovery (advertisements, redirects, solicitations for others) stays on the port.
+    add(P.ndpOther, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(REASON.layerDeny));
+    add(P.ping, "out", [
+      { field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }, { field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [128] },
+    ], { kind: "hairpin", hairpin: HairpinKind.Icmp6EchoReply, params: encodeIcmp6EchoParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6 }) });
+    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }], deny(REASON.layerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: [c.guest.ipv6], not: true }], deny(REASON.spoofedSource));
+  } else {
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(REASON.spoofedSource));
+  }
+
+  // Inbound: the guest sees every frame as coming from its gateway.
+  add(100, "in", [], { kind: "modify", set: [{ op: "ethSrc", mac: c.gateway.mac }, { op: "ethDst", mac: c.guest.mac }] });
+
+  return { name: "gateway", defaultIn: "allow", defaultOut: "allow", rules };
+}

@@ -1,0 +1,84 @@
+// The router layer: longest-prefix match over the port's routes, for IPv4
+// and IPv6 (RFD 21 VPC routing: a system table — the VPC subnets — plus a
+// custom table). The decision is left in metadata register 0 (and 1 for
+// instance routes) for the NAT and overlay layers; the router itself only
+// drops unroutable traffic and answers expiring TTLs for the internet path.
+//
+// Longest prefix first is a priority order: priority = 2 × (128 − length over
+// the 128-bit form), +1 for custom routes, so a system route wins a tie.
+
+import type { LayerDef, Rule, Predicate } from "../program/encode.js";
+import { HairpinKind, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../program/hairpin-params.js";
+import { prefix16 } from "../program/addr.js";
+import type { VpcPortConfig, RouteConfig } from "./config.js";
+import { ROUTE, REASON } from "./constants.js";
+
+export interface CompiledRoutes {
+  rules: Rule[];
+  /** Instance next hops, by meta1 value: the overlay encapsulates to these. */
+  instanceTargets: string[];
+}
+
+export function systemRoutes(c: VpcPortConfig): RouteConfig[] {
+  const out: RouteConfig[] = [];
+  if (c.subnet.ipv4) out.push({ dest: c.subnet.ipv4, target: { type: "vpcSubnet" } });
+  if (c.subnet.ipv6) out.push({ dest: c.subnet.ipv6, target: { type: "vpcSubnet" } });
+  return out;
+}
+
+export function routerRules(c: VpcPortConfig): CompiledRoutes {
+  const rules: Rule[] = [];
+  const instanceTargets: string[] = [];
+  let id = 1;
+  const all = [...systemRoutes(c).map((r) => ({ r, custom: false })), ...c.routes.map((r) => ({ r, custom: true }))];
+  for (const { r, custom } of all) {
+    const len = prefix16(r.dest).len;
+    const priority = 1000 + 2 * (128 - len) + (custom ? 1 : 0);
+    const dest: Predicate = { field: "dstIp", prefixes: [r.dest] };
+    const t = r.target;
+    switch (t.type) {
+      case "vpcSubnet":
+        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.vpc }] } });
+        break;
+      case "instance": {
+        let k = instanceTargets.indexOf(t.ip);
+        if (k < 0) { k = instanceTargets.length; instanceTargets.push(t.ip); }
+        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.instance }, { op: "meta", reg: 1, value: k }] } });
+        break;
+      }
+      case "internetGateway":
+        // Leaving the VPC is a real router hop: the TTL goes down, and a packet
+        // that would expire gets Time Exceeded from the gateway (traceroute works).
+        if (c.guest.ipv4 && c.gateway.ipv4 && r.dest.includes(".")) {
+          rules.push({
+            id: id++, dir: "out", priority: priority - 1, predicates: [dest, { field: "ttl", values: [[0, 1]] }],
+            action: { kind: "hairpin", hairpin: HairpinKind.Icmp4Error, params: encodeIcmp4ErrorParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv4, type: 11, code: 0 }) },
+          });
+        }
+        if (c.guest.ipv6 && c.gateway.ipv6 && r.dest.includes(":")) {
+          rules.push({
+            id: id++, dir: "out", priority: priority - 1, predicates: [dest, { field: "ttl", values: [[0, 1]] }],
+            action: { kind: "hairpin", hairpin: HairpinKind.Icmp6Error, params: encodeIcmp6ErrorParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6, type: 3, code: 0 }) },
+          });
+        }
+        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.internet }, { op: "meta", reg: 2, value: t.id }, { op: "ttlDec" }] } });
+        break;
+      case "drop":
+        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "deny", reason: REASON.unroutable } });
+        break;
+    }
+  }
+  // Inside the VPC no hop is visible, but a dead packet (TTL 0) is not forwarded.
+  rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "ttl", values: [0] }], action: { kind: "deny", reason: REASON.ttlExceeded } });
+  // No route matched.
+  rules.push({ id: id++, dir: "out", priority: 65535, predicates: [], action: { kind: "deny", reason: REASON.unroutable } });
+  return { rules, instanceTargets };
+}
+
+export function routerLayer(c: VpcPortConfig): { layer: LayerDef; instanceTargets: string[] } {
+  const { rules, instanceTargets } = routerRules(c);
+  return {
+    layer: { name: "router", defaultIn: "allow", defaultOut: "deny", rules },
+    instanceTargets,
+  };
+}
