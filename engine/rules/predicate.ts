@@ -15,13 +15,18 @@ export const metaRegs: usize = memory.data(16);
 // Sentinel for "the packet has no such field".
 const ABSENT: u64 = 0xffffffffffffffff;
 
+@inline function hasPorts(m: PacketMeta): bool {
+  return m.l4 != NONE && (m.proto == 6 || m.proto == 17 || ((m.proto == 1 || m.proto == 58) && m.icmpId != NONE));
+}
+
 function numericField(m: PacketMeta, f: u32): u64 {
   switch (f) {
     case Field.EtherType: return m.l2 == NONE ? ABSENT : <u64>m.etherType;
     case Field.IpVersion: return m.l3Kind == L3.Ipv4 ? 4 : m.l3Kind == L3.Ipv6 ? 6 : ABSENT;
     case Field.Proto: return m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6 ? <u64>m.proto : ABSENT;
-    case Field.SrcPort: return m.l4 != NONE && (m.proto == 6 || m.proto == 17) ? <u64>m.srcPort : ABSENT;
-    case Field.DstPort: return m.l4 != NONE && (m.proto == 6 || m.proto == 17) ? <u64>m.dstPort : ABSENT;
+    // ICMP echo identifiers count as ports (as in the flow key and NAT).
+    case Field.SrcPort: return hasPorts(m) ? <u64>m.srcPort : ABSENT;
+    case Field.DstPort: return hasPorts(m) ? <u64>m.dstPort : ABSENT;
     case Field.IcmpType: return m.l4 != NONE && (m.proto == 1 || m.proto == 58) ? <u64>m.icmpType : ABSENT;
     case Field.IcmpCode: return m.l4 != NONE && (m.proto == 1 || m.proto == 58) ? <u64>m.icmpCode : ABSENT;
     case Field.Vni: return m.encap != 0 ? <u64>m.vni : ABSENT;

@@ -64,7 +64,9 @@ export function firewallRules(fw: FirewallRuleConfig[], firstId = 1): Rule[] {
   for (const r of fw) {
     const hosts = hostPredicates(r.hosts, r.direction);
     const ports: Predicate[] = r.ports.length ? [{ field: "dstPort", values: portValues(r.ports) }] : [];
-    for (const proto of protocolAlternatives(r.protocols)) {
+    // Port filters mean TCP/UDP ports unless the rule names its protocols.
+    const protocols = r.protocols.length === 0 && r.ports.length ? (["tcp", "udp"] as Protocol[]) : r.protocols;
+    for (const proto of protocolAlternatives(protocols)) {
       rules.push({
         id: id, dir: r.direction, priority: r.priority,
         predicates: [...hosts, ...proto, ...ports],

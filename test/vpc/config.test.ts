@@ -1,0 +1,62 @@
+// The port config: users get every problem at once, each with its path.
+import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
+import { parsePortConfig, ConfigError } from "../../layers/vpc/config.js";
+import { compilePort } from "../../layers/vpc/compile.js";
+
+const good = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
+
+function issues(json: unknown): string[] {
+  try { parsePortConfig(json); } catch (e) { if (e instanceof ConfigError) return e.issues.map((i) => `${i.path}: ${i.message}`); throw e; }
+  return [];
+}
+
+describe("port config validation", () => {
+  it("accepts the example and fills defaults", () => {
+    const c = parsePortConfig(good);
+    expect(c.firewall[0].hosts).toEqual([]);
+    expect(c.limits.flows).toBe(8192);
+  });
+
+  it("names the path and the reason of each problem", () => {
+    const bad = structuredClone(good);
+    bad.guest.mac = "not-a-mac";
+    bad.subnet.ipv4 = "172.30.0.0/33";
+    bad.firewall[0].ports = ["90-80"];
+    bad.vni = 99;
+    const got = issues(bad);
+    expect(got).toContain("guest.mac: expected a MAC address like a8:40:25:00:00:01");
+    expect(got.some((s) => s.startsWith("subnet.ipv4:"))).toBe(true);
+    expect(got).toContain("firewall.0.ports.0: port range out of order or above 65535");
+    expect(got).toContain("vni: VNI 99 is reserved for boundary services");
+  });
+
+  it("requires a boundary when external IPs or an internet gateway are used", () => {
+    const bad = structuredClone(good);
+    delete bad.boundary;
+    expect(issues(bad)).toContain("boundary: required when the port has external IPs");
+  });
+
+  it("requires the subnet and gateway of each address family the guest has", () => {
+    const bad = structuredClone(good);
+    delete bad.subnet.ipv6;
+    delete bad.gateway.ipv6;
+    expect(issues(bad)).toEqual(expect.arrayContaining([
+      "subnet.ipv6: required when the guest has an IPv6 address",
+      "gateway.ipv6: required when the guest has an IPv6 address",
+    ]));
+  });
+
+  it("compiles to five layers in outbound order with the SNAT pool and mappings", () => {
+    const p = compilePort(good);
+    expect(p.layers.map((l) => l.name)).toEqual(["gateway", "firewall", "router", "nat", "overlay"]);
+    expect(p.natPools).toEqual([{ pool: 0, ip: "198.51.100.10", firstPort: 16384, lastPort: 32767 }]);
+    expect(p.mappings.map((m) => [m.table, m.ip])).toEqual([[1, "172.30.0.6"], [1, "fd00:1024::6"], [2, "::"]]);
+  });
+
+  it("refuses a firewall rule mixing VPC and address hosts", () => {
+    const bad = structuredClone(good);
+    bad.firewall[0].hosts = [{ type: "vpc", vni: 5 }, { type: "ip", value: "10.0.0.1" }];
+    expect(() => compilePort(bad)).toThrow(/cannot mix vpc hosts/);
+  });
+});
