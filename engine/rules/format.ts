@@ -32,7 +32,8 @@ export const enum Field {
   OuterSrcIp = 22, OuterDstIp = 23,   // IP prefix
   IsFragment = 24, Vlan = 25,
   OxideOptions = 26,                  // mask/want over the Oxide Geneve options seen
-  Count = 27,
+  IpLength = 27,                      // numeric range: the whole IP packet's length (headers included)
+  Count = 28,
 }
 
 export const enum ValueKind { Mac = 1, Range = 2, Prefix = 3, Mask = 4 }

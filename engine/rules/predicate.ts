@@ -39,6 +39,8 @@ function numericField(m: PacketMeta, f: u32): u64 {
     case Field.IsFragment:
       return m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6 ? <u64>(m.fragOffset != 0 || m.moreFragments != 0 ? 1 : 0) : ABSENT;
     case Field.Vlan: return m.vlan == NONE ? ABSENT : <u64>(m.vlan & 0xfff);
+    case Field.IpLength:
+      return m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6 ? <u64>(m.l3HdrLen + m.l3PayloadLen) : ABSENT;
   }
   return ABSENT;
 }

@@ -16,7 +16,7 @@
 // The mapping table is the only state: per-connection state lives on sleds.
 
 import type { LayerDef, Rule } from "../program/encode.js";
-import { HairpinKind, encodeArpParams } from "../program/hairpin-params.js";
+import { HairpinKind, encodeArpParams, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../program/hairpin-params.js";
 import { TABLE, BOUNDARY_VNI, REASON, ETHERTYPE } from "../vpc/constants.js";
 
 export interface NatIngressEntry {
@@ -39,8 +39,16 @@ export interface BoundaryConfig {
   /** External address ranges this gateway owns and answers ARP for. */
   ownedPrefixes: string[];
   vni?: number;
+  /** The gateway's own external addresses: source of the ICMP errors it sends. */
+  externalIpv4?: string;
+  externalIpv6?: string;
+  /** Underlay MTU towards the sleds (default 9000). */
+  underlayMtu?: number;
   nat: NatIngressEntry[];
 }
+
+/** Geneve over IPv6 with the Oxide option costs this much beyond the inner frame's IP packet. */
+export const ENCAP_OVERHEAD = 40 + 8 + 8 + 4 + 14;
 
 export function boundaryLayer(c: BoundaryConfig): LayerDef {
   const rules: Rule[] = [];
@@ -52,6 +60,17 @@ export function boundaryLayer(c: BoundaryConfig): LayerDef {
       action: { kind: "hairpin", hairpin: HairpinKind.ArpReply, params: encodeArpParams({ gatewayMac: c.externalMac, gatewayIp: "0.0.0.0" }) } });
   }
   rules.push({ id: id++, dir: "out", priority: 11, predicates: [{ field: "etherType", values: [ETHERTYPE.arp] }], action: { kind: "deny" } });
+  // Too big to encapsulate: tell the sender (fragmentation needed / packet too big),
+  // rather than dropping silently as a switch would.
+  const maxInner = (c.underlayMtu ?? 9000) - ENCAP_OVERHEAD;
+  if (c.externalIpv4) {
+    rules.push({ id: id++, dir: "out", priority: 15, predicates: [{ field: "ipVersion", values: [4] }, { field: "ipLength", values: [[maxInner + 1, 65535]] }],
+      action: { kind: "hairpin", hairpin: HairpinKind.Icmp4Error, params: encodeIcmp4ErrorParams({ gatewayMac: c.externalMac, gatewayIp: c.externalIpv4, type: 3, code: 4, mtu: maxInner }) } });
+  }
+  if (c.externalIpv6) {
+    rules.push({ id: id++, dir: "out", priority: 15, predicates: [{ field: "ipVersion", values: [6] }, { field: "ipLength", values: [[maxInner + 1, 65535]] }],
+      action: { kind: "hairpin", hairpin: HairpinKind.Icmp6Error, params: encodeIcmp6ErrorParams({ gatewayMac: c.externalMac, gatewayIp: c.externalIpv6, type: 2, code: 0, mtu: maxInner }) } });
+  }
   rules.push({ id: id++, dir: "out", priority: 20, predicates: [{ field: "ipVersion", values: [4, 6] }],
     action: { kind: "encap", table: TABLE.natIngress, key: "innerDstNoVni", setInnerEthDst: true, external: true } });
 

@@ -1,0 +1,66 @@
+// `wopte gateway run --config gateway.json`: run a gateway host (boundary services).
+// `wopte gateway nat list|add|rm`: manage its NAT ingress mappings over its API.
+
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { GatewayHost } from "../../gateway/gateway.js";
+import { GatewayApi } from "../../gateway/api.js";
+import { loadGatewayConfig } from "../../gateway/config.js";
+import { UdpUnderlay } from "../../sled/underlay.js";
+import { openDevice } from "../../sled/open-device.js";
+import { call, table, guarded } from "../client.js";
+
+const HELP = `usage: wopte gateway run --config <gateway.json>
+       wopte gateway nat list [<ip>] [--json]
+       wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
+       wopte gateway nat rm <ip> <first-port>
+options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
+    config: { type: "string" }, api: { type: "string" }, json: { type: "boolean" }, sled: { type: "string" },
+    vni: { type: "string" }, mac: { type: "string" }, help: { type: "boolean" } } });
+  const [sub, action, ...rest] = positionals;
+  if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
+  if (sub === "run") return runHost(values.config);
+  if (sub !== "nat") { console.error(HELP); return 2; }
+  const base = (values.api ?? process.env.WOPTE_GATEWAY_API ?? "http://127.0.0.1:7879").replace(/\/$/, "");
+  return guarded(async () => {
+    if (action === "list" || !action) {
+      const list = await call<Record<string, unknown>[]>(base, "GET", `/nat${rest[0] ? "/" + rest[0] : ""}`);
+      console.log(values.json ? JSON.stringify(list, null, 2) : table(list, ["ip", "firstPort", "lastPort", "sled", "vni", "mac"]));
+    } else if (action === "add") {
+      const [ip, lo, hi] = rest;
+      if (!ip || !lo || !hi || !values.sled || !values.vni || !values.mac) throw new Error("add needs <ip> <first> <last> --sled --vni --mac");
+      const r = await call<{ changed: boolean }>(base, "PUT", `/nat/${ip}/${lo}/${hi}`, { sled: values.sled, vni: Number(values.vni), mac: values.mac });
+      console.log(r.changed ? `mapped ${ip} ${lo}-${hi} → ${values.sled} vni ${values.vni}` : "unchanged (identical mapping exists)");
+    } else if (action === "rm") {
+      const [ip, lo] = rest;
+      await call(base, "DELETE", `/nat/${ip}/${lo}`);
+      console.log(`removed ${ip} from ${lo}`);
+    } else {
+      console.error(HELP); process.exitCode = 2;
+    }
+  });
+}
+
+async function runHost(path: string | undefined): Promise<number> {
+  if (!path) { console.error(HELP); return 2; }
+  const log = pino({ name: "wopte-gateway" });
+  const c = loadGatewayConfig(path);
+  const underlay = await UdpUnderlay.open({ address: c.underlay.address, bind: c.underlay.bind, peers: c.underlay.peers, localMac: c.underlay.mac, nextHopMac: c.underlay.nextHopMac });
+  const external = await openDevice(c.external.device, "external");
+  const gw = await GatewayHost.create({
+    name: c.name, underlay, underlayAddress: c.underlay.address, underlayMac: c.underlay.mac, underlayNextHopMac: c.underlay.nextHopMac, external,
+    boundary: { externalMac: c.external.mac, nextHopMac: c.external.nextHopMac, ownedPrefixes: c.external.ownedPrefixes,
+      externalIpv4: c.external.ipv4, externalIpv6: c.external.ipv6, underlayMtu: c.underlay.mtu },
+  });
+  for (const m of c.nat) gw.addNat(m);
+  const api = new GatewayApi(gw);
+  const port = await api.listen(c.api.port, c.api.host);
+  log.info({ gateway: c.name, api: `http://${c.api.host}:${port}`, mappings: c.nat.length }, "gateway host running");
+  await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
+  await api.close();
+  await gw.close();
+  return 0;
+}

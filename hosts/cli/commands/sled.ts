@@ -1,0 +1,44 @@
+// `wopte sled --config sled.json`: run a sled host until SIGINT/SIGTERM.
+
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { SledHost } from "../../sled/sled.js";
+import { SledApi, sledMetrics } from "../../sled/api.js";
+import { UdpUnderlay } from "../../sled/underlay.js";
+import { loadSledConfig } from "../../sled/config.js";
+import { openDevice } from "../../sled/open-device.js";
+
+const HELP = `usage: wopte sled --config <sled.json> [--api-port N]
+
+Runs a sled host: one engine port per guest VNIC, Geneve over IPv6 UDP 6081
+on the underlay, and the control API (docs/sled-api.md).`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, help: { type: "boolean" } } });
+  if (values.help || !values.config) { console.log(HELP); return values.help ? 0 : 2; }
+  const log = pino({ name: "wopte-sled" });
+  const cfg = loadSledConfig(values.config);
+  const underlay = await UdpUnderlay.open({
+    address: cfg.underlay.address, bind: cfg.underlay.bind, peers: cfg.underlay.peers,
+    localMac: cfg.underlay.mac, nextHopMac: cfg.underlay.nextHopMac,
+  });
+  let metrics: ReturnType<typeof sledMetrics> | undefined;
+  const host = await SledHost.create({ name: cfg.name, underlay, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
+  metrics = sledMetrics(host);
+  for (const [i, p] of cfg.ports.entries()) {
+    const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
+    const port = host.addPort(cfg.portConfigs[i] as never, dev);
+    log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
+  }
+  const api = new SledApi({ host, log, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
+  const apiPort = await api.listen(values["api-port"] ? Number(values["api-port"]) : cfg.api.port, cfg.api.host);
+  log.info({ sled: cfg.name, api: `http://${cfg.api.host}:${apiPort}`, underlay: cfg.underlay.address, udpPort: underlay.boundPort }, "sled host running");
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => { log.info({ signal: sig }, "shutting down"); resolve(); };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  await api.close();
+  await host.close();
+  return 0;
+}

@@ -1,0 +1,69 @@
+// The gateway host's API (docs/gateway-api.md), in the shape of dendrite's
+// NAT API: PUT /nat/{ip}/{low}/{high} {sled, vni, mac}, GET /nat[/{ip}],
+// DELETE /nat/{ip}/{low}; plus /health, /stats and /metrics.
+
+import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
+import { Registry, Counter, Gauge } from "prom-client";
+import { GatewayHost, GATEWAY_PORT } from "./gateway.js";
+import { Conflict, NotFound } from "../sled/sled.js";
+
+export class GatewayApi {
+  private server: Server | undefined;
+  readonly registry = new Registry();
+
+  constructor(private readonly gw: GatewayHost) {
+    const reg = this.registry;
+    new Counter({ name: "wopte_gateway_drops_total", help: "frames dropped, by reason", labelNames: ["reason"], registers: [reg],
+      collect() { this.reset(); for (const [r, n] of Object.entries(gw.engine.counters(GATEWAY_PORT).drops)) this.inc({ reason: r }, n); } });
+    for (const [k, help] of [["pktsIn", "packets from the rack"], ["pktsOut", "packets from the external network"]] as const) {
+      new Counter({ name: `wopte_gateway_${k === "pktsIn" ? "rack" : "external"}_packets_total`, help, registers: [reg],
+        collect() { this.reset(); this.inc(gw.engine.counters(GATEWAY_PORT)[k]); } });
+    }
+    new Gauge({ name: "wopte_gateway_nat_mappings", help: "NAT ingress mappings", registers: [reg], collect() { this.set(gw.listNat().length); } });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    const send = (status: number, body: unknown, type = "application/json"): void => {
+      res.writeHead(status, { "content-type": type }).end(type === "application/json" ? JSON.stringify(body) : String(body));
+    };
+    try {
+      if (parts[0] === "health") return send(200, { ok: true });
+      if (parts[0] === "stats") return send(200, this.gw.stats());
+      if (parts[0] === "metrics") return send(200, await this.registry.metrics(), this.registry.contentType);
+      if (parts[0] === "nat") {
+        const [, ip, low, high] = parts;
+        if (req.method === "GET") return send(200, this.gw.listNat(ip));
+        if (req.method === "PUT" && ip && low && high) {
+          const body = JSON.parse((await text(req)) || "{}");
+          if (typeof body.sled !== "string" || typeof body.vni !== "number" || typeof body.mac !== "string") {
+            return send(400, { error: "body needs {sled: <underlay ipv6>, vni: <number>, mac: <guest mac>}" });
+          }
+          const changed = this.gw.addNat({ ip, firstPort: Number(low), lastPort: Number(high), sled: body.sled, vni: body.vni, mac: body.mac });
+          return send(200, { changed });
+        }
+        if (req.method === "DELETE" && ip && low) { this.gw.removeNat(ip, Number(low)); return send(200, { removed: `${ip}/${low}` }); }
+      }
+      return send(404, { error: `no such endpoint ${req.method} ${url.pathname}` });
+    } catch (err) {
+      const status = err instanceof Conflict ? 409 : err instanceof NotFound ? 404 : err instanceof SyntaxError || err instanceof Error && /not an IP/.test(err.message) ? 400 : 500;
+      return send(status, { error: (err as Error).message });
+    }
+  }
+
+  listen(port: number, host = "127.0.0.1"): Promise<number> {
+    this.server = createServer((req, res) => { void this.handle(req, res); });
+    return new Promise((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host, () => { const a = this.server!.address(); resolve(typeof a === "object" && a ? a.port : port); });
+    });
+  }
+  close(): Promise<void> { return new Promise((r) => (this.server ? this.server.close(() => r()) : r())); }
+}
+
+async function text(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

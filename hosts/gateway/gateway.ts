@@ -1,0 +1,138 @@
+// The gateway host: boundary services between the rack's Geneve/IPv6 network
+// and an external network (RFD 63 "Boundary Services"), on the same engine.
+// One engine port: its guest side is the external network, its network side
+// the rack. The NAT ingress table is the only state; it changes through the
+// API and recompiles the boundary program (dendrite's API shape: ranges are
+// inclusive, an identical re-add is a no-op, overlapping ranges are refused).
+
+import { Engine } from "../engine/engine.js";
+import { Batch, Dir, Verdict } from "../engine/batch.js";
+import { encodePortProgram } from "../../layers/program/encode.js";
+import { boundaryLayer, externalL2Layer, natIngressMappings, BoundaryConfig, NatIngressEntry } from "../../layers/boundary/boundary.js";
+import { BOUNDARY_VNI, TABLE } from "../../layers/vpc/constants.js";
+import { ip16, ipText } from "../../layers/program/addr.js";
+import type { GuestDevice } from "../sled/devices.js";
+import type { UnderlayDriver } from "../sled/underlay.js";
+import { Conflict, NotFound } from "../sled/sled.js";
+
+export interface GatewayOptions {
+  name: string;
+  underlay: UnderlayDriver;
+  underlayAddress: string;
+  underlayMac: string;
+  underlayNextHopMac: string;
+  external: GuestDevice;
+  boundary: Omit<BoundaryConfig, "nat">;
+  flowCapacity?: number;
+  engine?: Engine;
+  now?: () => number;
+}
+
+export const GATEWAY_PORT = 0;
+const HEADROOM = 128;
+
+export class GatewayHost {
+  private readonly nat = new Map<string, NatIngressEntry>();
+  private readonly batch: Batch;
+  private queue: { dir: Dir; frame: Uint8Array }[] = [];
+  private flushQueued = false;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(readonly engine: Engine, private readonly o: GatewayOptions) {
+    engine.createPort(GATEWAY_PORT, {
+      vni: o.boundary.vni ?? BOUNDARY_VNI, flowCapacity: o.flowCapacity ?? 65536, netEncap: true,
+      underlayIp: o.underlayAddress, underlayMac: o.underlayMac, nextHopMac: o.underlayNextHopMac, mtu: o.boundary.underlayMtu ?? 9000,
+      // boundary flows are a cache only: keep them briefly
+      ttl: { tcpEstablished: 60_000, udp: 30_000, icmp: 10_000 },
+    });
+    this.batch = engine.newBatch(256, HEADROOM + 9216 + 256, HEADROOM);
+    this.reload();
+    engine.setPortState(GATEWAY_PORT, "running");
+    o.external.onFrames((frames) => this.enqueue(Dir.Out, frames));
+    o.underlay.onFrames((frames) => this.enqueue(Dir.In, frames));
+    this.timer = setInterval(() => engine.expire(GATEWAY_PORT, (o.now ?? Date.now)(), 4096), 250);
+    this.timer.unref();
+  }
+
+  static async create(o: GatewayOptions): Promise<GatewayHost> {
+    return new GatewayHost(o.engine ?? (await Engine.load()), o);
+  }
+
+  private config(): BoundaryConfig {
+    return { ...this.o.boundary, nat: [...this.nat.values()] };
+  }
+
+  /** Recompile the boundary program and the NAT ingress table from the current mappings. */
+  private reload(): void {
+    const c = this.config();
+    this.engine.loadProgram(GATEWAY_PORT, encodePortProgram([externalL2Layer(c), boundaryLayer(c)]));
+    this.engine.mapClear(TABLE.natIngress);
+    for (const m of natIngressMappings(c)) this.engine.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+  }
+
+  private static key(ip: string, firstPort: number): string { return `${ipText(ip16(ip))}/${firstPort}`; }
+
+  /** Add a NAT ingress mapping. Returns false when an identical one exists (no-op). */
+  addNat(e: NatIngressEntry): boolean {
+    ip16(e.ip); ip16(e.sled);
+    if (!(Number.isInteger(e.firstPort) && Number.isInteger(e.lastPort) && 0 <= e.firstPort && e.firstPort <= e.lastPort && e.lastPort <= 65535)) {
+      throw new Conflict(`bad port range ${e.firstPort}-${e.lastPort}`);
+    }
+    const k = GatewayHost.key(e.ip, e.firstPort);
+    const same = this.nat.get(k);
+    if (same && JSON.stringify(same) === JSON.stringify({ ...same, ...e })) return false;
+    for (const [key, x] of this.nat) {
+      if (key !== k && ipText(ip16(x.ip)) === ipText(ip16(e.ip)) && e.firstPort <= x.lastPort && e.lastPort >= x.firstPort) {
+        throw new Conflict(`${e.ip} ports ${e.firstPort}-${e.lastPort} overlap the mapping ${x.firstPort}-${x.lastPort}`);
+      }
+    }
+    this.nat.set(k, { ...e });
+    this.reload();
+    return true;
+  }
+
+  removeNat(ip: string, firstPort: number): void {
+    if (!this.nat.delete(GatewayHost.key(ip, firstPort))) throw new NotFound(`no NAT mapping for ${ip} from port ${firstPort}`);
+    this.reload();
+  }
+
+  listNat(ip?: string): NatIngressEntry[] {
+    const all = [...this.nat.values()];
+    return ip ? all.filter((x) => ipText(ip16(x.ip)) === ipText(ip16(ip))) : all;
+  }
+
+  private enqueue(dir: Dir, frames: Uint8Array[]): void {
+    for (const frame of frames) this.queue.push({ dir, frame });
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+  }
+
+  flush(): void {
+    const b = this.batch;
+    while (this.queue.length) {
+      const take = this.queue.splice(0, b.slots).filter((x) => x.frame.length <= b.capacity);
+      take.forEach((x, i) => b.set(i, x.frame, GATEWAY_PORT, x.dir));
+      b.run(take.length, (this.o.now ?? Date.now)());
+      const toRack: Uint8Array[] = [], toExternal: Uint8Array[] = [];
+      take.forEach((x, i) => {
+        const v = b.verdict(i);
+        if (v === Verdict.Drop) return;
+        const out = Uint8Array.from(b.output(i));
+        ((v === Verdict.Pass) === (x.dir === Dir.Out) ? toRack : toExternal).push(out);
+      });
+      if (toRack.length) this.o.underlay.send(toRack);
+      if (toExternal.length) this.o.external.send(toExternal);
+    }
+  }
+
+  stats() {
+    return { name: this.o.name, mappings: this.nat.size, flows: this.engine.flowCount(GATEWAY_PORT), counters: this.engine.counters(GATEWAY_PORT) };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.o.external.close();
+    await this.o.underlay.close();
+  }
+}

@@ -1,0 +1,249 @@
+// The sled host's control API: HTTP + JSON (documented in docs/sled-api.md).
+// Bad input gets a 4xx with the reason; nothing a client sends can crash the
+// host. Metrics for Prometheus at /metrics.
+
+import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
+import type { Logger } from "pino";
+import { SledHost, NotFound, Conflict } from "./sled.js";
+import { ConfigError, FirewallRule, Route, V2pMapping } from "../../layers/vpc/config.js";
+import { EngineError } from "../engine/engine.js";
+import { MemoryDevice, GuestDevice } from "./devices.js";
+import { PORT_COUNTERS } from "../engine/reasons.js";
+import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+type Handler = (req: IncomingMessage, params: Record<string, string>, body: unknown, query: URLSearchParams) => Promise<unknown> | unknown;
+interface RouteDef { method: string; pattern: RegExp; keys: string[]; handler: Handler; raw?: boolean }
+
+export interface ApiOptions {
+  host: SledHost;
+  log?: Logger;
+  /** Make a guest device for a port created through the API (default: in-memory). */
+  deviceFactory?: (spec: unknown, portName: string) => Promise<GuestDevice> | GuestDevice;
+}
+
+export function sledMetrics(host: SledHost): { registry: Registry; batchLatency: Histogram } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "wopte_node_" });
+  const labels = ["port"];
+  const counterOf = (name: string, help: string, key: string, labelNames = labels) => new Counter({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of host.ports.values()) {
+        const c = host.engine.counters(p.id) as Record<string, number>;
+        this.inc({ port: p.name }, c[key] ?? 0);
+      }
+    },
+  });
+  for (const [k, help] of [["pktsIn", "packets from the network side"], ["pktsOut", "packets from the guest side"],
+    ["bytesIn", "bytes from the network side"], ["bytesOut", "bytes from the guest side"], ["hairpins", "replies the engine generated"],
+    ["flowsCreated", "flows created"], ["flowsExpired", "flows expired idle"]] as const) {
+    counterOf(`wopte_port_${k.replace(/[A-Z]/g, (m) => "_" + m.toLowerCase())}_total`, help, k);
+  }
+  new Counter({
+    name: "wopte_port_drops_total", help: "frames dropped, by reason", labelNames: ["port", "reason"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of host.ports.values()) {
+        for (const [reason, n] of Object.entries(host.engine.counters(p.id).drops)) this.inc({ port: p.name, reason }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "wopte_port_flows", help: "active flows", labelNames: labels, registers: [registry],
+    collect() { this.reset(); for (const p of host.ports.values()) this.set({ port: p.name }, host.engine.flowCount(p.id)); },
+  });
+  new Gauge({
+    name: "wopte_port_nat_ports_in_use", help: "SNAT ports in use", labelNames: labels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of host.ports.values()) for (const pool of p.compiled.natPools) this.set({ port: p.name }, host.engine.natUsage(p.id, pool.pool).inUse);
+    },
+  });
+  const batchLatency = new Histogram({
+    name: "wopte_engine_batch_seconds", help: "time of one engine batch call", registers: [registry],
+    buckets: [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3],
+  });
+  void PORT_COUNTERS;
+  return { registry, batchLatency };
+}
+
+export class SledApi {
+  private readonly routes: RouteDef[] = [];
+  private server: Server | undefined;
+  readonly registry: Registry;
+
+  constructor(private readonly o: ApiOptions, metrics = sledMetrics(o.host)) {
+    this.registry = metrics.registry;
+    const h = o.host;
+    const body = <T>(schema: { safeParse(x: unknown): { success: boolean; data?: T; error?: { issues: { path: PropertyKey[]; message: string }[] } } }, x: unknown): T => {
+      const r = schema.safeParse(x);
+      if (!r.success) throw new ConfigError(r.error!.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
+      return r.data as T;
+    };
+    this.add("GET", "/health", () => ({ ok: true, sled: h.name, ports: h.ports.size }));
+    this.add("GET", "/ports", () => h.summary());
+    this.add("POST", "/ports", async (_r, _p, b) => {
+      const spec = (b ?? {}) as { config?: unknown; device?: unknown };
+      if (!spec.config) throw new HttpError(400, "body needs {config, device?}");
+      const name = (spec.config as { name?: string }).name ?? "port";
+      const device = this.o.deviceFactory ? await this.o.deviceFactory(spec.device, name) : new MemoryDevice(name);
+      try {
+        const p = h.addPort(spec.config as never, device);
+        return { name: p.name, id: p.id };
+      } catch (err) {
+        device.close();
+        throw err;
+      }
+    });
+    this.add("GET", "/ports/:name", (_r, p) => ({ ...h.stats(p.name), config: h.port(p.name).json }));
+    this.add("DELETE", "/ports/:name", (_r, p) => { h.removePort(p.name); return { removed: p.name }; });
+    this.add("PUT", "/ports/:name/state", (_r, p, b) => {
+      const s = (b as { state?: string })?.state;
+      if (s !== "running" && s !== "paused") throw new HttpError(400, "state must be running or paused");
+      h.setPortState(p.name, s);
+      return { state: s };
+    });
+    // firewall: the whole set (atomic), or one rule at a time by name
+    this.add("GET", "/ports/:name/firewall", (_r, p) => h.port(p.name).compiled.config.firewall);
+    this.add("PUT", "/ports/:name/firewall", (_r, p, b) => {
+      if (!Array.isArray(b)) throw new HttpError(400, "body must be an array of firewall rules");
+      const rules = b.map((x) => body(FirewallRule, x));
+      h.updatePort(p.name, (j) => { j.firewall = rules; });
+      return { rules: rules.length };
+    });
+    this.add("POST", "/ports/:name/firewall", (_r, p, b) => {
+      const rule = body(FirewallRule, b);
+      h.updatePort(p.name, (j) => {
+        const list = (j.firewall ?? []).filter((r) => r.name !== rule.name);
+        j.firewall = [...list, rule];
+      });
+      return { added: rule.name };
+    });
+    this.add("DELETE", "/ports/:name/firewall/:rule", (_r, p) => {
+      if (!h.port(p.name).compiled.config.firewall.some((r) => r.name === p.rule)) throw new NotFound(`no firewall rule ${p.rule}`);
+      h.updatePort(p.name, (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== p.rule); });
+      return { removed: p.rule };
+    });
+    // routes (custom table; the VPC subnets are system routes)
+    this.add("GET", "/ports/:name/routes", (_r, p) => h.port(p.name).compiled.config.routes);
+    this.add("POST", "/ports/:name/routes", (_r, p, b) => {
+      const route = body(Route, b);
+      h.updatePort(p.name, (j) => { j.routes = [...(j.routes ?? []).filter((r) => r.dest !== route.dest), route]; });
+      return { added: route.dest };
+    });
+    this.add("DELETE", "/ports/:name/routes", (_r, p, _b, q) => {
+      const dest = q.get("dest");
+      if (!dest) throw new HttpError(400, "pass ?dest=<prefix>");
+      if (!h.port(p.name).compiled.config.routes.some((r) => r.dest === dest)) throw new NotFound(`no route to ${dest}`);
+      h.updatePort(p.name, (j) => { j.routes = (j.routes ?? []).filter((r) => r.dest !== dest); });
+      return { removed: dest };
+    });
+    this.add("PUT", "/ports/:name/external-ips", (_r, p, b) => {
+      h.updatePort(p.name, (j) => { j.externalIps = b as never; });
+      return h.port(p.name).compiled.config.externalIps;
+    });
+    // V2P mappings are rack-wide per VNI
+    this.add("GET", "/v2p", () => h.listV2p());
+    this.add("PUT", "/v2p", (_r, _p, b) => {
+      const m = body(V2pMapping, b);
+      if (m.vni === undefined) throw new HttpError(400, "vni is required");
+      h.setV2p({ vni: m.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
+      return m;
+    });
+    this.add("DELETE", "/v2p/:vni/:ip", (_r, p) => { h.removeV2p(Number(p.vni), p.ip); return { removed: p.ip }; });
+    // dumps
+    this.add("GET", "/ports/:name/layers", (_r, p) => h.layers(p.name));
+    this.add("GET", "/ports/:name/flows", (_r, p) => h.flows(p.name));
+    this.add("GET", "/ports/:name/stats", (_r, p) => h.stats(p.name));
+    this.add("GET", "/stats", () => [...h.ports.keys()].map((n) => h.stats(n)));
+    // snapshots (migration)
+    this.add("POST", "/ports/:name/snapshot/mark", (_r, p) => ({ generation: markPortSnapshot(h, p.name) }));
+    this.add("GET", "/ports/:name/snapshot", (_r, p, _b, q) => {
+      const since = q.get("since");
+      return exportPortSnapshot(h, p.name, since === null ? undefined : Number(since));
+    }, true);
+    this.add("PUT", "/ports/:name/snapshot", (_r, p, b) => {
+      if (!(b instanceof Uint8Array)) throw new HttpError(400, "send the snapshot as application/octet-stream");
+      restorePortSnapshot(h, p.name, b);
+      return { restored: p.name, flows: h.engine.flowCount(h.port(p.name).id) };
+    });
+    this.add("GET", "/metrics", async () => this.registry.metrics());
+  }
+
+  private add(method: string, path: string, handler: Handler, raw = false): void {
+    const keys: string[] = [];
+    const pattern = new RegExp("^" + path.replace(/:(\w+)/g, (_, k) => { keys.push(k); return "([^/]+)"; }) + "$");
+    this.routes.push({ method, pattern, keys, handler, raw });
+  }
+
+  /** Handle one request (exported for tests and embedding). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://sled");
+    try {
+      const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
+      if (!route) {
+        const pathKnown = this.routes.some((r) => r.pattern.test(url.pathname));
+        throw new HttpError(pathKnown ? 405 : 404, pathKnown ? `${req.method} not allowed here` : `no such endpoint ${url.pathname}`);
+      }
+      const m = route.pattern.exec(url.pathname)!;
+      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
+      const body = await readBody(req);
+      const result = await route.handler(req, params, body, url.searchParams);
+      if (url.pathname === "/metrics") {
+        res.writeHead(200, { "content-type": this.registry.contentType }).end(result as string);
+      } else if (route.raw && result instanceof Uint8Array) {
+        res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from(result));
+      } else {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result ?? null));
+      }
+    } catch (err) {
+      const [status, message] =
+        err instanceof HttpError ? [err.status, err.message] :
+        err instanceof NotFound ? [404, err.message] :
+        err instanceof Conflict ? [409, err.message] :
+        err instanceof ConfigError ? [400, err.message] :
+        err instanceof EngineError ? [422, err.message] :
+        err instanceof SyntaxError ? [400, `bad JSON: ${err.message}`] :
+        [500, String((err as Error)?.message ?? err)];
+      if (status === 500) this.o.log?.error({ err }, "api request failed");
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
+    }
+  }
+
+  listen(port: number, host = "127.0.0.1"): Promise<number> {
+    this.server = createServer((req, res) => { void this.handle(req, res); });
+    return new Promise((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host, () => {
+        const a = this.server!.address();
+        resolve(typeof a === "object" && a ? a.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const MAX_BODY = 64 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, "body too large");
+    chunks.push(c as Buffer);
+  }
+  if (size === 0) return undefined;
+  const buf = Buffer.concat(chunks);
+  if ((req.headers["content-type"] ?? "").startsWith("application/octet-stream")) return new Uint8Array(buf);
+  return JSON.parse(buf.toString("utf8"));
+}

@@ -1,0 +1,40 @@
+// The sled host's own config file (`wopte sled --config sled.json`): where
+// its underlay is, where its API listens, and the ports to create at start.
+
+import { z } from "zod";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConfigError } from "../../layers/vpc/config.js";
+
+const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address");
+
+export const DeviceSpec = z.union([
+  z.object({ type: z.literal("tap"), name: z.string().min(1).max(15) }),
+  z.object({ type: z.literal("memory") }),
+]);
+
+export const SledConfigSchema = z.object({
+  name: z.string().min(1),
+  underlay: z.object({
+    driver: z.literal("udp").default("udp"),
+    address: z.string(),
+    bind: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).optional(),
+    peers: z.record(z.string(), z.string()).optional(),
+    mac: mac.default("02:08:20:00:00:01"),
+    nextHopMac: mac.default("02:08:20:ff:ff:01"),
+  }),
+  api: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7878) }).default({ host: "127.0.0.1", port: 7878 }),
+  ports: z.array(z.object({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
+});
+export type SledConfig = z.output<typeof SledConfigSchema>;
+
+/** Read and validate a sled config; port configs given as paths are read relative to it. */
+export function loadSledConfig(path: string): SledConfig & { portConfigs: unknown[] } {
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(path, "utf8")); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+  const r = SledConfigSchema.safeParse(json);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
+  const portConfigs = r.data.ports.map((p) =>
+    typeof p.config === "string" ? JSON.parse(readFileSync(resolve(dirname(path), p.config), "utf8")) : p.config);
+  return { ...r.data, portConfigs };
+}

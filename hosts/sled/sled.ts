@@ -1,0 +1,289 @@
+// The sled host: one engine, one port per guest VNIC, frames pumped between
+// guest devices and the Geneve underlay in batches (RFD 63 "Instance to
+// Instance" steps 5-10). Control-plane changes recompile the port's VPC
+// config and swap only the layers that changed, so rule hit counters and
+// flow state survive unrelated updates.
+
+import { Engine } from "../engine/engine.js";
+import { Batch, Dir, Verdict } from "../engine/batch.js";
+import { reasonName } from "../engine/reasons.js";
+import { compilePort, CompiledPort, LAYER_ORDER } from "../../layers/vpc/compile.js";
+import { encodeLayer } from "../../layers/program/encode.js";
+import { TABLE } from "../../layers/vpc/constants.js";
+import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
+import { macText } from "../../layers/program/addr.js";
+import type { GuestDevice } from "./devices.js";
+import type { UnderlayDriver } from "./underlay.js";
+
+export interface SledPort {
+  name: string;
+  id: number;
+  json: PortConfigInput;
+  compiled: CompiledPort;
+  device: GuestDevice;
+  layerBytes: Map<string, Uint8Array>;
+}
+
+export interface V2pEntry { vni: number; ip: string; mac: string; underlay: string }
+
+export interface SledOptions {
+  name: string;
+  underlay: UnderlayDriver;
+  engine?: Engine;
+  batchSlots?: number;
+  /** Records looked at per port per expiry tick. */
+  expireBudget?: number;
+  expireIntervalMs?: number;
+  now?: () => number;
+  /** Called after every batch with its size and duration (metrics). */
+  onBatch?: (frames: number, seconds: number) => void;
+}
+
+export class NotFound extends Error {}
+export class Conflict extends Error {}
+
+type Pending = { port: SledPort; dir: Dir; frame: Uint8Array };
+
+const HEADROOM = 128;
+const SLOT = HEADROOM + 9216 + 256;
+
+export class SledHost {
+  readonly ports = new Map<string, SledPort>();
+  private readonly byMacVni = new Map<string, SledPort>();
+  private readonly v2p = new Map<string, V2pEntry>();
+  private readonly batch: Batch;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private flushQueued = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  readonly underlayDrops = { unknownDestination: 0, malformed: 0 };
+
+  private constructor(readonly engine: Engine, private readonly o: SledOptions) {
+    this.now = o.now ?? (() => Date.now());
+    this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
+    o.underlay.onFrames((frames) => this.fromUnderlay(frames));
+    this.timer = setInterval(() => this.expire(), o.expireIntervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  static async create(o: SledOptions): Promise<SledHost> {
+    return new SledHost(o.engine ?? (await Engine.load()), o);
+  }
+
+  get name(): string { return this.o.name; }
+
+  // ---- ports
+
+  port(name: string): SledPort {
+    const p = this.ports.get(name);
+    if (!p) throw new NotFound(`no port named ${name}`);
+    return p;
+  }
+
+  private freeId(): number {
+    const used = new Set([...this.ports.values()].map((p) => p.id));
+    for (let id = 0; id < 1024; id++) if (!used.has(id)) return id;
+    throw new Conflict("the sled has 1024 ports already");
+  }
+
+  /** Create a port from a VPC port config and attach its guest device. */
+  addPort(json: PortConfigInput, device: GuestDevice): SledPort {
+    const compiled = compilePort(json);
+    const name = compiled.config.name;
+    if (this.ports.has(name)) throw new Conflict(`port ${name} exists`);
+    const key = `${compiled.config.vni}/${compiled.config.guest.mac.toLowerCase()}`;
+    if (this.byMacVni.has(key)) throw new Conflict(`another port has MAC ${compiled.config.guest.mac} on VNI ${compiled.config.vni}`);
+    const id = compiled.config.id ?? this.freeId();
+    const e = this.engine;
+    e.createPort(id, compiled.engineConfig);
+    try {
+      for (const pool of compiled.natPools) e.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
+      e.loadProgram(id, compiled.program);
+      for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+    } catch (err) {
+      e.destroyPort(id);
+      throw err;
+    }
+    e.setPortState(id, "running");
+    const port: SledPort = {
+      name, id, json: structuredClone(json), compiled, device,
+      layerBytes: new Map(compiled.layers.map((l) => [l.name, encodeLayer(l)])),
+    };
+    this.ports.set(name, port);
+    this.byMacVni.set(key, port);
+    for (const m of compiled.config.v2p) this.v2p.set(`${m.vni ?? compiled.config.vni}/${m.ip}`, { vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
+    device.onFrames((frames) => this.fromGuest(port, frames));
+    return port;
+  }
+
+  removePort(name: string): void {
+    const p = this.port(name);
+    p.device.close();
+    this.engine.destroyPort(p.id);
+    this.ports.delete(name);
+    this.byMacVni.delete(`${p.compiled.config.vni}/${p.compiled.config.guest.mac.toLowerCase()}`);
+  }
+
+  setPortState(name: string, state: "running" | "paused"): void {
+    this.engine.setPortState(this.port(name).id, state);
+  }
+
+  /**
+   * Change a port's config: `edit` mutates a copy of its JSON. The new config is
+   * validated and compiled first (errors leave the port as it was), then only
+   * the layers whose bytes changed are replaced; NAT pools are updated softly.
+   */
+  updatePort(name: string, edit: (json: PortConfigInput) => void): SledPort {
+    const p = this.port(name);
+    const json = structuredClone(p.json);
+    edit(json);
+    const compiled = compilePort(json);
+    if (compiled.config.name !== p.name || compiled.config.vni !== p.compiled.config.vni ||
+        compiled.config.guest.mac !== p.compiled.config.guest.mac) {
+      throw new ConfigError([{ path: "name/vni/guest.mac", message: "cannot change on a live port; remove and re-create it" }]);
+    }
+    const e = this.engine;
+    const oldPools = new Map(p.compiled.natPools.map((x) => [x.pool, x]));
+    for (const pool of compiled.natPools) {
+      const old = oldPools.get(pool.pool);
+      if (!old || old.ip !== pool.ip || old.firstPort !== pool.firstPort || old.lastPort !== pool.lastPort) {
+        e.setNatPool(p.id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
+      }
+      oldPools.delete(pool.pool);
+    }
+    for (const gone of oldPools.keys()) e.removeNatPool(p.id, gone);
+    for (const name of LAYER_ORDER) {
+      const l = compiled.layers.find((x) => x.name === name)!;
+      const bytes = encodeLayer(l);
+      const old = p.layerBytes.get(name);
+      if (!old || Buffer.compare(Buffer.from(old), Buffer.from(bytes)) !== 0) {
+        e.replaceLayer(p.id, bytes);
+        p.layerBytes.set(name, bytes);
+      }
+    }
+    for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+    p.json = json;
+    p.compiled = compiled;
+    return p;
+  }
+
+  // ---- V2P (rack-wide, per VNI)
+
+  setV2p(m: V2pEntry): void {
+    this.engine.mapSet(TABLE.v2p, m.vni, m.ip, 0, 65535, { encapVni: m.vni, underlay: m.underlay, mac: m.mac });
+    this.v2p.set(`${m.vni}/${m.ip}`, m);
+  }
+  removeV2p(vni: number, ip: string): void {
+    if (!this.engine.mapRemove(TABLE.v2p, vni, ip, 0)) throw new NotFound(`no V2P mapping for ${ip} on VNI ${vni}`);
+    this.v2p.delete(`${vni}/${ip}`);
+  }
+  listV2p(): V2pEntry[] { return [...this.v2p.values()]; }
+
+  // ---- the datapath pump
+
+  private fromGuest(port: SledPort, frames: Uint8Array[]): void {
+    for (const frame of frames) this.queue.push({ port, dir: Dir.Out, frame });
+    this.scheduleFlush();
+  }
+
+  /** Underlay frames go to the port owning the inner destination MAC on the frame's VNI. */
+  private fromUnderlay(frames: Uint8Array[]): void {
+    for (const f of frames) {
+      if (f.length < 70 + 14) { this.underlayDrops.malformed++; continue; }
+      const opt = (f[62] & 0x3f) * 4;
+      const vni = (f[66] << 16) | (f[67] << 8) | f[68];
+      const inner = 70 + opt;
+      if (f.length < inner + 14) { this.underlayDrops.malformed++; continue; }
+      let mac = 0n;
+      for (let i = 0; i < 6; i++) mac = (mac << 8n) | BigInt(f[inner + i]);
+      const port = this.byMacVni.get(`${vni}/${macText(mac)}`);
+      if (!port) { this.underlayDrops.unknownDestination++; continue; }
+      this.queue.push({ port, dir: Dir.In, frame: f });
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued || this.flushing) return;
+    this.flushQueued = true;
+    queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+  }
+
+  /** Run everything queued through the engine, a batch at a time, and deliver the results. */
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      const b = this.batch;
+      while (this.queue.length) {
+        const take = this.queue.splice(0, b.slots);
+        let n = 0;
+        for (const item of take) {
+          if (item.frame.length > b.capacity) continue;
+          b.set(n++, item.frame, item.port.id, item.dir);
+        }
+        const t0 = process.hrtime.bigint();
+        b.run(n, this.now());
+        this.o.onBatch?.(n, Number(process.hrtime.bigint() - t0) / 1e9);
+        const toUnderlay: Uint8Array[] = [];
+        const toGuest = new Map<SledPort, Uint8Array[]>();
+        let i = 0;
+        for (const item of take) {
+          if (item.frame.length > b.capacity) continue;
+          const v = b.verdict(i);
+          if (v !== Verdict.Drop) {
+            const out = Uint8Array.from(b.output(i));
+            const towardNetwork = (v === Verdict.Pass) === (item.dir === Dir.Out);
+            if (towardNetwork) toUnderlay.push(out);
+            else {
+              const list = toGuest.get(item.port) ?? [];
+              list.push(out);
+              toGuest.set(item.port, list);
+            }
+          }
+          i++;
+        }
+        if (toUnderlay.length) this.o.underlay.send(toUnderlay);
+        for (const [port, frames] of toGuest) port.device.send(frames);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const p of this.ports.values()) this.engine.expire(p.id, now, this.o.expireBudget ?? 1024);
+  }
+
+  // ---- dumps
+
+  stats(name: string) {
+    const p = this.port(name);
+    const c = this.engine.counters(p.id);
+    const nat = p.compiled.natPools.map((x) => ({ ...x, ...this.engine.natUsage(p.id, x.pool) }));
+    return { port: name, id: p.id, state: this.engine.portState(p.id), flows: this.engine.flowCount(p.id),
+      flowCapacity: this.engine.flowCapacity(p.id), epoch: this.engine.portEpoch(p.id), counters: c, nat };
+  }
+  flows(name: string) { return this.engine.flows(this.port(name).id); }
+  layers(name: string) {
+    const p = this.port(name);
+    return this.engine.layers(p.id).map((l) => ({ ...l, rules: l.rules.map((r) => ({ ...r })) }));
+  }
+  summary() {
+    return [...this.ports.values()].map((p) => ({
+      name: p.name, id: p.id, vni: p.compiled.config.vni, mac: p.compiled.config.guest.mac,
+      ipv4: p.compiled.config.guest.ipv4, ipv6: p.compiled.config.guest.ipv6,
+      device: `${p.device.kind}:${p.device.name}`, state: this.engine.portState(p.id), flows: this.engine.flowCount(p.id),
+    }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const name of [...this.ports.keys()]) this.removePort(name);
+    await this.o.underlay.close();
+  }
+}
+
+export { reasonName };

@@ -1,0 +1,132 @@
+// The underlay: Geneve over IPv6 UDP 6081 between sleds and boundary services.
+//
+// The `udp` driver uses a kernel UDP socket bound to the sled's underlay
+// address: the engine's outer Ethernet/IPv6/UDP headers are checked and
+// stripped on send (the kernel builds its own) and rebuilt on receive, so the
+// engine always sees whole frames. For development without root, `peers` maps
+// underlay addresses to loopback sockets, so several sleds can share ::1.
+// The kernel picks one source port per socket, so ECMP entropy from the outer
+// source port is lost with this driver (the `tap` driver keeps it).
+
+import { createSocket, Socket, RemoteInfo } from "node:dgram";
+import { ip16, ipText } from "../../layers/program/addr.js";
+
+export const GENEVE_PORT = 6081;
+export const OUTER_LEN = 14 + 40 + 8; // Ethernet + IPv6 + UDP before the Geneve header
+
+export interface UnderlayDriver {
+  /** Send whole frames the engine emitted (outer Ethernet/IPv6/UDP/Geneve + inner). */
+  send(frames: Uint8Array[]): void;
+  onFrames(cb: (frames: Uint8Array[]) => void): void;
+  close(): Promise<void>;
+  stats(): { tx: number; rx: number; txErrors: number; rxErrors: number };
+}
+
+export interface UdpUnderlayOptions {
+  /** This sled's underlay IPv6 address (bound unless `bind` says otherwise). */
+  address: string;
+  /** Bind address and port; default [address]:6081. */
+  bind?: { host: string; port: number };
+  /** Underlay address → "host:port" to reach it (development on one machine). */
+  peers?: Record<string, string>;
+  /** MACs used in the rebuilt outer Ethernet header. */
+  localMac: string;
+  nextHopMac: string;
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(s);
+  if (!m) throw new Error(`expected host:port, got ${s}`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export class UdpUnderlay implements UnderlayDriver {
+  private readonly sock: Socket;
+  private cb: ((frames: Uint8Array[]) => void) | undefined;
+  private readonly local: Uint8Array;
+  private readonly peers = new Map<string, { host: string; port: number }>();
+  private readonly reverse = new Map<string, string>();
+  private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+  private readonly macs: Uint8Array;
+  private pending: Uint8Array[] = [];
+  private flushQueued = false;
+
+  private constructor(private readonly o: UdpUnderlayOptions) {
+    this.local = ip16(o.address);
+    for (const [addr, hp] of Object.entries(o.peers ?? {})) this.addPeer(addr, hp);
+    this.macs = new Uint8Array(12);
+    this.macs.set(Buffer.from(o.localMac.replace(/:/g, ""), "hex"), 0);
+    this.macs.set(Buffer.from(o.nextHopMac.replace(/:/g, ""), "hex"), 6);
+    this.sock = createSocket({ type: "udp6", reuseAddr: false });
+    this.sock.on("message", (msg, rinfo) => this.receive(msg, rinfo));
+    this.sock.on("error", () => { this.counters.rxErrors++; });
+  }
+
+  static async open(o: UdpUnderlayOptions): Promise<UdpUnderlay> {
+    const u = new UdpUnderlay(o);
+    const b = o.bind ?? { host: o.address, port: GENEVE_PORT };
+    await new Promise<void>((resolve, reject) => {
+      u.sock.once("error", reject);
+      u.sock.bind(b.port, b.host, () => { u.sock.off("error", reject); resolve(); });
+    });
+    return u;
+  }
+
+  /** Reach underlay address `address` at "host:port" (a peer sled sharing this machine). */
+  addPeer(address: string, hostPort: string): void {
+    const t = parseHostPort(hostPort);
+    this.peers.set(ipText(ip16(address)), t);
+    this.reverse.set(`${t.host}|${t.port}`, ipText(ip16(address)));
+  }
+
+  get boundPort(): number { return this.sock.address().port; }
+
+  onFrames(cb: (frames: Uint8Array[]) => void): void { this.cb = cb; }
+
+  send(frames: Uint8Array[]): void {
+    for (const f of frames) {
+      // outer Ethernet type IPv6, next header UDP, destination port 6081
+      if (f.length < OUTER_LEN + 8 || f[12] !== 0x86 || f[13] !== 0xdd || f[20] !== 17 || ((f[56] << 8) | f[57]) !== GENEVE_PORT) {
+        this.counters.txErrors++;
+        continue;
+      }
+      const dst = ipText(f.subarray(38, 54));
+      const target = this.peers.get(dst) ?? { host: dst, port: GENEVE_PORT };
+      this.sock.send(f.subarray(OUTER_LEN), target.port, target.host, (err) => { if (err) this.counters.txErrors++; });
+      this.counters.tx++;
+    }
+  }
+
+  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const src = this.reverse.get(`${rinfo.address}|${rinfo.port}`) ?? rinfo.address.replace(/%.*$/, "");
+    let srcBytes: Uint8Array;
+    try { srcBytes = ip16(src); } catch { this.counters.rxErrors++; return; }
+    const f = new Uint8Array(OUTER_LEN + msg.length);
+    f.set(this.macs.subarray(0, 6), 0); // to us
+    f.set(this.macs.subarray(6, 12), 6); // from the next hop
+    f[12] = 0x86; f[13] = 0xdd;
+    const udpLen = 8 + msg.length;
+    f[14] = 0x60; f[18] = udpLen >> 8; f[19] = udpLen & 0xff; f[20] = 17; f[21] = 255;
+    f.set(srcBytes, 22); f.set(this.local, 38);
+    f[54] = rinfo.port >> 8; f[55] = rinfo.port & 0xff; f[56] = GENEVE_PORT >> 8; f[57] = GENEVE_PORT & 0xff;
+    f[58] = udpLen >> 8; f[59] = udpLen & 0xff;
+    f.set(msg, OUTER_LEN);
+    this.counters.rx++;
+    // Hand frames over in batches: everything that arrived before the next turn of the loop.
+    this.pending.push(f);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        const batch = this.pending; this.pending = [];
+        this.cb?.(batch);
+      });
+    }
+  }
+
+  stats() { return { ...this.counters }; }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.sock.close(() => resolve()));
+  }
+}
