@@ -21,7 +21,7 @@ import { ActionKind, SetOp, EncapFlag } from "./rules/format";
 import { metaRegs } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
 import {
-  Dir, keyOff, xOff, pktsOff, otherDir, layerBits, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_EPOCH, R_DIRTY,
+  Dir, keyOff, xOff, pktsOff, otherDir, layerBits, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
   R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
 } from "./flow/record";
 import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
@@ -359,7 +359,6 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     x = rec + xOff(dir);
     if (dir == origin) {
       store<u32>(rec + R_LAYER_BITS, pending);
-      store<u32>(rec + R_EPOCH, p.epoch);
       if (natTakenPool != NO_NAT_POOL) {
         store<u16>(rec + R_NAT_POOL, <u16>natTakenPool);
         store<u16>(rec + R_NAT_PORT, <u16>natTakenPort);

@@ -1,7 +1,7 @@
 // The flow record: all state the engine keeps for one flow, both directions.
 //
 // OPTE keeps a unified flow table per direction plus a flow table per
-// stateful layer. wopte keeps one 240-byte record per flow instead: both
+// stateful layer. wopte keeps one 232-byte record per flow instead: both
 // directions' keys and composed transformations, counters, TCP state and the
 // decisions of stateful layers (firewall allow, NAT binding). One allocation,
 // one snapshot entry, and a rule change can re-evaluate the transformations
@@ -14,14 +14,14 @@
 //   168 pktsOut  u64, 176 bytesOut u64, 184 pktsIn u64, 192 bytesIn u64
 //   200 createdSec u32   host clock, seconds
 //   204 lastSeenMs u32   host clock, milliseconds (wrap-safe differences)
-//   208 epoch    u32     port rule epoch both transformations were built at
-//   212 dirtyGen u32     snapshot generation of the last change
-//   216 tcpState u8, 217 flags u8, 218 origin u8 (direction of the first packet), 219 reserved
-//   220 layerBits u32    4 bits per layer: stateful decisions (see LayerBit)
-//   224 natPool u16, 226 natPort u16 (SNAT binding; natPool 0xffff = none)
-//   228 hashOut u32, 232 hashIn u32, 236 reserved u32
+//   208 dirtyGen u32     snapshot generation of the last change
+//   212 tcpState u8, 213 flags u8, 214 origin u8 (direction of the first packet), 215 reserved
+//   216 layerBits u32    4 bits per layer: stateful decisions (see LayerBit)
+//   220 natPool u16, 222 natPort u16 (SNAT binding; natPool 0xffff = none)
+//   224 hashOut u32, 228 hashIn u32
+// Each transformation carries the epoch it was composed at (xform.ts).
 
-export const REC_SIZE: usize = 240;
+export const REC_SIZE: usize = 232;
 
 export const R_KEY_OUT: usize = 0;
 export const R_KEY_IN: usize = 40;
@@ -33,16 +33,15 @@ export const R_PKTS_IN: usize = 184;
 export const R_BYTES_IN: usize = 192;
 export const R_CREATED: usize = 200;
 export const R_LAST_SEEN: usize = 204;
-export const R_EPOCH: usize = 208;
-export const R_DIRTY: usize = 212;
-export const R_TCP: usize = 216;
-export const R_FLAGS: usize = 217;
-export const R_ORIGIN: usize = 218;
-export const R_LAYER_BITS: usize = 220;
-export const R_NAT_POOL: usize = 224;
-export const R_NAT_PORT: usize = 226;
-export const R_HASH_OUT: usize = 228;
-export const R_HASH_IN: usize = 232;
+export const R_DIRTY: usize = 208;
+export const R_TCP: usize = 212;
+export const R_FLAGS: usize = 213;
+export const R_ORIGIN: usize = 214;
+export const R_LAYER_BITS: usize = 216;
+export const R_NAT_POOL: usize = 220;
+export const R_NAT_PORT: usize = 222;
+export const R_HASH_OUT: usize = 224;
+export const R_HASH_IN: usize = 228;
 
 // Record flags.
 export const RF_KEY_OUT: u32 = 1;   // keyOut is indexed

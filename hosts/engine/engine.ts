@@ -198,7 +198,7 @@ export class Engine {
     const out: FlowView[] = [];
     for (let i = 0; i < n; i++) {
       const rec = base + i * size;
-      if ((this.u8[rec + 217] & 4) === 0) continue;
+      if ((this.u8[rec + 213] & 4) === 0) continue;
       out.push(decodeFlow(this.dv, rec, i));
     }
     return out;

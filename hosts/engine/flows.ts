@@ -60,11 +60,11 @@ export function decodeXform(dv: DataView, x: number): XformView {
 }
 
 export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
-  const flags = dv.getUint8(rec + 217);
-  const natPool = dv.getUint16(rec + 224, true);
+  const flags = dv.getUint8(rec + 213);
+  const natPool = dv.getUint16(rec + 220, true);
   const f: FlowView = {
     index,
-    origin: dv.getUint8(rec + 218) === 2 ? "out" : "in",
+    origin: dv.getUint8(rec + 214) === 2 ? "out" : "in",
     out: {
       ...decodeKey(dv, rec), indexed: (flags & 1) !== 0,
       pkts: Number(dv.getBigUint64(rec + 168, true)), bytes: Number(dv.getBigUint64(rec + 176, true)),
@@ -75,11 +75,11 @@ export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
       pkts: Number(dv.getBigUint64(rec + 184, true)), bytes: Number(dv.getBigUint64(rec + 192, true)),
       xform: decodeXform(dv, rec + 124),
     },
-    tcpState: TCP_STATES[dv.getUint8(rec + 216)] ?? "unknown",
+    tcpState: TCP_STATES[dv.getUint8(rec + 212)] ?? "unknown",
     createdSec: dv.getUint32(rec + 200, true),
     lastSeenMs: dv.getUint32(rec + 204, true),
-    layerBits: dv.getUint32(rec + 220, true),
+    layerBits: dv.getUint32(rec + 216, true),
   };
-  if (natPool !== 0xffff) f.nat = { pool: natPool, port: dv.getUint16(rec + 226, true) };
+  if (natPool !== 0xffff) f.nat = { pool: natPool, port: dv.getUint16(rec + 222, true) };
   return f;
 }

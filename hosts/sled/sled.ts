@@ -11,7 +11,7 @@ import { compilePort, CompiledPort, LAYER_ORDER } from "../../layers/vpc/compile
 import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
-import { macText } from "../../layers/program/addr.js";
+import { macText, ip16 } from "../../layers/program/addr.js";
 import type { GuestDevice } from "./devices.js";
 import type { UnderlayDriver } from "./underlay.js";
 
@@ -29,6 +29,8 @@ export interface V2pEntry { vni: number; ip: string; mac: string; underlay: stri
 export interface SledOptions {
   name: string;
   underlay: UnderlayDriver;
+  /** This sled's underlay address: frames the engine sends to it loop back to local ports. */
+  underlayAddress?: string;
   engine?: Engine;
   batchSlots?: number;
   /** Records looked at per port per expiry tick. */
@@ -59,8 +61,11 @@ export class SledHost {
   private readonly now: () => number;
   readonly underlayDrops = { unknownDestination: 0, malformed: 0 };
 
+  private readonly self: Uint8Array | undefined;
+
   private constructor(readonly engine: Engine, private readonly o: SledOptions) {
     this.now = o.now ?? (() => Date.now());
+    this.self = o.underlayAddress ? ip16(o.underlayAddress) : undefined;
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
     o.underlay.onFrames((frames) => this.fromUnderlay(frames));
     this.timer = setInterval(() => this.expire(), o.expireIntervalMs ?? 100);
@@ -244,12 +249,23 @@ export class SledHost {
           }
           i++;
         }
-        if (toUnderlay.length) this.o.underlay.send(toUnderlay);
+        // Guest to guest on this sled: the frame goes out of one port and into the
+        // other (both ports' layers apply) without touching the underlay.
+        const local = this.self ? toUnderlay.filter((f) => this.isLocal(f)) : [];
+        const remote = local.length ? toUnderlay.filter((f) => !local.includes(f)) : toUnderlay;
+        if (remote.length) this.o.underlay.send(remote);
+        if (local.length) this.fromUnderlay(local);
         for (const [port, frames] of toGuest) port.device.send(frames);
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  private isLocal(f: Uint8Array): boolean {
+    if (f.length < 54) return false;
+    for (let i = 0; i < 16; i++) if (f[38 + i] !== this.self![i]) return false;
+    return true;
   }
 
   private expire(): void {

@@ -23,7 +23,7 @@ export async function run(args: string[]): Promise<number> {
     localMac: cfg.underlay.mac, nextHopMac: cfg.underlay.nextHopMac,
   });
   let metrics: ReturnType<typeof sledMetrics> | undefined;
-  const host = await SledHost.create({ name: cfg.name, underlay, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
+  const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
   for (const [i, p] of cfg.ports.entries()) {
     const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
