@@ -28,6 +28,7 @@ import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove }
 import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
 import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
 import { tcpTrack } from "./flow/tcp";
+import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
 
@@ -98,6 +99,10 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
     }
   }
   count(p, dir == Dir.In ? Ctr.SlowIn : Ctr.SlowOut, 1);
+  // An ICMP error about a known flow walks the layers as one of that flow's packets.
+  if (!cacheable && isIcmpError(m) && quotedKey(m, KEY, dir == Dir.In && m.encap != 0 ? m.vni : p.vni)) {
+    rec = flowLookup(p.flows, dir, KEY, keyHash(KEY));
+  }
   return slowPath(p, dir, rec, cacheable, h, ptr, cap, headroom, len, now);
 }
 
@@ -370,7 +375,16 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   }
   const r = xformApply(x, metaOrig, p, headroom, h);
   if (r != 0) return fail(p, dir, 0xff, 0xffffffff, r);
+  if (!cacheable && isReply) translateQuoted(m, rec, origin, layerBitsAll(rec));
   return Verdict.Pass;
+}
+
+/** The union of every layer's stateful decisions for a flow. */
+function layerBitsAll(rec: usize): u32 {
+  let all = load<u32>(rec + R_LAYER_BITS);
+  let bits: u32 = 0;
+  while (all != 0) { bits |= all & 0xf; all >>= 4; }
+  return bits;
 }
 
 /**
