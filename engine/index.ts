@@ -20,6 +20,7 @@ import { flowTableClear, flowTableBytesPerFlow, recordAt, flowRemove } from "./f
 import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
 import { releaseBinding } from "./pipeline";
 import { bumpEpoch } from "./flow/epoch";
+import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
 
 export { processBatch, batchAreaNew, DESC_SIZE } from "./batch";
 
@@ -179,6 +180,20 @@ export function portFlowRemoveAt(id: u32, index: u32): u32 {
   if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) == 0) return Reason.BadLength;
   releaseBinding(p, rec);
   flowRemove(t, rec);
+  return 0;
+}
+
+// ---- bandwidth: token buckets per port (meter 0) and per flow class (1..15), per direction
+/** bytesPerSec 0 removes the limit. Returns 0 or a Reason. */
+export function portSetMeter(id: u32, meter: u32, dir: u32, bytesPerSec: f64, burstBytes: f64, nowMs: f64): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  if (!meterSet(p.meters, meter, dir, bytesPerSec, burstBytes, nowMs)) return Reason.BadLength;
+  let any: u32 = 0;
+  for (let m: u32 = 0; m < METERS_PER_PORT; m++) {
+    if (meterRate(p.meters, m, 1) != 0 || meterRate(p.meters, m, 2) != 0) any = 1;
+  }
+  p.metered = any;
   return 0;
 }
 

@@ -22,13 +22,14 @@ import { metaRegs } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
 import {
   Dir, keyOff, xOff, pktsOff, otherDir, layerBits, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
-  R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
+  R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, R_METER, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
 } from "./flow/record";
 import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
 import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
 import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
 import { tcpTrack } from "./flow/tcp";
 import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
+import { meterTake } from "./meter";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
 
@@ -47,6 +48,9 @@ const hairpinOut: usize = memory.data(<i32>HAIRPIN_CAP, 16);
 export let decidedLayer: u32 = 0xff;
 export let decidedRule: u32 = 0xffffffff;
 export const DEFAULT_RULE: u32 = 0xfffffffe;
+
+// Bandwidth class a Modify rule assigned during this evaluation.
+let pendingMeter: u32 = 0;
 
 // NAT port taken during this evaluation, to give back if the frame is not passed.
 let natTakenPool: u32 = NO_NAT_POOL;
@@ -90,6 +94,7 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
       if ((mods & Mod.Valid) != 0 && <u32>load<u16>(x + X_EPOCH) == (p.epoch & 0xffff) &&
           ((mods & Mod.Encap) == 0 || targetDeref(load<u32>(x + X_ENCAP)) != 0) &&
           !((mods & Mod.TtlDec) != 0 && m.ttl <= 1)) {
+        if (p.metered != 0 && !metered(p, dir, <u32>load<u8>(rec + R_METER), len, now)) return drop(p, dir, Reason.RateLimited);
         const r = xformApply(x, m, p, headroom, h);
         if (r != 0) return drop(p, dir, r);
         count(p, dir == Dir.In ? Ctr.FastIn : Ctr.FastOut, 1);
@@ -104,6 +109,12 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
     rec = flowLookup(p.flows, dir, KEY, keyHash(KEY));
   }
   return slowPath(p, dir, rec, cacheable, h, ptr, cap, headroom, len, now);
+}
+
+/** Both the port's bucket and the flow class's bucket must have room for the frame. */
+function metered(p: Port, dir: u32, meter: u32, len: u32, now: f64): bool {
+  if (!meterTake(p.meters, 0, dir, len, now)) return false;
+  return meter == 0 || meterTake(p.meters, meter, dir, len, now);
 }
 
 function touch(p: Port, rec: usize, dir: u32, m: PacketMeta, len: u32, now: f64): void {
@@ -178,6 +189,9 @@ function applySetOps(params: usize, len: u32): bool {
       case SetOp.Dport: xbSetPort(false, load<u32>(v) & 0xffff); break;
       case SetOp.Meta0: case SetOp.Meta1: case SetOp.Meta2: case SetOp.Meta3:
         store<u32>(metaRegs + (<usize>(op - SetOp.Meta0) << 2), load<u32>(v)); break;
+      case SetOp.Meter:
+        pendingMeter = load<u32>(v) & 0xf;
+        break;
       case SetOp.TtlDec:
         xbAdd(Mod.TtlDec);
         if (meta.ttl > 0) meta.ttl--;
@@ -264,6 +278,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   memory.fill(XB, 0, X_SIZE);
   memory.fill(metaRegs, 0, 16);
   natTakenPool = NO_NAT_POOL;
+  pendingMeter = 0;
   const origin: u32 = rec != 0 ? <u32>load<u8>(rec + R_ORIGIN) : dir;
   const isReply = rec != 0 && dir != origin;
   let pending: u32 = 0;
@@ -343,6 +358,10 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     }
   }
   // ---- every layer passed the frame
+  if (p.metered != 0) {
+    const meter = dir == origin || rec == 0 ? pendingMeter : <u32>load<u8>(rec + R_METER);
+    if (!metered(p, dir, meter, len, now)) return fail(p, dir, 0xff, 0xffffffff, Reason.RateLimited);
+  }
   xformComputeDeltas(XB, metaOrig);
   store<u16>(XB + X_MODS, <u16>(xbMods() | Mod.Valid));
   store<u16>(XB + X_EPOCH, <u16>p.epoch);
@@ -364,6 +383,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     x = rec + xOff(dir);
     if (dir == origin) {
       store<u32>(rec + R_LAYER_BITS, pending);
+      store<u8>(rec + R_METER, <u8>pendingMeter);
       if (natTakenPool != NO_NAT_POOL) {
         store<u16>(rec + R_NAT_POOL, <u16>natTakenPool);
         store<u16>(rec + R_NAT_PORT, <u16>natTakenPort);

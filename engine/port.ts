@@ -11,6 +11,7 @@ import { Layer, layerFree } from "./rules/layer";
 import { NatPool, natPoolFree } from "./nat/pool";
 import { MAX_LAYERS } from "./rules/format";
 import { bumpEpoch } from "./flow/epoch";
+import { METER_AREA_SIZE } from "./meter";
 
 export const MAX_PORTS: u32 = 1024;
 export const MAX_POOLS: u32 = 8;
@@ -55,6 +56,8 @@ export class Port {
   layers: usize;         // MAX_LAYERS Layer pointers
   pools: usize;          // MAX_POOLS NatPool pointers
   counters: usize;       // (Ctr.Count + Reason.Count) u64s
+  meters: usize;         // token buckets (engine/meter.ts)
+  metered: u32;          // any meter configured: the datapath checks buckets
 }
 
 const ports: usize = memory.data(<i32>(MAX_PORTS << 2));
@@ -132,6 +135,8 @@ export function portCreate(id: u32, cfg: usize, len: u32): i32 {
   memory.fill(p.pools, 0, <usize>MAX_POOLS << 2);
   p.counters = heap.alloc(<usize>COUNTER_SLOTS << 3);
   memory.fill(p.counters, 0, <usize>COUNTER_SLOTS << 3);
+  p.meters = heap.alloc(METER_AREA_SIZE);
+  memory.fill(p.meters, 0, METER_AREA_SIZE);
   p.state = PortState.Ready;
   store<usize>(ports + (<usize>id << 2), changetype<usize>(p));
   return 0;
@@ -161,6 +166,7 @@ export function portDestroy(id: u32): i32 {
   heap.free(p.layers);
   heap.free(p.pools);
   heap.free(p.counters);
+  heap.free(p.meters);
   heap.free(changetype<usize>(p));
   store<usize>(ports + (<usize>id << 2), 0);
   return 0;

@@ -15,7 +15,7 @@
 //   200 createdSec u32   host clock, seconds
 //   204 lastSeenMs u32   host clock, milliseconds (wrap-safe differences)
 //   208 dirtyGen u32     snapshot generation of the last change
-//   212 tcpState u8, 213 flags u8, 214 origin u8 (direction of the first packet), 215 reserved
+//   212 tcpState u8, 213 flags u8, 214 origin u8 (direction of the first packet), 215 meter u8 (bandwidth class, 0 none)
 //   216 layerBits u32    4 bits per layer: stateful decisions (see LayerBit)
 //   220 natPool u16, 222 natPort u16 (SNAT binding; natPool 0xffff = none)
 //   224 hashOut u32, 228 hashIn u32
@@ -37,6 +37,7 @@ export const R_DIRTY: usize = 208;
 export const R_TCP: usize = 212;
 export const R_FLAGS: usize = 213;
 export const R_ORIGIN: usize = 214;
+export const R_METER: usize = 215;
 export const R_LAYER_BITS: usize = 216;
 export const R_NAT_POOL: usize = 220;
 export const R_NAT_PORT: usize = 222;

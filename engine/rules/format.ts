@@ -86,6 +86,7 @@ export const enum SetOp {
   Sport = 5, Dport = 6,     // u32 LE (len 4)
   Meta0 = 7, Meta1 = 8, Meta2 = 9, Meta3 = 10, // u32 LE (len 4)
   TtlDec = 11,              // no value (len 0)
+  Meter = 12,               // u32 bandwidth class 1..15 (len 4): engine/meter.ts
 }
 
 // Encap params: flags u32, table u32, key vni u32, key ip 16 bytes, key port u32 (32 bytes).

@@ -70,7 +70,7 @@ function validSetOps(p: usize, len: u32): bool {
       case SetOp.EthSrc: case SetOp.EthDst: want = 8; break;
       case SetOp.IpSrc: case SetOp.IpDst: want = 16; break;
       case SetOp.Sport: case SetOp.Dport: case SetOp.Meta0: case SetOp.Meta1:
-      case SetOp.Meta2: case SetOp.Meta3: want = 4; break;
+      case SetOp.Meta2: case SetOp.Meta3: case SetOp.Meter: want = 4; break;
       case SetOp.TtlDec: want = 0; break;
       default: return false;
     }

@@ -149,6 +149,15 @@ export class Engine {
     };
   }
 
+  // ---- bandwidth
+  /**
+   * Limit port `id` in direction `dir` ("in" from the network, "out" from the guest):
+   * meter 0 is the whole port, 1..15 the flow classes rules assign. 0 bits/s removes the limit.
+   */
+  setMeter(id: number, meter: number, dir: "in" | "out", bitsPerSec: number, burstBytes: number, nowMs: number): void {
+    this.check("portSetMeter", this.fn("portSetMeter")(id, meter, dir === "in" ? 1 : 2, bitsPerSec / 8, burstBytes, nowMs));
+  }
+
   // ---- mapping tables
   mapSet(table: number, vni: number, ip: string, portLo: number, portHi: number,
          target: { encapVni: number; underlay: string; mac: string }): number {

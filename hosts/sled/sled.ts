@@ -7,7 +7,7 @@
 import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
-import { compilePort, CompiledPort, LAYER_ORDER } from "../../layers/vpc/compile.js";
+import { compilePort, CompiledPort, LAYER_ORDER, applyMeters } from "../../layers/vpc/compile.js";
 import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
@@ -106,6 +106,7 @@ export class SledHost {
       for (const pool of compiled.natPools) e.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
       e.loadProgram(id, compiled.program);
       for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+      applyMeters(e, id, compiled, this.now());
     } catch (err) {
       e.destroyPort(id);
       throw err;
@@ -158,16 +159,26 @@ export class SledHost {
       oldPools.delete(pool.pool);
     }
     for (const gone of oldPools.keys()) e.removeNatPool(p.id, gone);
-    for (const name of LAYER_ORDER) {
-      const l = compiled.layers.find((x) => x.name === name)!;
-      const bytes = encodeLayer(l);
-      const old = p.layerBytes.get(name);
-      if (!old || Buffer.compare(Buffer.from(old), Buffer.from(bytes)) !== 0) {
-        e.replaceLayer(p.id, bytes);
-        p.layerBytes.set(name, bytes);
+    const sameLayers = compiled.layers.length === p.compiled.layers.length &&
+      compiled.layers.every((l, i) => l.name === p.compiled.layers[i].name);
+    if (!sameLayers) {
+      // a layer appeared or went away (bandwidth classes): load the whole program
+      e.loadProgram(p.id, compiled.program);
+      p.layerBytes = new Map(compiled.layers.map((l) => [l.name, encodeLayer(l)]));
+    } else {
+      for (const name of LAYER_ORDER) {
+        const l = compiled.layers.find((x) => x.name === name);
+        if (!l) continue;
+        const bytes = encodeLayer(l);
+        const old = p.layerBytes.get(name);
+        if (!old || Buffer.compare(Buffer.from(old), Buffer.from(bytes)) !== 0) {
+          e.replaceLayer(p.id, bytes);
+          p.layerBytes.set(name, bytes);
+        }
       }
     }
     for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+    applyMeters(e, p.id, compiled, this.now());
     p.json = json;
     p.compiled = compiled;
     return p;

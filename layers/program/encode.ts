@@ -32,7 +32,9 @@ export type SetOp =
   | { op: "ipSrc" | "ipDst"; ip: string }
   | { op: "sport" | "dport"; port: number }
   | { op: "meta"; reg: 0 | 1 | 2 | 3; value: number }
-  | { op: "ttlDec" };
+  | { op: "ttlDec" }
+  /** Put the flow in bandwidth class 1..15 (engine/meter.ts). */
+  | { op: "meter"; class: number };
 
 export type EncapKey = "innerDst" | "innerDstNoVni" | { vni: number; ip: string; port: number };
 
@@ -71,7 +73,7 @@ export interface LayerDef {
 
 const ACTION = { allow: 1, deny: 2, statefulAllow: 3, modify: 4, hairpin: 5, encap: 6, decap: 7, snat: 8, nat11Src: 9, nat11Dst: 10 } as const;
 const DIR = { in: 1, out: 2, both: 3 } as const;
-const SETOP = { ethSrc: 1, ethDst: 2, ipSrc: 3, ipDst: 4, sport: 5, dport: 6, meta: 7, ttlDec: 11 } as const;
+const SETOP = { ethSrc: 1, ethDst: 2, ipSrc: 3, ipDst: 4, sport: 5, dport: 6, meta: 7, ttlDec: 11, meter: 12 } as const;
 export const ENCAP_FLAG = { keyFromInnerDst: 1, setInnerEthDst: 2, external: 4, keyVniZero: 8 } as const;
 
 /** A growable little-endian byte writer. */
@@ -146,6 +148,10 @@ function encodeAction(a: Action): Uint8Array {
           case "sport": case "dport": w.u8(SETOP[s.op]).u8(4).u16(0).u32(checkU(s.port, 16, "port")); break;
           case "meta": w.u8(SETOP.meta + checkU(s.reg, 2, "meta register")).u8(4).u16(0).u32(checkU(s.value, 32, "meta value")); break;
           case "ttlDec": w.u8(SETOP.ttlDec).u8(0).u16(0); break;
+          case "meter":
+            if (!Number.isInteger(s.class) || s.class < 1 || s.class > 15) throw new Error(`bandwidth class must be 1..15: ${s.class}`);
+            w.u8(SETOP.meter).u8(4).u16(0).u32(s.class);
+            break;
         }
       }
       break;

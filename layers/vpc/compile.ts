@@ -12,8 +12,9 @@ import { routerLayer } from "./router.js";
 import { natLayer, SNAT_POOL } from "./nat.js";
 import { overlayLayer } from "./overlay.js";
 import { TABLE } from "./constants.js";
+import { bandwidthLayer, meterSettings, MeterSetting } from "./bandwidth.js";
 
-export const LAYER_ORDER = ["gateway", "firewall", "router", "nat", "overlay"] as const;
+export const LAYER_ORDER = ["gateway", "firewall", "router", "nat", "overlay", "bandwidth"] as const;
 
 export interface MappingEntry {
   table: number; vni: number; ip: string; portLo: number; portHi: number;
@@ -27,11 +28,15 @@ export interface CompiledPort {
   program: Uint8Array;
   natPools: { pool: number; ip: string; firstPort: number; lastPort: number }[];
   mappings: MappingEntry[];
+  meters: MeterSetting[];
 }
 
 export function compileLayers(c: VpcPortConfig): LayerDef[] {
   const router = routerLayer(c);
-  return [gatewayLayer(c), firewallLayer(c), router.layer, natLayer(c), overlayLayer(c, router.instanceTargets)];
+  const layers = [gatewayLayer(c), firewallLayer(c), router.layer, natLayer(c), overlayLayer(c, router.instanceTargets)];
+  // Flow classes are decided after every other layer: outbound last, inbound first.
+  const bw = bandwidthLayer(c);
+  return bw ? [...layers, bw] : layers;
 }
 
 export function compilePort(json: unknown): CompiledPort {
@@ -56,6 +61,7 @@ export function compilePort(json: unknown): CompiledPort {
     program: encodePortProgram(layers),
     natPools: snat ? [{ pool: SNAT_POOL, ip: snat.ip, firstPort: snat.firstPort, lastPort: snat.lastPort }] : [],
     mappings,
+    meters: meterSettings(c),
   };
 }
 
@@ -66,6 +72,16 @@ export function layerBytes(p: CompiledPort, name: (typeof LAYER_ORDER)[number]):
   return encodeLayer(l);
 }
 
+/** Set the port's bandwidth meters (removing the ones the config no longer has). */
+export function applyMeters(engine: Engine, id: number, p: CompiledPort, now = Date.now()): void {
+  for (let meter = 0; meter < 16; meter++) {
+    for (const dir of ["in", "out"] as const) {
+      const s = p.meters.find((x) => x.meter === meter && x.dir === dir);
+      engine.setMeter(id, meter, dir, s?.bitsPerSec ?? 0, s?.burstBytes ?? 0, now);
+    }
+  }
+}
+
 /** Create the port in an engine and bring it up. */
 export function applyPort(engine: Engine, id: number, p: CompiledPort): void {
   engine.createPort(id, p.engineConfig);
@@ -73,6 +89,7 @@ export function applyPort(engine: Engine, id: number, p: CompiledPort): void {
     for (const pool of p.natPools) engine.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
     engine.loadProgram(id, p.program);
     for (const m of p.mappings) engine.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
+    applyMeters(engine, id, p);
   } catch (err) {
     engine.destroyPort(id);
     throw err;

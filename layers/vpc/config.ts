@@ -58,6 +58,23 @@ export const Route = z.object({ dest: cidr, target: RouteTarget });
 
 export const V2pMapping = z.object({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
+const mbps = z.number().positive().max(400_000);
+export const BandwidthClass = z.object({
+  name: z.string().min(1),
+  protocols: z.array(FirewallProtocol).default([]),
+  ports: z.array(portRange).default([]),
+  inMbps: mbps.optional(),
+  outMbps: mbps.optional(),
+});
+export const Bandwidth = z.object({
+  /** Limits for the whole port, Mbit/s of frames (before encapsulation). */
+  inMbps: mbps.optional(),
+  outMbps: mbps.optional(),
+  /** Bucket depth; default 1.5 × one MTU frame or 10 ms of the rate, whichever is larger. */
+  burstBytes: z.number().int().min(1514).optional(),
+  classes: z.array(BandwidthClass).max(15).default([]),
+});
+
 export const PortConfigSchema = z.object({
   name: z.string().min(1).max(64),
   id: z.number().int().min(0).max(1023).optional(),
@@ -87,6 +104,7 @@ export const PortConfigSchema = z.object({
   firewall: z.array(FirewallRule).default([]),
   routes: z.array(Route).default([]),
   v2p: z.array(V2pMapping).default([]),
+  bandwidth: Bandwidth.default({ classes: [] }),
   limits: z.object({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
   ttlMs: z.object({
     tcpHandshake: z.number().int().positive().optional(), tcpEstablished: z.number().int().positive().optional(),
