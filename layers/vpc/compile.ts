@@ -83,13 +83,13 @@ export function applyMeters(engine: Engine, id: number, p: CompiledPort, now = D
 }
 
 /** Create the port in an engine and bring it up. */
-export function applyPort(engine: Engine, id: number, p: CompiledPort): void {
+export function applyPort(engine: Engine, id: number, p: CompiledPort, now = Date.now()): void {
   engine.createPort(id, p.engineConfig);
   try {
     for (const pool of p.natPools) engine.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
     engine.loadProgram(id, p.program);
     for (const m of p.mappings) engine.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
-    applyMeters(engine, id, p);
+    applyMeters(engine, id, p, now);
   } catch (err) {
     engine.destroyPort(id);
     throw err;
