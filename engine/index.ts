@@ -18,7 +18,8 @@ import { targetSet, targetRemove, targetClearTable, targetsLive } from "./maps/t
 import { expireFlows } from "./flow/expiry";
 import { flowTableClear, flowTableBytesPerFlow, recordAt, flowRemove } from "./flow/table";
 import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
-import { releaseBinding } from "./pipeline";
+import { releaseBinding, endFlow } from "./pipeline";
+import { FlowLog, flowLogNew, flowLogFree, flowLogDrain, EVENT_SIZE } from "./flow/log";
 import { bumpEpoch } from "./flow/epoch";
 import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
 
@@ -178,10 +179,31 @@ export function portFlowRemoveAt(id: u32, index: u32): u32 {
   if (index >= t.neverUsed) return Reason.BadLength;
   const rec = recordAt(t, index);
   if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) == 0) return Reason.BadLength;
-  releaseBinding(p, rec);
+  endFlow(p, rec, 0);
   flowRemove(t, rec);
   return 0;
 }
+
+// ---- flow logs: events of flows starting, ending and being denied (engine/flow/log.ts)
+/** Turn flow logging on with a ring of `capacity` events (0 turns it off). */
+export function portFlowLog(id: u32, capacity: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  if (p.flowLog != 0) { flowLogFree(changetype<FlowLog>(p.flowLog)); p.flowLog = 0; }
+  if (capacity > 0) p.flowLog = changetype<usize>(flowLogNew(min<u32>(capacity, 1 << 20)));
+  return 0;
+}
+/** Move up to `max` events to `dst` (EVENT_SIZE bytes each); returns how many. */
+export function portFlowLogDrain(id: u32, dst: usize, max: u32): u32 {
+  const p = portAt(id);
+  if (p == null || p.flowLog == 0) return 0;
+  return flowLogDrain(changetype<FlowLog>(p.flowLog), dst, max);
+}
+export function portFlowLogDropped(id: u32): f64 {
+  const p = portAt(id);
+  return p == null || p.flowLog == 0 ? 0 : <f64>changetype<FlowLog>(p.flowLog).dropped;
+}
+export const FLOW_EVENT_SIZE: u32 = <u32>EVENT_SIZE;
 
 // ---- bandwidth: token buckets per port (meter 0) and per flow class (1..15), per direction
 /** bytesPerSec 0 removes the limit. Returns 0 or a Reason. */

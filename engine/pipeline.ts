@@ -30,6 +30,7 @@ import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
 import { tcpTrack } from "./flow/tcp";
 import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
 import { meterTake } from "./meter";
+import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
 
@@ -48,6 +49,10 @@ const hairpinOut: usize = memory.data(<i32>HAIRPIN_CAP, 16);
 export let decidedLayer: u32 = 0xff;
 export let decidedRule: u32 = 0xffffffff;
 export const DEFAULT_RULE: u32 = 0xfffffffe;
+
+// The key of a new flow being evaluated (for a deny event in the flow log).
+let newFlowKey: bool = false;
+let nowForLog: f64 = 0;
 
 // Bandwidth class a Modify rule assigned during this evaluation.
 let pendingMeter: u32 = 0;
@@ -256,6 +261,12 @@ function snat(p: Port, rec: usize, poolId: u32): u32 {
   return 0;
 }
 
+/** A flow is going away: log its end (when logging) and give back its NAT port. */
+export function endFlow(p: Port, rec: usize, now: f64): void {
+  if (p.flowLog != 0) logFlow(changetype<FlowLog>(p.flowLog), FlowEvent.End, rec, now);
+  releaseBinding(p, rec);
+}
+
 export function releaseBinding(p: Port, rec: usize): void {
   const poolId = <u32>load<u16>(rec + R_NAT_POOL);
   if (poolId == NO_NAT_POOL) return;
@@ -279,6 +290,8 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   memory.fill(metaRegs, 0, 16);
   natTakenPool = NO_NAT_POOL;
   pendingMeter = 0;
+  newFlowKey = cacheable && rec == 0;
+  nowForLog = now;
   const origin: u32 = rec != 0 ? <u32>load<u8>(rec + R_ORIGIN) : dir;
   const isReply = rec != 0 && dir != origin;
   let pending: u32 = 0;
@@ -376,6 +389,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       keyCopy(rec + keyOff(dir), KEY);
       flowIndexInsert(p.flows, dir, rec);
       count(p, Ctr.FlowsCreated, 1);
+      if (p.flowLog != 0) logFlow(changetype<FlowLog>(p.flowLog), FlowEvent.Start, rec, now);
     } else {
       count(p, Ctr.Reevaluated, 1);
     }
@@ -434,6 +448,8 @@ function indexReverse(p: Port, rec: usize, dir: u32): void {
 
 function fail(p: Port, dir: u32, layer: u32, rule: u32, reason: u32): u32 {
   undoNat(p);
+  if (newFlowKey && p.flowLog != 0) logDeny(changetype<FlowLog>(p.flowLog), dir, KEY, layer, rule, reason, nowForLog);
+  newFlowKey = false;
   decidedLayer = layer;
   decidedRule = rule;
   return drop(p, dir, reason);

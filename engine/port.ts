@@ -12,6 +12,7 @@ import { NatPool, natPoolFree } from "./nat/pool";
 import { MAX_LAYERS } from "./rules/format";
 import { bumpEpoch } from "./flow/epoch";
 import { METER_AREA_SIZE } from "./meter";
+import { FlowLog, flowLogFree } from "./flow/log";
 
 export const MAX_PORTS: u32 = 1024;
 export const MAX_POOLS: u32 = 8;
@@ -58,6 +59,7 @@ export class Port {
   counters: usize;       // (Ctr.Count + Reason.Count) u64s
   meters: usize;         // token buckets (engine/meter.ts)
   metered: u32;          // any meter configured: the datapath checks buckets
+  flowLog: usize;        // FlowLog when flow logging is on, else 0
 }
 
 const ports: usize = memory.data(<i32>(MAX_PORTS << 2));
@@ -167,6 +169,7 @@ export function portDestroy(id: u32): i32 {
   heap.free(p.pools);
   heap.free(p.counters);
   heap.free(p.meters);
+  if (p.flowLog != 0) flowLogFree(changetype<FlowLog>(p.flowLog));
   heap.free(changetype<usize>(p));
   store<usize>(ports + (<usize>id << 2), 0);
   return 0;

@@ -9,7 +9,7 @@ import { FlowTable, recordAt, flowRemove } from "./table";
 import { R_FLAGS, R_LAST_SEEN, R_TCP, RF_LIVE, R_KEY_OUT, R_KEY_IN, R_ORIGIN, Dir } from "./record";
 import { keyProto } from "./key";
 import { TcpState } from "./tcp";
-import { releaseBinding } from "../pipeline";
+import { endFlow } from "../pipeline";
 
 /** The idle time after which a flow in its current state expires, in ms. */
 export function flowTtl(p: Port, rec: usize): u32 {
@@ -43,7 +43,7 @@ export function expireFlows(p: Port, nowMs: u32, budget: u32): u32 {
       const idle = <i32>(nowMs - load<u32>(rec + R_LAST_SEEN));
       if (idle >= 0 && <u32>idle >= flowTtl(p, rec)) {
         const closed = <u32>load<u8>(rec + R_TCP) == TcpState.Closed;
-        releaseBinding(p, rec);
+        endFlow(p, rec, <f64>nowMs);
         flowRemove(t, rec);
         count(p, closed ? Ctr.FlowsClosed : Ctr.FlowsExpired, 1);
         expired++;

@@ -6,7 +6,7 @@ import { instantiateEngine, EngineExports } from "./wasm.js";
 import { ip16, parseMac, ipText, macText } from "../../layers/program/addr.js";
 import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
 import { Batch } from "./batch.js";
-import { decodeFlow, FlowView } from "./flows.js";
+import { decodeFlow, FlowView, decodeFlowEvent, FlowEventView } from "./flows.js";
 
 export interface PortTtls {
   tcpHandshake: number; tcpEstablished: number; tcpClosing: number; tcpClosed: number;
@@ -212,6 +212,26 @@ export class Engine {
     }
     return out;
   }
+
+  // ---- flow logs
+  /** Keep a ring of `capacity` flow events for this port (0 turns flow logging off). */
+  setFlowLog(id: number, capacity: number): void { this.check("portFlowLog", this.fn("portFlowLog")(id, capacity)); }
+
+  /** Take the port's waiting flow events, oldest first. */
+  drainFlowLog(id: number, max = 4096): FlowEventView[] {
+    const size = this.constant("FLOW_EVENT_SIZE");
+    const buf = this.fn("alloc")(max * size);
+    try {
+      const n = this.fn("portFlowLogDrain")(id, buf, max);
+      const dv = this.dv;
+      const out: FlowEventView[] = [];
+      for (let i = 0; i < n; i++) out.push(decodeFlowEvent(dv, buf + i * size));
+      return out;
+    } finally {
+      this.fn("free")(buf);
+    }
+  }
+  flowLogDropped(id: number): number { return this.fn("portFlowLogDropped")(id); }
 
   // ---- counters
   counters(id: number): Record<string, number> & { drops: Record<string, number> } {

@@ -83,3 +83,28 @@ export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
   if (natPool !== 0xffff) f.nat = { pool: natPool, port: dv.getUint16(rec + 222, true) };
   return f;
 }
+
+export interface FlowEventView {
+  event: "start" | "end" | "deny";
+  dir: "in" | "out";
+  proto: number; src: string; dst: string; sport: number; dport: number; vni: number;
+  layer?: number; rule?: number; reason?: number;
+  pktsOut: number; bytesOut: number; pktsIn: number; bytesIn: number;
+  createdSec: number; lastSeenMs: number; timeMs: number;
+}
+
+const EVENTS = ["", "start", "end", "deny"] as const;
+
+/** One flow-log event (engine/flow/log.ts). */
+export function decodeFlowEvent(dv: DataView, e: number): FlowEventView {
+  const k = decodeKey(dv, e + 8);
+  const v: FlowEventView = {
+    event: EVENTS[dv.getUint8(e)] as FlowEventView["event"], dir: dv.getUint8(e + 1) === 2 ? "out" : "in",
+    proto: k.proto, src: k.src, dst: k.dst, sport: k.sport, dport: k.dport, vni: k.vni,
+    pktsOut: Number(dv.getBigUint64(e + 48, true)), bytesOut: Number(dv.getBigUint64(e + 56, true)),
+    pktsIn: Number(dv.getBigUint64(e + 64, true)), bytesIn: Number(dv.getBigUint64(e + 72, true)),
+    createdSec: dv.getUint32(e + 80, true), lastSeenMs: dv.getUint32(e + 84, true), timeMs: dv.getFloat64(e + 88, true),
+  };
+  if (v.event === "deny") { v.layer = dv.getUint8(e + 2); v.reason = dv.getUint8(e + 3); v.rule = dv.getUint32(e + 4, true); }
+  return v;
+}

@@ -157,6 +157,13 @@ export class SledApi {
       return m;
     });
     this.add("DELETE", "/v2p/:vni/:ip", (_r, p) => { h.removeV2p(Number(p.vni), p.ip); return { removed: p.ip }; });
+    // flow logs: JSON lines appended to a file on the sled
+    this.add("PUT", "/ports/:name/flow-log", (_r, p, b) => {
+      const spec = (b ?? {}) as { enabled?: boolean; path?: string };
+      if (spec.enabled && typeof spec.path !== "string") throw new HttpError(400, "enabling needs {enabled: true, path: <file>}");
+      h.setFlowLog(p.name, spec.enabled ? spec.path : undefined);
+      return { enabled: !!spec.enabled, path: spec.enabled ? spec.path : undefined };
+    });
     // dumps
     this.add("GET", "/ports/:name/layers", (_r, p) => h.layers(p.name));
     this.add("GET", "/ports/:name/flows", (_r, p) => h.flows(p.name));

@@ -12,12 +12,15 @@ import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
 import { macText, ip16 } from "../../layers/program/addr.js";
+import { appendFileSync } from "node:fs";
 import type { GuestDevice } from "./devices.js";
 import type { UnderlayDriver } from "./underlay.js";
 
 export interface SledPort {
   name: string;
   id: number;
+  /** Where this port's flow log goes (JSON lines), when it is on. */
+  flowLog?: { path: string; written: number };
   json: PortConfigInput;
   compiled: CompiledPort;
   device: GuestDevice;
@@ -281,7 +284,33 @@ export class SledHost {
 
   private expire(): void {
     const now = this.now();
-    for (const p of this.ports.values()) this.engine.expire(p.id, now, this.o.expireBudget ?? 1024);
+    for (const p of this.ports.values()) {
+      this.engine.expire(p.id, now, this.o.expireBudget ?? 1024);
+      if (p.flowLog) this.writeFlowLog(p);
+    }
+  }
+
+  /** Turn a port's flow log on (appending JSON lines to `path`) or off. */
+  setFlowLog(name: string, path: string | undefined, capacity = 8192): void {
+    const p = this.port(name);
+    if (p.flowLog) this.writeFlowLog(p);
+    this.engine.setFlowLog(p.id, path ? capacity : 0);
+    p.flowLog = path ? { path, written: 0 } : undefined;
+  }
+
+  private writeFlowLog(p: SledPort): void {
+    const events = this.engine.drainFlowLog(p.id);
+    if (!events.length || !p.flowLog) return;
+    const layers = p.compiled.layers.map((l) => l.name);
+    const lines = events.map((ev) => JSON.stringify({
+      time: new Date(ev.timeMs).toISOString(), port: p.name, event: ev.event, verdict: ev.event === "deny" ? "deny" : "allow",
+      dir: ev.dir, proto: ev.proto, src: ev.src, sport: ev.sport, dst: ev.dst, dport: ev.dport,
+      ...(ev.event === "deny" ? { layer: layers[ev.layer!] ?? null, rule: ev.rule === 0xfffffffe ? "default" : ev.rule, reason: reasonName(ev.reason!) } : {}),
+      ...(ev.event === "end" ? { pktsOut: ev.pktsOut, bytesOut: ev.bytesOut, pktsIn: ev.pktsIn, bytesIn: ev.bytesIn,
+        durationMs: Math.max(0, (ev.lastSeenMs - ((ev.createdSec * 1000) % 2 ** 32)) >>> 0) } : {}),
+    }));
+    appendFileSync(p.flowLog.path, lines.join("\n") + "\n");
+    p.flowLog.written += lines.length;
   }
 
   // ---- dumps
