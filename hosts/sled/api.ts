@@ -11,6 +11,7 @@ import { EngineError } from "../engine/engine.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
 import { PORT_COUNTERS } from "../engine/reasons.js";
 import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
+import { UsageRecorder, parseDuration } from "./usage.js";
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -21,6 +22,7 @@ interface RouteDef { method: string; pattern: RegExp; keys: string[]; handler: H
 
 export interface ApiOptions {
   host: SledHost;
+  usage?: UsageRecorder;
   log?: Logger;
   /** Make a guest device for a port created through the API (default: in-memory). */
   deviceFactory?: (spec: unknown, portName: string) => Promise<GuestDevice> | GuestDevice;
@@ -169,6 +171,14 @@ export class SledApi {
     this.add("GET", "/ports/:name/flows", (_r, p) => h.flows(p.name));
     this.add("GET", "/ports/:name/stats", (_r, p) => h.stats(p.name));
     this.add("GET", "/stats", () => [...h.ports.keys()].map((n) => h.stats(n)));
+    this.add("GET", "/usage", (_r, _p, _b, q) => {
+      if (!this.o.usage) throw new HttpError(404, "usage recording is off on this sled");
+      const port = q.get("port") ?? undefined;
+      if (port) h.port(port);
+      let sinceMs: number | undefined;
+      try { sinceMs = q.get("since") ? parseDuration(q.get("since")!) : undefined; } catch (e) { throw new HttpError(400, (e as Error).message); }
+      return this.o.usage.query({ port, sinceMs, flows: q.get("flows") === "1" });
+    });
     // snapshots (migration)
     this.add("POST", "/ports/:name/snapshot/mark", (_r, p) => ({ generation: markPortSnapshot(h, p.name) }));
     this.add("GET", "/ports/:name/snapshot", (_r, p, _b, q) => {

@@ -7,6 +7,7 @@ import { SledApi, sledMetrics } from "../../sled/api.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
+import { UsageRecorder } from "../../sled/usage.js";
 
 const HELP = `usage: wopte sled --config <sled.json> [--api-port N]
 
@@ -30,7 +31,8 @@ export async function run(args: string[]): Promise<number> {
     const port = host.addPort(cfg.portConfigs[i] as never, dev);
     log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
   }
-  const api = new SledApi({ host, log, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
+  const usage = new UsageRecorder(host);
+  const api = new SledApi({ host, log, usage, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
   const apiPort = await api.listen(values["api-port"] ? Number(values["api-port"]) : cfg.api.port, cfg.api.host);
   log.info({ sled: cfg.name, api: `http://${cfg.api.host}:${apiPort}`, underlay: cfg.underlay.address, udpPort: underlay.boundPort }, "sled host running");
   await new Promise<void>((resolve) => {
@@ -39,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   await api.close();
+  usage.close();
   await host.close();
   return 0;
 }

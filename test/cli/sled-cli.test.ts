@@ -1,0 +1,71 @@
+// The sled host and the `wopte` commands as a user runs them: start
+// `wopte sled`, then list, change and dump its ports over the API.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { spawn, execFile, ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { promisify } from "node:util";
+
+const root = new URL("../../", import.meta.url).pathname;
+const bin = join(root, "bin", "wopte.js");
+const built = existsSync(join(root, "dist", "hosts", "cli", "main.js"));
+const run = promisify(execFile);
+
+describe.skipIf(!built)("wopte sled + CLI", () => {
+  let sled: ChildProcess;
+  let api = "";
+  const wopte = async (...args: string[]) => (await run("node", [bin, ...args, "--api", api], { cwd: root })).stdout;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wopte-cli-"));
+    const port = JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8"));
+    writeFileSync(join(dir, "port-a.json"), JSON.stringify(port));
+    writeFileSync(join(dir, "sled.json"), JSON.stringify({
+      name: "sled-a",
+      underlay: { address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 } },
+      api: { host: "127.0.0.1", port: 0 },
+      ports: [{ config: "port-a.json", device: { type: "memory" } }],
+    }));
+    sled = spawn("node", [bin, "sled", "--config", join(dir, "sled.json")], { cwd: root });
+    api = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      sled.stdout!.on("data", (d) => {
+        out += d;
+        const m = /"api":"(http:\/\/[^"]+)"/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      sled.on("exit", (code) => reject(new Error(`sled exited ${code}: ${out}`)));
+      setTimeout(() => reject(new Error(`no API line in: ${out}`)), 15_000);
+    });
+  }, 30_000);
+  afterAll(() => { sled?.kill("SIGTERM"); });
+
+  it("lists ports as a table and as JSON", async () => {
+    expect(await wopte("port", "list")).toMatch(/^NAME\s+ID\s+VNI.*\nweb-a\s+0\s+1024/m);
+    expect(JSON.parse(await wopte("port", "list", "--json"))[0].name).toBe("web-a");
+  });
+
+  it("adds and removes firewall rules and routes", async () => {
+    await wopte("fw", "add", "web-a", "--name", "ssh", "--direction", "in", "--action", "allow", "--proto", "tcp", "--ports", "22", "--host", "subnet:10.0.0.0/8");
+    const rules = JSON.parse(await wopte("fw", "list", "web-a", "--json"));
+    expect(rules.map((r: { name: string }) => r.name)).toContain("ssh");
+    await wopte("fw", "rm", "web-a", "ssh");
+    expect(await wopte("fw", "list", "web-a")).not.toMatch(/\bssh\b/);
+    await wopte("route", "add", "web-a", "--dest", "192.0.2.0/24", "--target", "drop");
+    expect(await wopte("route", "list", "web-a")).toMatch(/192\.0\.2\.0\/24\s+drop/);
+    await wopte("route", "rm", "web-a", "--dest", "192.0.2.0/24");
+  });
+
+  it("sets V2P mappings and shows layers and stats", async () => {
+    await wopte("v2p", "set", "--vni", "1024", "--ip", "172.30.0.9", "--mac", "a8:40:25:f0:00:09", "--underlay", "fd00:1122:3344:103::1");
+    expect(await wopte("v2p", "list")).toMatch(/172\.30\.0\.9/);
+    expect(await wopte("layers", "web-a")).toMatch(/gateway[\s\S]*firewall[\s\S]*router[\s\S]*nat[\s\S]*overlay/);
+    const stats = JSON.parse(await wopte("stats", "web-a", "--json"));
+    expect(stats).toMatchObject({ port: "web-a", state: "running" });
+  });
+
+  it("reports a clear error for a bad request and exits non-zero", async () => {
+    await expect(run("node", [bin, "fw", "rm", "web-a", "nope", "--api", api])).rejects.toMatchObject({ stderr: expect.stringMatching(/no firewall rule nope/) });
+  });
+});
