@@ -2,11 +2,16 @@
 // counters and flow dumps, in the words of docs/abi.md. Hosts (sled,
 // gateway, harness, snapshot tool) all go through this class.
 
-import { instantiateEngine, EngineExports } from "./wasm.js";
 import { ip16, parseMac, ipText, macText } from "../../layers/program/addr.js";
 import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
 import { Batch } from "./batch.js";
 import { decodeFlow, FlowView, decodeFlowEvent, FlowEventView } from "./flows.js";
+
+/** The raw exports of an instantiated engine.wasm. */
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  [name: string]: unknown;
+}
 
 export interface PortTtls {
   tcpHandshake: number; tcpEstablished: number; tcpClosing: number; tcpClosed: number;
@@ -51,8 +56,17 @@ export class Engine {
     this.dvcache = new DataView(x.memory.buffer);
   }
 
+  /** Load build/engine.wasm (or the given file/bytes) under Node. */
   static async load(wasm?: string | Uint8Array): Promise<Engine> {
+    // A computed specifier: bundlers for the browser playground leave this Node-only module out.
+    const wasmModule = "./wasm.js";
+    const { instantiateEngine } = (await import(wasmModule)) as typeof import("./wasm.js");
     return new Engine(await instantiateEngine(wasm));
+  }
+
+  /** Wrap an engine instantiated elsewhere (the browser playground). */
+  static fromExports(x: EngineExports): Engine {
+    return new Engine(x);
   }
 
   /** Byte view of engine memory, refreshed after memory growth. */

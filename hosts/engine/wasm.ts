@@ -25,10 +25,7 @@ export function defaultWasmPath(): string {
   return join(packageRoot(), "build", "engine.wasm");
 }
 
-export interface EngineExports {
-  memory: WebAssembly.Memory;
-  [name: string]: unknown;
-}
+import type { EngineExports } from "./engine.js";
 
 export async function instantiateEngine(wasm?: string | Uint8Array): Promise<EngineExports> {
   const bytes = typeof wasm === "string" || wasm === undefined ? readFileSync(wasm ?? defaultWasmPath()) : wasm;

@@ -4,7 +4,37 @@
 // IPv4-mapped form ::ffff:a.b.c.d (RFC 4291 §2.5.5.2), and an IPv4 prefix
 // /n becomes /(n+96) over that form.
 
-import { isIPv4, isIPv6 } from "node:net";
+// No node:net here: the same code runs in the browser playground.
+
+export function isIPv4(s: string): boolean {
+  const parts = s.split(".");
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+export function isIPv6(s: string): boolean {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.includes(":::")) return false;
+  let body = s;
+  let words = 0;
+  const lastColon = s.lastIndexOf(":");
+  if (s.includes(".")) {
+    if (!isIPv4(s.slice(lastColon + 1))) return false;
+    body = s.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return false;
+  for (const h of halves) {
+    if (h === "") continue;
+    const ws = h.split(":");
+    if (ws.some((w) => !/^[0-9a-fA-F]{1,4}$/.test(w))) return false;
+    words += ws.length;
+  }
+  return halves.length === 2 ? words < 8 : words === 8;
+}
+
+/** 4, 6 or 0, like node:net's isIP. */
+export function isIP(s: string): number {
+  return isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0;
+}
 
 export function parseIpv4(s: string): Uint8Array {
   if (!isIPv4(s)) throw new Error(`not an IPv4 address: ${s}`);

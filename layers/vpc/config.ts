@@ -4,8 +4,7 @@
 // with zod; errors name the path and the reason.
 
 import { z } from "zod";
-import { isIP } from "node:net";
-import { prefix16 } from "../program/addr.js";
+import { prefix16, isIP } from "../program/addr.js";
 
 const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address like a8:40:25:00:00:01");
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
