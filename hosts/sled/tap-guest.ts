@@ -2,6 +2,8 @@
 import type { GuestDevice } from "./devices.js";
 
 export async function openTapGuest(name: string): Promise<GuestDevice> {
-  const { TapDevice } = await import("../io/tap.js");
-  return TapDevice.open(name) as unknown as GuestDevice;
+  // computed so the browser bundle and type-check do not need the native addon's module
+  const tapModule = "../io/tap.js";
+  const { TapDevice } = (await import(tapModule)) as { TapDevice: { open(name: string): Promise<GuestDevice> | GuestDevice } };
+  return TapDevice.open(name);
 }
