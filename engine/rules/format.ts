@@ -33,7 +33,8 @@ export const enum Field {
   IsFragment = 24, Vlan = 25,
   OxideOptions = 26,                  // mask/want over the Oxide Geneve options seen
   IpLength = 27,                      // numeric range: the whole IP packet's length (headers included)
-  Count = 28,
+  FlowHash = 28,                      // numeric range: the 32-bit flow hash (spreading flows over choices)
+  Count = 29,
 }
 
 export const enum ValueKind { Mac = 1, Range = 2, Prefix = 3, Mask = 4 }

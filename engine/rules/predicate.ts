@@ -9,6 +9,10 @@ import { PacketMeta, NONE, L3 } from "../packet/meta";
 import { ld64 } from "../packet/bytes";
 import { Field, ValueKind, fieldKind, valueSize, PRED_HDR_SIZE, PRED_NEGATE } from "./format";
 
+/** The flow hash of the packet being evaluated (0: not a flow), set by the pipeline. */
+export let flowHashForRules: u32 = 0;
+export function setFlowHashForRules(h: u32): void { flowHashForRules = h; }
+
 /** Per-packet metadata registers that rules set (Modify) and match (Meta0..3). */
 export const metaRegs: usize = memory.data(16);
 
@@ -39,6 +43,7 @@ function numericField(m: PacketMeta, f: u32): u64 {
     case Field.IsFragment:
       return m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6 ? <u64>(m.fragOffset != 0 || m.moreFragments != 0 ? 1 : 0) : ABSENT;
     case Field.Vlan: return m.vlan == NONE ? ABSENT : <u64>(m.vlan & 0xfff);
+    case Field.FlowHash: return flowHashForRules == 0 ? ABSENT : <u64>flowHashForRules;
     case Field.IpLength:
       return m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6 ? <u64>(m.l3HdrLen + m.l3PayloadLen) : ABSENT;
   }

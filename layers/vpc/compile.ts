@@ -9,7 +9,7 @@ import { parsePortConfig, VpcPortConfig } from "./config.js";
 import { gatewayLayer } from "./gateway.js";
 import { firewallLayer } from "./firewall.js";
 import { routerLayer } from "./router.js";
-import { natLayer, SNAT_POOL } from "./nat.js";
+import { natLayer, externalIpsOf } from "./nat.js";
 import { overlayLayer } from "./overlay.js";
 import { TABLE } from "./constants.js";
 import { bandwidthLayer, meterSettings, MeterSetting } from "./bandwidth.js";
@@ -50,7 +50,6 @@ export function compilePort(json: unknown): CompiledPort {
     mappings.push({ table: TABLE.boundary, vni: 0, ip: "::", portLo: 0, portHi: 0,
       target: { encapVni: c.boundary.vni, underlay: c.boundary.underlay, mac: c.boundary.mac } });
   }
-  const snat = c.externalIps.snat;
   return {
     config: c,
     engineConfig: {
@@ -59,7 +58,7 @@ export function compilePort(json: unknown): CompiledPort {
     },
     layers,
     program: encodePortProgram(layers),
-    natPools: snat ? [{ pool: SNAT_POOL, ip: snat.ip, firstPort: snat.firstPort, lastPort: snat.lastPort }] : [],
+    natPools: externalIpsOf(c).snat.map((s) => ({ pool: s.pool, ip: s.ip, firstPort: s.firstPort, lastPort: s.lastPort })),
     mappings,
     meters: meterSettings(c),
   };

@@ -55,6 +55,12 @@ export const RouteTarget = z.union([
 ]);
 export const Route = z.object({ dest: cidr, target: RouteTarget });
 
+const igwId = z.number().int().min(0).max(255);
+/** An external IP, optionally tied to one internet gateway (source selection by the gateway a route chose). */
+export const ExternalIp = z.object({ ip, igw: igwId.optional() });
+export const SnatBlock = z.object({ ip, firstPort: port, lastPort: port, igw: igwId.optional() })
+  .refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort");
+
 export const V2pMapping = z.object({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
 const mbps = z.number().positive().max(400_000);
@@ -96,10 +102,15 @@ export const PortConfigSchema = z.object({
     mtu: z.number().int().min(576).max(9000).default(1500),
   }).default({ dnsServers: [], leaseSeconds: 86400, mtu: 1500 }),
   externalIps: z.object({
-    snat: z.object({ ip, firstPort: port, lastPort: port }).refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort").optional(),
-    ephemeral: ip.optional(),
-    floating: z.array(ip).default([]),
+    /** One SNAT block, or one per internet gateway (`igw`). */
+    snat: z.union([SnatBlock, z.array(SnatBlock).max(8)]).optional(),
+    ephemeral: z.union([ip, ExternalIp]).optional(),
+    floating: z.array(z.union([ip, ExternalIp])).default([]),
   }).default({ floating: [] }),
+  /** Extra prefixes the guest may send from and/or receive for; `external` ones bypass NAT and may not reach VPC addresses. */
+  attachedSubnets: z.array(z.object({
+    cidr, send: z.boolean().default(true), receive: z.boolean().default(true), external: z.boolean().default(false),
+  })).default([]),
   firewall: z.array(FirewallRule).default([]),
   routes: z.array(Route).default([]),
   v2p: z.array(V2pMapping).default([]),
@@ -117,7 +128,7 @@ export const PortConfigSchema = z.object({
   if (c.guest.ipv4 && !c.gateway.ipv4) ctx.addIssue({ code: "custom", path: ["gateway", "ipv4"], message: "required when the guest has an IPv4 address" });
   if (c.guest.ipv6 && !c.gateway.ipv6) ctx.addIssue({ code: "custom", path: ["gateway", "ipv6"], message: "required when the guest has an IPv6 address" });
   const ext = c.externalIps;
-  if ((ext.snat || ext.ephemeral || ext.floating.length) && !c.boundary) {
+  if ((ext.snat || ext.ephemeral || ext.floating.length || c.attachedSubnets.some((a) => a.external)) && !c.boundary) {
     ctx.addIssue({ code: "custom", path: ["boundary"], message: "required when the port has external IPs" });
   }
   if (c.routes.some((r) => r.target.type === "internetGateway") && !c.boundary) {

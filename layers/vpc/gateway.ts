@@ -20,6 +20,8 @@ const P = {
 
 export function gatewayLayer(c: VpcPortConfig): LayerDef {
   const rules: Rule[] = [];
+  const sendsFrom = (guestIp: string, v4: boolean) =>
+    [guestIp, ...c.attachedSubnets.filter((a) => a.send && a.cidr.includes(".") === v4).map((a) => a.cidr)];
   let id = 1;
   const add = (priority: number, dir: Rule["dir"], predicates: Predicate[], action: Rule["action"]) =>
     rules.push({ id: id++, dir, priority, predicates, action });
@@ -60,7 +62,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     ], { kind: "hairpin", hairpin: HairpinKind.Icmp4EchoReply, params: encodeIcmp4EchoParams(gw) });
     // Nothing else addressed to the gateway leaves the port.
     add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv4] }], deny(REASON.layerDeny));
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: [c.guest.ipv4], not: true }], deny(REASON.spoofedSource));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv4, true), not: true }], deny(REASON.spoofedSource));
   } else {
     add(P.arp, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(REASON.layerDeny));
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }], deny(REASON.spoofedSource));
@@ -97,7 +99,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       { field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }, { field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [128] },
     ], { kind: "hairpin", hairpin: HairpinKind.Icmp6EchoReply, params: encodeIcmp6EchoParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6 }) });
     add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }], deny(REASON.layerDeny));
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: [c.guest.ipv6], not: true }], deny(REASON.spoofedSource));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv6, false), not: true }], deny(REASON.spoofedSource));
   } else {
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(REASON.spoofedSource));
   }

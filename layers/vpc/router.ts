@@ -68,6 +68,12 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
         break;
     }
   }
+  // External attached subnets reach the internet without NAT, never private addresses.
+  const external = c.attachedSubnets.filter((a) => a.external).map((a) => a.cidr);
+  const privateNets = [c.subnet.ipv4, c.subnet.ipv6].filter((x): x is string => !!x);
+  if (external.length && privateNets.length) {
+    rules.push({ id: id++, dir: "out", priority: 5, predicates: [{ field: "srcIp", prefixes: external }, { field: "dstIp", prefixes: privateNets }], action: { kind: "deny", reason: REASON.layerDeny } });
+  }
   // Inside the VPC no hop is visible, but a dead packet (TTL 0) is not forwarded.
   rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "ttl", values: [0] }], action: { kind: "deny", reason: REASON.ttlExceeded } });
   // No route matched.
