@@ -6,6 +6,7 @@ import { createServer, IncomingMessage, ServerResponse, Server } from "node:http
 import { Registry, Counter, Gauge } from "prom-client";
 import { GatewayHost, GATEWAY_PORT } from "./gateway.js";
 import { Conflict, NotFound } from "../sled/sled.js";
+import { prefix16 } from "../../layers/program/addr.js";
 
 export class GatewayApi {
   private server: Server | undefined;
@@ -32,6 +33,16 @@ export class GatewayApi {
       if (parts[0] === "health") return send(200, { ok: true });
       if (parts[0] === "stats") return send(200, this.gw.stats());
       if (parts[0] === "metrics") return send(200, await this.registry.metrics(), this.registry.contentType);
+      if (parts[0] === "advertised") {
+        if (req.method === "GET") return send(200, this.gw.ownedPrefixes);
+        if (req.method === "PUT") {
+          const list = JSON.parse((await text(req)) || "null");
+          if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || !x.includes("/"))) return send(400, { error: "body must be a list of prefixes like 198.51.100.0/24" });
+          for (const p of list) prefix16(p);
+          await this.gw.setOwnedPrefixes(list);
+          return send(200, this.gw.ownedPrefixes);
+        }
+      }
       if (parts[0] === "nat") {
         const [, ip, low, high] = parts;
         if (req.method === "GET") return send(200, this.gw.listNat(ip));
@@ -47,7 +58,7 @@ export class GatewayApi {
       }
       return send(404, { error: `no such endpoint ${req.method} ${url.pathname}` });
     } catch (err) {
-      const status = err instanceof Conflict ? 409 : err instanceof NotFound ? 404 : err instanceof SyntaxError || err instanceof Error && /not an IP/.test(err.message) ? 400 : 500;
+      const status = err instanceof Conflict ? 409 : err instanceof NotFound ? 404 : err instanceof SyntaxError || err instanceof Error && /not an IP|prefix/.test(err.message) ? 400 : 500;
       return send(status, { error: (err as Error).message });
     }
   }

@@ -27,6 +27,13 @@ export const GatewayConfigSchema = z.object({
   }),
   nat: z.array(z.object({ ip: z.string(), firstPort: z.number().int(), lastPort: z.number().int(), sled: z.string(), vni: z.number().int(), mac })).default([]),
   api: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().default(7879) }).default({ host: "127.0.0.1", port: 7879 }),
+  /** Advertise `external.ownedPrefixes` by BGP through BIRD 2 (omit for static routes on the customer side). */
+  bgp: z.object({
+    localAs: z.number().int().min(1).max(4294967295), routerId: z.string(),
+    neighbor: z.object({ address: z.string(), as: z.number().int().min(1).max(4294967295) }),
+    localAddress: z.string().optional(),
+    configPath: z.string().default("/run/wopte/bird.conf"), socketPath: z.string().default("/run/wopte/bird.ctl"),
+  }).optional(),
 });
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 

@@ -96,6 +96,18 @@ export class GatewayHost {
     this.reload();
   }
 
+  /** The external ranges this gateway owns (answers ARP for, advertises). */
+  get ownedPrefixes(): string[] { return [...this.o.boundary.ownedPrefixes]; }
+
+  /** Change the owned ranges; `onOwnedPrefixes` listeners (BGP) hear about it. */
+  async setOwnedPrefixes(prefixes: string[]): Promise<void> {
+    this.o.boundary = { ...this.o.boundary, ownedPrefixes: [...prefixes] };
+    this.reload();
+    for (const f of this.prefixListeners) await f(this.ownedPrefixes);
+  }
+  private readonly prefixListeners: ((p: string[]) => Promise<void> | void)[] = [];
+  onOwnedPrefixes(f: (p: string[]) => Promise<void> | void): void { this.prefixListeners.push(f); }
+
   listNat(ip?: string): NatIngressEntry[] {
     const all = [...this.nat.values()];
     return ip ? all.filter((x) => ipText(ip16(x.ip)) === ipText(ip16(ip))) : all;

@@ -9,11 +9,13 @@ import { loadGatewayConfig } from "../../gateway/config.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { openDevice } from "../../sled/open-device.js";
 import { call, table, guarded } from "../client.js";
+import { BgpSpeaker } from "../../gateway/bgp.js";
 
 const HELP = `usage: wopte gateway run --config <gateway.json>
        wopte gateway nat list [<ip>] [--json]
        wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
        wopte gateway nat rm <ip> <first-port>
+       wopte gateway advertise list|add|rm [<prefix>]   (external ranges: ARP + BGP)
 options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)`;
 
 export async function run(args: string[]): Promise<number> {
@@ -23,8 +25,18 @@ export async function run(args: string[]): Promise<number> {
   const [sub, action, ...rest] = positionals;
   if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
   if (sub === "run") return runHost(values.config);
-  if (sub !== "nat") { console.error(HELP); return 2; }
   const base = (values.api ?? process.env.WOPTE_GATEWAY_API ?? "http://127.0.0.1:7879").replace(/\/$/, "");
+  if (sub === "advertise") {
+    return guarded(async () => {
+      const now = await call<string[]>(base, "GET", "/advertised");
+      const prefix = rest[0];
+      if (action === "add" && prefix) await call(base, "PUT", "/advertised", [...new Set([...now, prefix])]);
+      else if (action === "rm" && prefix) await call(base, "PUT", "/advertised", now.filter((p) => p !== prefix));
+      else if (action && action !== "list") throw new Error("advertise list | add <prefix> | rm <prefix>");
+      console.log((await call<string[]>(base, "GET", "/advertised")).join("\n"));
+    });
+  }
+  if (sub !== "nat") { console.error(HELP); return 2; }
   return guarded(async () => {
     if (action === "list" || !action) {
       const list = await call<Record<string, unknown>[]>(base, "GET", `/nat${rest[0] ? "/" + rest[0] : ""}`);
@@ -56,11 +68,19 @@ async function runHost(path: string | undefined): Promise<number> {
       externalIpv4: c.external.ipv4, externalIpv6: c.external.ipv6, underlayMtu: c.underlay.mtu },
   });
   for (const m of c.nat) gw.addNat(m);
+  let bgp: BgpSpeaker | undefined;
+  if (c.bgp) {
+    bgp = new BgpSpeaker(c.bgp);
+    await bgp.start(gw.ownedPrefixes);
+    gw.onOwnedPrefixes((p) => bgp!.update(p));
+    log.info({ neighbor: c.bgp.neighbor, prefixes: gw.ownedPrefixes }, "advertising by BGP");
+  }
   const api = new GatewayApi(gw);
   const port = await api.listen(c.api.port, c.api.host);
   log.info({ gateway: c.name, api: `http://${c.api.host}:${port}`, mappings: c.nat.length }, "gateway host running");
   await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
   await api.close();
+  await bgp?.stop();
   await gw.close();
   return 0;
 }
