@@ -1,13 +1,14 @@
 // The same engine.wasm, translated to C by wasm2c and built natively, gives
 // byte-identical results to the Node host for the same frames.
 import { describe, it, expect } from "vitest";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { execFileSync } from "node:child_process";
 import { compilePort } from "../../layers/vpc/compile.js";
 import { writeBundle, parseReplayLines, replayInNode, BundleFrame } from "../../hosts/native-c/bundle.js";
 import { buildNative, nativeToolsAvailable } from "../../hosts/native-c/build.js";
+import { readCapture } from "../../hosts/pcap/pcapng.js";
 import { ipFrame, tcp, udp, icmpEcho, geneve, eth, TCP_FLAGS } from "../helpers/frames.js";
 
 const tools = nativeToolsAvailable();
@@ -51,6 +52,16 @@ describe.skipIf(!tools)("native build through wasm2c", () => {
     const node = await replayInNode(p, frames);
     expect(native).toEqual(node);
     expect(node.filter((l) => l.verdict !== 2).length).toBeGreaterThanOrEqual(6);
+  });
+
+  const fixtures = readdirSync(join(root, "fixtures")).filter((d) => existsSync(join(root, "fixtures", d, "scenario.json")));
+  it.each(fixtures)("matches the Node host on fixture %s", async (name) => {
+    const dir = join(root, "fixtures", name);
+    const p = compilePort(JSON.parse(readFileSync(join(dir, "port.json"), "utf8")));
+    const frames: BundleFrame[] = readCapture(readFileSync(join(dir, "in.pcap"))).map((f) => ({
+      dir: f.side === "network" ? 1 : 2, timeMs: Math.floor(f.timeMs), bytes: f.bytes }));
+    const native = parseReplayLines(runNative(bin, writeBundle(p, frames)));
+    expect(native).toEqual(await replayInNode(p, frames));
   });
 
   it("runs the fast path natively (figures in bench/)", () => {
