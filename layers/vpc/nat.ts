@@ -77,6 +77,8 @@ export function natLayer(c: VpcPortConfig): LayerDef {
     rules.push({ id: id++, dir: "out", priority: prio(30, s), predicates: [toInternet, family(s.ip), ...viaGateway(s)], action: { kind: "snat", pool: s.pool } });
     rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "dstIp", prefixes: [s.ip] }], action: { kind: "deny", reason: REASON.notForPort } });
   }
+  // Internet-bound traffic no external address took (and not from an external subnet) cannot leave.
+  rules.push({ id: id++, dir: "out", priority: 1000, predicates: [toInternet], action: { kind: "deny", reason: REASON.unroutable } });
   return { name: "nat", defaultIn: "allow", defaultOut: "allow", rules };
 }
 

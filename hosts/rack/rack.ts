@@ -1,0 +1,94 @@
+// The rack in a box: two sleds and a gateway host, each a worker thread with
+// its own engine, joined by an underlay switch that forwards Geneve frames by
+// outer IPv6 destination (the seed's switches, minus ECMP). Guests and the
+// external server are simulated endpoints with traffic generators.
+
+import { Worker } from "node:worker_threads";
+import { ipText, ip16 } from "../../layers/program/addr.js";
+import { Topology, portConfigs, natEntries } from "./topology.js";
+import type { WorkerSpec } from "./worker.js";
+import type { EndpointStats } from "./endpoint.js";
+
+export interface PortStatsView {
+  port: string; flows?: number; counters: Record<string, number> & { drops: Record<string, number> };
+  nat?: { inUse: number; size: number }[];
+}
+export interface MachineReport { machine: string; role: "sled" | "gateway"; ports: PortStatsView[]; endpoints: (EndpointStats & { name: string })[] }
+
+export interface RackSummary {
+  seconds: number;
+  machines: MachineReport[];
+  switched: number;
+  unroutable: number;
+}
+
+export interface RackOptions {
+  durationMs: number;
+  /** Called about once a second with the latest reports (the live view). */
+  onTick?: (reports: MachineReport[], elapsedMs: number) => void;
+  signal?: AbortSignal;
+}
+
+function workerUrl(): URL {
+  // compiled: dist/hosts/rack/worker.js; under vitest the .ts runs through its loader
+  return new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+}
+
+export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary> {
+  const specs: WorkerSpec[] = [];
+  const ports = portConfigs(t);
+  for (const s of t.sleds) specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: ports.get(s.name)! });
+  specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, boundary: t.boundary, nat: natEntries(t),
+    server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
+
+  const workers = new Map<string, Worker>(); // underlay address → worker
+  const reports = new Map<string, MachineReport>();
+  let switched = 0, unroutable = 0;
+  const started = Date.now();
+  const execArgv = import.meta.url.endsWith(".ts") ? process.execArgv : [];
+
+  const all = specs.map((spec) => {
+    const w = new Worker(workerUrl(), { workerData: spec, execArgv });
+    workers.set(ipText(ip16(spec.underlay)), w);
+    return new Promise<Worker>((resolve, reject) => {
+      w.on("message", (m: { type: string; frames?: ArrayBuffer[]; error?: string } & MachineReport) => {
+        if (m.type === "ready") resolve(w);
+        else if (m.type === "error") reject(new Error(m.error));
+        else if (m.type === "stats") reports.set(m.machine, m);
+        else if (m.type === "underlay") {
+          // the switch: deliver each frame to the machine owning its outer destination
+          const byDest = new Map<Worker, ArrayBuffer[]>();
+          for (const b of m.frames!) {
+            const f = new Uint8Array(b);
+            const dst = f.length >= 54 ? ipText(f.subarray(38, 54)) : "";
+            const to = workers.get(dst);
+            if (!to) { unroutable++; continue; }
+            byDest.set(to, [...(byDest.get(to) ?? []), b]);
+            switched++;
+          }
+          for (const [to, frames] of byDest) to.postMessage({ type: "underlay", frames }, frames);
+        }
+      });
+      w.on("error", reject);
+    });
+  });
+  await Promise.all(all);
+  for (const w of workers.values()) w.postMessage({ type: "start" });
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = Date.now() - started;
+      o.onTick?.([...reports.values()], elapsed);
+      if ((o.durationMs > 0 && elapsed >= o.durationMs) || o.signal?.aborted) { clearInterval(tick); resolve(); }
+    }, 1000);
+    o.signal?.addEventListener("abort", () => { clearInterval(tick); resolve(); });
+  });
+  // final reports, then stop
+  await Promise.all([...workers.values()].map((w) => new Promise<void>((resolve) => {
+    const onMsg = (m: { type: string }) => { if (m.type === "stopped") { w.off("message", onMsg); resolve(); } };
+    w.on("message", onMsg);
+    w.postMessage({ type: "stop" });
+  })));
+  await new Promise((r) => setTimeout(r, 20));
+  await Promise.all([...workers.values()].map((w) => w.terminate()));
+  return { seconds: (Date.now() - started) / 1000, machines: [...reports.values()], switched, unroutable };
+}

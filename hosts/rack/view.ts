@@ -1,0 +1,58 @@
+// The rack's live view and summary: every port of every machine, with
+// packet and bit rates, active flows, drops by reason and NAT port use.
+
+import type { MachineReport, RackSummary } from "./rack.js";
+import { table } from "../cli/client.js";
+import { rate } from "../cli/commands/top.js";
+
+type Prev = Map<string, { t: number; c: Record<string, number> }>;
+
+export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev): string {
+  const now = Date.now();
+  const rows: Record<string, unknown>[] = [];
+  for (const m of reports) {
+    for (const p of m.ports) {
+      const key = `${m.machine}/${p.port}`;
+      const was = prev.get(key);
+      const dt = was ? (now - was.t) / 1000 : 0;
+      const d = (k: string) => (was && dt > 0 ? (p.counters[k] - was.c[k]) / dt : 0);
+      prev.set(key, { t: now, c: p.counters });
+      const drops = Object.entries(p.counters.drops).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${r}:${n}`).join(" ");
+      rows.push({
+        machine: m.machine, port: p.port,
+        "pps in/out": `${rate(d("pktsIn"), "")}/${rate(d("pktsOut"), "")}`,
+        "bps in/out": `${rate(d("bytesIn") * 8, "b")}/${rate(d("bytesOut") * 8, "b")}`,
+        flows: p.flows ?? "-", "nat ports": p.nat?.map((n) => `${n.inUse}/${n.size}`).join(" ") || "-", drops: drops || "-",
+      });
+    }
+  }
+  return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}`;
+}
+
+export function summary(s: RackSummary): string {
+  const lines: string[] = [`\nwopte rack in a box — summary after ${s.seconds.toFixed(1)} s: ${s.switched} frames crossed the underlay switch`];
+  const rows: Record<string, unknown>[] = [];
+  for (const m of s.machines) {
+    for (const e of m.endpoints) {
+      rows.push({
+        machine: m.machine, endpoint: e.name,
+        pings: e.pingsSent ? `${e.pingsAnswered}/${e.pingsSent}` : "-",
+        "bulk acked": e.bulkBytesSent ? `${rate(e.bulkBytesAcked, "B")} of ${rate(e.bulkBytesSent, "B")}` : "-",
+        "short flows": e.shortStarted ? `${e.shortCompleted}/${e.shortStarted}` : "-",
+        "probes answered": e.probesSent ? `${e.probesAnswered}/${e.probesSent}` : "-",
+        "served": Object.keys(e.servedFrom).length || "-",
+      });
+    }
+  }
+  lines.push(table(rows));
+  const drops: Record<string, unknown>[] = [];
+  for (const m of s.machines) for (const p of m.ports) for (const [reason, n] of Object.entries(p.counters.drops)) drops.push({ machine: m.machine, port: p.port, reason, frames: n });
+  lines.push("\ndrops by reason:", table(drops));
+  const server = s.machines.find((m) => m.role === "gateway")?.endpoints.find((e) => e.name === "server");
+  if (server) {
+    const srcs = new Map<string, number>();
+    for (const k of Object.keys(server.servedFrom)) { const ip = k.split(":")[0]; srcs.set(ip, (srcs.get(ip) ?? 0) + 1); }
+    lines.push(`\nthe external server saw connections from: ${[...srcs].map(([ip, n]) => `${ip} (${n})`).join(", ") || "nobody"}`);
+  }
+  return lines.join("\n");
+}

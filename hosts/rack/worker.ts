@@ -1,0 +1,98 @@
+// One machine of the rack in a box, in its own worker thread with its own
+// engine.wasm: a sled (its guests' ports and the simulated guests) or the
+// gateway (boundary services and the external server). Underlay frames go to
+// and from the main thread's switch in batches.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { SledHost } from "../sled/sled.js";
+import { GatewayHost } from "../gateway/gateway.js";
+import type { GuestDevice } from "../sled/devices.js";
+import type { UnderlayDriver } from "../sled/underlay.js";
+import { Endpoint, Traffic } from "./endpoint.js";
+import type { NatIngressEntry } from "../../layers/boundary/boundary.js";
+
+export type WorkerSpec =
+  | { role: "sled"; name: string; underlay: string; ports: { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string }[] }
+  | { role: "gateway"; name: string; underlay: string; boundary: { externalMac: string; routerMac: string; ownedPrefixes: string[]; externalIpv4: string };
+      nat: NatIngressEntry[]; server: { ip: string; traffic: Traffic[] } };
+
+const TICK_MS = 5;
+
+/** The underlay as the switch in the main thread sees it. */
+class SwitchPort implements UnderlayDriver {
+  private cb: ((f: Uint8Array[]) => void) | undefined;
+  readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+  send(frames: Uint8Array[]): void {
+    const bufs = frames.map((f) => f.slice().buffer);
+    this.counters.tx += frames.length;
+    parentPort!.postMessage({ type: "underlay", frames: bufs }, bufs);
+  }
+  deliver(bufs: ArrayBuffer[]): void {
+    this.counters.rx += bufs.length;
+    this.cb?.(bufs.map((b) => new Uint8Array(b)));
+  }
+  onFrames(cb: (f: Uint8Array[]) => void): void { this.cb = cb; }
+  stats() { return { ...this.counters }; }
+  async close(): Promise<void> {}
+}
+
+/** A VNIC wired to a simulated endpoint. */
+class WireDevice implements GuestDevice {
+  readonly kind = "sim";
+  private cb: ((f: Uint8Array[]) => void) | undefined;
+  endpoint!: Endpoint;
+  constructor(readonly name: string) {}
+  onFrames(cb: (f: Uint8Array[]) => void): void { this.cb = cb; }
+  fromEndpoint(frames: Uint8Array[]): void { this.cb?.(frames); }
+  send(frames: Uint8Array[]): void { this.endpoint.receive(frames); }
+  close(): void { this.cb = undefined; }
+}
+
+async function main(): Promise<void> {
+  const spec = workerData as WorkerSpec;
+  const underlay = new SwitchPort();
+  parentPort!.on("message", (m: { type: string; frames?: ArrayBuffer[] }) => {
+    if (m.type === "underlay") underlay.deliver(m.frames!);
+    if (m.type === "start") start();
+    if (m.type === "stop") { clearInterval(timer); report(); parentPort!.postMessage({ type: "stopped" }); }
+  });
+  const endpoints: Endpoint[] = [];
+  let report: () => void = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  if (spec.role === "sled") {
+    const sled = await SledHost.create({ name: spec.name, underlay, underlayAddress: spec.underlay });
+    for (const p of spec.ports) {
+      const dev = new WireDevice(p.name);
+      dev.endpoint = new Endpoint(p.name, p.mac, p.ip, p.gatewayMac, (f) => dev.fromEndpoint(f), p.traffic);
+      endpoints.push(dev.endpoint);
+      sled.addPort(p.json as never, dev);
+    }
+    report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "sled",
+      ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
+  } else {
+    const dev = new WireDevice("external");
+    const gw = await GatewayHost.create({
+      name: spec.name, underlay, underlayAddress: spec.underlay, underlayMac: "02:08:20:bb:00:01", underlayNextHopMac: "02:08:20:ff:ff:01",
+      external: dev, boundary: { externalMac: spec.boundary.externalMac, nextHopMac: spec.boundary.routerMac, ownedPrefixes: spec.boundary.ownedPrefixes,
+        externalIpv4: spec.boundary.externalIpv4 },
+    });
+    for (const e of spec.nat) gw.addNat(e);
+    // the server sits behind the customer's router: it sends to the gateway's external MAC
+    dev.endpoint = new Endpoint("server", spec.boundary.routerMac, spec.server.ip, spec.boundary.externalMac, (f) => dev.fromEndpoint(f), spec.server.traffic);
+    endpoints.push(dev.endpoint);
+    report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "gateway",
+      ports: [{ port: "boundary", ...gw.stats(), nat: [] }], endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
+  }
+  // Traffic starts when every machine of the rack is up (the main thread says so).
+  let lastReport = 0;
+  const start = () => {
+    timer = setInterval(() => {
+      const now = Date.now();
+      for (const e of endpoints) e.tick(now);
+      if (now - lastReport >= 1000) { lastReport = now; report(); }
+    }, TICK_MS);
+  };
+  parentPort!.postMessage({ type: "ready", machine: spec.name });
+}
+
+void main().catch((err) => { parentPort!.postMessage({ type: "error", error: String(err?.stack ?? err) }); });
