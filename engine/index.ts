@@ -21,6 +21,8 @@ import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
 import { releaseBinding, endFlow } from "./pipeline";
 import { FlowLog, flowLogNew, flowLogFree, flowLogDrain, EVENT_SIZE } from "./flow/log";
 import { bumpEpoch } from "./flow/epoch";
+import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotError } from "./snapshot/snapshot";
+import { DeletionLog } from "./snapshot/deletions";
 import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
 
 export { processBatch, batchAreaNew, DESC_SIZE } from "./batch";
@@ -169,6 +171,8 @@ export function portFlowsClear(id: u32): u32 {
     if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) != 0) releaseBinding(p, rec);
   }
   flowTableClear(t);
+  // incremental snapshots cannot express this: the next one must be full
+  if (p.deletions != 0) changetype<DeletionLog>(p.deletions).oldestGen = p.dirtyGen + 1;
   bumpEpoch(p);
   return 0;
 }
@@ -226,3 +230,23 @@ export function portCounters(id: u32): usize {
 }
 export const COUNTERS_PER_PORT: u32 = COUNTER_SLOTS;
 export const REASON_COUNT: u32 = Reason.Count;
+
+// ---- snapshots of flow state (docs/snapshot-format.md)
+/** Start a new dirty generation; returns it. Incremental exports `since` it carry only later changes. */
+export function portSnapshotMark(id: u32): u32 {
+  const p = portAt(id);
+  return p == null ? 0 : snapshotMark(p);
+}
+/** Encode the port's flow state (since = 0: full). Returns the length (bytes at portSnapshotPtr()), 0 on error. */
+export function portSnapshotBegin(id: u32, since: u32, nowMs: f64): u32 {
+  const p = portAt(id);
+  if (p == null) return 0;
+  return snapshotExport(p, id, since, nowMs);
+}
+export function portSnapshotPtr(): usize { return snapshotPtr(); }
+export function portSnapshotError(): u32 { return snapshotError; }
+/** Restore a snapshot into the port; 0, or a Reason with the port unchanged (FlowTableFull: some flows did not fit). */
+export function portSnapshotRestore(id: u32, src: usize, len: u32, nowMs: f64): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : snapshotRestore(p, src, len, nowMs);
+}

@@ -31,6 +31,7 @@ import { tcpTrack } from "./flow/tcp";
 import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
 import { meterTake } from "./meter";
 import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
+import { noteDeletion } from "./snapshot/snapshot";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
 
@@ -264,6 +265,7 @@ function snat(p: Port, rec: usize, poolId: u32): u32 {
 /** A flow is going away: log its end (when logging) and give back its NAT port. */
 export function endFlow(p: Port, rec: usize, now: f64): void {
   if (p.flowLog != 0) logFlow(changetype<FlowLog>(p.flowLog), FlowEvent.End, rec, now);
+  noteDeletion(p, rec);
   releaseBinding(p, rec);
 }
 

@@ -13,6 +13,7 @@ import { MAX_LAYERS } from "./rules/format";
 import { bumpEpoch } from "./flow/epoch";
 import { METER_AREA_SIZE } from "./meter";
 import { FlowLog, flowLogFree } from "./flow/log";
+import { DeletionLog, deletionLogFree } from "./snapshot/deletions";
 
 export const MAX_PORTS: u32 = 1024;
 export const MAX_POOLS: u32 = 8;
@@ -60,6 +61,7 @@ export class Port {
   meters: usize;         // token buckets (engine/meter.ts)
   metered: u32;          // any meter configured: the datapath checks buckets
   flowLog: usize;        // FlowLog when flow logging is on, else 0
+  deletions: usize;      // DeletionLog once a snapshot mark was taken, else 0
 }
 
 const ports: usize = memory.data(<i32>(MAX_PORTS << 2));
@@ -170,6 +172,7 @@ export function portDestroy(id: u32): i32 {
   heap.free(p.counters);
   heap.free(p.meters);
   if (p.flowLog != 0) flowLogFree(changetype<FlowLog>(p.flowLog));
+  if (p.deletions != 0) deletionLogFree(changetype<DeletionLog>(p.deletions));
   heap.free(changetype<usize>(p));
   store<usize>(ports + (<usize>id << 2), 0);
   return 0;

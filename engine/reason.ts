@@ -43,5 +43,10 @@ export const enum Reason {
   TcpInvalid = 47,        // TCP segment not valid for the tracked state
   BadDescriptor = 48,     // batch descriptor offsets out of bounds
   Unroutable = 49,        // no route matched
-  Count = 50,
+  // --- snapshots (50..)
+  SnapshotCorrupt = 50,   // bad magic, checksum mismatch, lengths that do not add up
+  SnapshotVersion = 51,   // a snapshot format version this engine does not know
+  SnapshotMismatch = 52,  // the target port cannot hold it: NAT binding outside its pools, too many flows
+  SnapshotGap = 53,       // incremental export asked for changes the deletion log no longer covers
+  Count = 54,
 }

@@ -9,8 +9,9 @@ export const REASONS: Record<string, number> = {
   NoEncapTarget: 37, SpoofedSource: 38, WrongVni: 39, NotForPort: 40, TtlExceeded: 41, TooBig: 42,
   XformUnsupported: 43, NoHeadroom: 44, HairpinFailed: 45, RateLimited: 46, TcpInvalid: 47,
   BadDescriptor: 48, Unroutable: 49,
+  SnapshotCorrupt: 50, SnapshotVersion: 51, SnapshotMismatch: 52, SnapshotGap: 53,
 };
-export const REASON_COUNT = 50;
+export const REASON_COUNT = 54;
 
 const byNumber = new Map<number, string>(Object.entries(REASONS).map(([k, v]) => [v, k]));
 

@@ -1,0 +1,170 @@
+// Reading snapshots without the engine (docs/snapshot-format.md): verify the
+// header and checksum, decode flows for `wopte snapshot inspect`, compare two
+// snapshots for `diff`. Pure TypeScript over the documented layout.
+
+import { ipText } from "../../layers/program/addr.js";
+import { PORT_COUNTERS, reasonName, REASON_COUNT } from "../engine/reasons.js";
+import { TCP_STATES } from "../engine/flows.js";
+
+export class SnapshotError extends Error {}
+
+export const SNAP_MAGIC = 0x53504f57;
+export const SNAP_VERSION = 1;
+const HEADER = 48;
+
+export interface SnapshotKey { src: string; dst: string; sport: number; dport: number; proto: number; vni: number }
+export interface SnapshotFlow {
+  origin: "in" | "out";
+  key: SnapshotKey;           // as the flow's first packet travelled
+  reply?: SnapshotKey;        // the key its replies carry (after NAT)
+  tcpState: string;
+  layerBits: number;
+  meter: number;
+  nat?: { pool: number; port: number };
+  ageSec: number;
+  idleMs: number;
+  pktsOut: number; bytesOut: number; pktsIn: number; bytesIn: number;
+}
+export interface Snapshot {
+  version: number; incremental: boolean; port: number; epoch: number; since: number; generation: number; timeMs: number;
+  counters: Record<string, number>;
+  pools: { id: number; ip: string; firstPort: number; lastPort: number }[];
+  flows: SnapshotFlow[];
+  deletions: { dir: "in" | "out"; key: SnapshotKey }[];
+  bytes: number;
+}
+
+let crcTable: Uint32Array | undefined;
+export function crc32c(b: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function addr16(dv: DataView, at: number): Uint8Array {
+  // the engine's little-endian (hi, lo) halves → wire order
+  const out = new Uint8Array(16);
+  const o = new DataView(out.buffer);
+  o.setBigUint64(0, dv.getBigUint64(at, true));
+  o.setBigUint64(8, dv.getBigUint64(at + 8, true));
+  return out;
+}
+
+/** Check version, lengths and checksum; throws SnapshotError with a clear message. */
+export function verifySnapshot(b: Uint8Array): { version: number; incremental: boolean; flows: number; deletions: number } {
+  if (b.length < HEADER) throw new SnapshotError(`truncated at byte ${b.length}: a snapshot header is ${HEADER} bytes`);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (dv.getUint32(0, true) !== SNAP_MAGIC) throw new SnapshotError("not a wopte snapshot (bad magic)");
+  const version = dv.getUint16(4, true);
+  if (version !== SNAP_VERSION) throw new SnapshotError(`unknown snapshot version ${version} (this tool reads version ${SNAP_VERSION})`);
+  const bodyLen = dv.getUint32(40, true);
+  if (HEADER + bodyLen > b.length) throw new SnapshotError(`truncated at byte ${b.length}: the header says ${HEADER + bodyLen}`);
+  if (HEADER + bodyLen < b.length) throw new SnapshotError(`${b.length - HEADER - bodyLen} stray bytes after the snapshot`);
+  const want = dv.getUint32(44, true), got = crc32c(b.subarray(HEADER, HEADER + bodyLen));
+  if (want !== got) throw new SnapshotError(`checksum mismatch: header says 0x${want.toString(16)}, content has 0x${got.toString(16)}`);
+  return { version, incremental: (dv.getUint16(6, true) & 1) !== 0, flows: dv.getUint32(32, true), deletions: dv.getUint32(36, true) };
+}
+
+export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total: number) => void): Snapshot {
+  const v = verifySnapshot(b);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let at = HEADER;
+  const need = (n: number) => { if (at + n > b.length) throw new SnapshotError(`truncated at byte ${at}`); };
+  const u8 = () => { need(1); return dv.getUint8(at++); };
+  const u16 = () => { need(2); const x = dv.getUint16(at, true); at += 2; return x; };
+  const u32 = () => { need(4); const x = dv.getUint32(at, true); at += 4; return x; };
+  const varint = () => { let x = 0n, s = 0n; for (;;) { const c = u8(); x |= BigInt(c & 0x7f) << s; if (!(c & 0x80)) return Number(x); s += 7n; } };
+  const ip = (v4: boolean) => {
+    if (v4) { need(4); const x = dv.getUint32(at, true); at += 4; return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`; }
+    need(16); const t = ipText(addr16(dv, at)); at += 16; return t;
+  };
+  const fullKey = (): SnapshotKey => {
+    need(40);
+    const k = { src: ipText(addr16(dv, at)), dst: ipText(addr16(dv, at + 16)), sport: dv.getUint16(at + 32, true), dport: dv.getUint16(at + 34, true),
+      proto: dv.getUint32(at + 36, true) & 0xff, vni: dv.getUint32(at + 36, true) >>> 8 };
+    at += 40;
+    return k;
+  };
+  const nCounters = u32();
+  const counters: Record<string, number> = {};
+  for (let i = 0; i < nCounters; i++) {
+    need(8);
+    const val = Number(dv.getBigUint64(at, true)); at += 8;
+    const name = i < PORT_COUNTERS.length ? PORT_COUNTERS[i] : `drops.${reasonName(i - PORT_COUNTERS.length)}`;
+    if (i < PORT_COUNTERS.length + REASON_COUNT && (val || i < PORT_COUNTERS.length)) counters[name] = val;
+  }
+  const pools = [];
+  for (let i = u32(); i > 0; i--) {
+    const id = u16(), firstPort = u16(), lastPort = u16(); u16();
+    need(16); const addr = ipText(addr16(dv, at)); at += 16;
+    pools.push({ id, ip: addr, firstPort, lastPort });
+  }
+  const nFlows = u32();
+  const flows: SnapshotFlow[] = [];
+  for (let i = 0; i < nFlows; i++) {
+    const f = u8(), tcp = u8(); u8();
+    const meter = u8(), layerBits = u32(), pv = u32(), sport = u16(), dport = u16();
+    const v4 = (f & 2) !== 0;
+    const key: SnapshotKey = { src: ip(v4), dst: ip(v4), sport, dport, proto: pv & 0xff, vni: pv >>> 8 };
+    const kind = (f >> 2) & 3;
+    let reply: SnapshotKey | undefined = (f & 32) ? { src: key.dst, dst: key.src, sport: key.dport, dport: key.sport, proto: key.proto, vni: key.vni } : undefined;
+    if (kind === 1) reply = { ...reply!, src: ip(v4), sport: u16() };
+    else if (kind === 2) reply = { ...reply!, dst: ip(v4), dport: u16() };
+    else if (kind === 3) reply = fullKey();
+    const nat = f & 16 ? { pool: u16(), port: u16() } : undefined;
+    const ageSec = u32(), idleMs = u32();
+    flows.push({ origin: f & 1 ? "out" : "in", key, reply, tcpState: TCP_STATES[tcp] ?? `state${tcp}`, layerBits, meter, nat, ageSec, idleMs,
+      pktsOut: varint(), bytesOut: varint(), pktsIn: varint(), bytesIn: varint() });
+    if (onProgress && i % 100_000 === 99_999) onProgress(i + 1, nFlows);
+  }
+  const deletions = [];
+  for (let i = u32(); i > 0; i--) { const d = u8(); deletions.push({ dir: d === 2 ? "out" as const : "in" as const, key: fullKey() }); }
+  return {
+    version: v.version, incremental: v.incremental, port: dv.getUint32(8, true), epoch: dv.getUint32(12, true), since: dv.getUint32(16, true),
+    generation: dv.getUint32(20, true), timeMs: dv.getFloat64(24, true), counters, pools, flows, deletions, bytes: b.length,
+  };
+}
+
+export function flowId(f: { origin: string; key: SnapshotKey }): string {
+  const k = f.key;
+  return `${f.origin} ${k.proto} ${k.src}:${k.sport} > ${k.dst}:${k.dport} vni ${k.vni}`;
+}
+
+export interface SnapshotDiff {
+  added: SnapshotFlow[]; removed: SnapshotFlow[];
+  changed: { id: string; changes: Record<string, [unknown, unknown]> }[];
+  counters: Record<string, number>;
+}
+
+export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
+  const ma = new Map(a.flows.map((f) => [flowId(f), f]));
+  const mb = new Map(b.flows.map((f) => [flowId(f), f]));
+  const changed: SnapshotDiff["changed"] = [];
+  for (const [id, fb] of mb) {
+    const fa = ma.get(id);
+    if (!fa) continue;
+    const changes: Record<string, [unknown, unknown]> = {};
+    for (const k of ["tcpState", "nat", "layerBits", "pktsOut", "bytesOut", "pktsIn", "bytesIn", "reply"] as const) {
+      if (JSON.stringify(fa[k]) !== JSON.stringify(fb[k])) changes[k] = [fa[k], fb[k]];
+    }
+    if (Object.keys(changes).length) changed.push({ id, changes });
+  }
+  const counters: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(a.counters), ...Object.keys(b.counters)])) {
+    const d = (b.counters[k] ?? 0) - (a.counters[k] ?? 0);
+    if (d) counters[k] = d;
+  }
+  return {
+    added: [...mb].filter(([id]) => !ma.has(id)).map(([, f]) => f),
+    removed: [...ma].filter(([id]) => !mb.has(id)).map(([, f]) => f),
+    changed, counters,
+  };
+}
