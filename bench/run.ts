@@ -11,6 +11,7 @@ import { packageRoot } from "../hosts/engine/wasm.js";
 import { fastPath, slowPath, memoryPerFlow, LINE_RATE_MPPS } from "./engine-bench.js";
 import { multiCore } from "./multicore.js";
 import { microBench } from "./micro.js";
+import { snapshotBench } from "./snapshot-bench.js";
 import { buildNative, nativeToolsAvailable } from "../hosts/native-c/bundle-bench.js";
 
 const args = process.argv.slice(2);
@@ -85,6 +86,13 @@ async function main(): Promise<void> {
     const n = buildNative(256, 64, quick ? 20_000 : 100_000);
     row("native (wasm2c, gcc -O2) fast path 64 B, 256 flows", "Mpps", n.mpps, `${fmt(n.nsPerPacket, 1)} ns/pkt incl. copying each frame in`);
     results.native = n;
+  }
+  if (want("snapshot")) {
+    const s = await snapshotBench(quick ? 200_000 : 1_000_000);
+    row(`snapshot export, ${s.flows} flows`, "flows/s", Math.round(s.exportFlowsPerSec));
+    row(`snapshot restore, ${s.flows} flows`, "flows/s", Math.round(s.restoreFlowsPerSec));
+    row("snapshot size", "bytes/flow", s.bytesPerFlow, "TCP/IPv4 flows to a VPC peer");
+    results.snapshot = s;
   }
   if (want("micro")) {
     const micro = await microBench(quick);

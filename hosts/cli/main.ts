@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
   demo: { file: "demo", summary: "run the rack-in-a-box demo (the default `npm start`)" },
   replay: { file: "replay", summary: "run pcap frames through a port, or check a fixture" },
   snapshot: { file: "snapshot", summary: "export, inspect, diff, verify and restore flow-state snapshots" },
+  migrate: { file: "migrate", summary: "live-migrate a guest's port between two sled hosts" },
   sled: { file: "sled", summary: "run a sled host (guest VNICs, Geneve underlay, control API)" },
   gateway: { file: "gateway", summary: "run a gateway host (boundary services)" },
   port: { file: "port", summary: "list, create and remove ports of a running sled host" },

@@ -80,6 +80,7 @@ export class SledHost {
   }
 
   get name(): string { return this.o.name; }
+  get underlayAddress(): string | undefined { return this.o.underlayAddress; }
 
   // ---- ports
 

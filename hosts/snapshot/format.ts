@@ -28,6 +28,8 @@ export interface SnapshotFlow {
 export interface Snapshot {
   version: number; incremental: boolean; port: number; epoch: number; since: number; generation: number; timeMs: number;
   counters: Record<string, number>;
+  /** How many counters the snapshot stores (zero drop counters are left out of `counters`). */
+  counterSlots: number;
   pools: { id: number; ip: string; firstPort: number; lastPort: number }[];
   flows: SnapshotFlow[];
   deletions: { dir: "in" | "out"; key: SnapshotKey }[];
@@ -129,7 +131,7 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
   for (let i = u32(); i > 0; i--) { const d = u8(); deletions.push({ dir: d === 2 ? "out" as const : "in" as const, key: fullKey() }); }
   return {
     version: v.version, incremental: v.incremental, port: dv.getUint32(8, true), epoch: dv.getUint32(12, true), since: dv.getUint32(16, true),
-    generation: dv.getUint32(20, true), timeMs: dv.getFloat64(24, true), counters, pools, flows, deletions, bytes: b.length,
+    generation: dv.getUint32(20, true), timeMs: dv.getFloat64(24, true), counters, counterSlots: nCounters, pools, flows, deletions, bytes: b.length,
   };
 }
 
