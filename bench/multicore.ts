@@ -1,12 +1,13 @@
 // Multi-core: shard flows across worker threads by flow hash (RSS-like), one
-// engine instance per core, and add up their fast-path rates.
+// engine instance per core, and add up their fast-path rates (host copies
+// each 64-byte frame in, batches of 256).
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { fastPath } from "./engine-bench.js";
+import { FastBench, Timing } from "./engine-throughput.js";
 
-export async function multiCore(workers: number, flowsPerWorker = 100_000, frameBytes = 64): Promise<{ workers: number; mpps: number; perWorker: number[] }> {
+export async function multiCore(workers: number, t: Timing, flowsPerWorker = 100_000): Promise<{ workers: number; mpps: number; perWorker: number[] }> {
   const runs = Array.from({ length: workers }, () => new Promise<number>((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { flowsPerWorker, frameBytes } });
+    const w = new Worker(new URL(import.meta.url), { workerData: { flowsPerWorker, t } });
     w.once("message", (m: number) => { resolve(m); void w.terminate(); });
     w.once("error", reject);
   }));
@@ -15,6 +16,6 @@ export async function multiCore(workers: number, flowsPerWorker = 100_000, frame
 }
 
 if (!isMainThread && parentPort) {
-  const { flowsPerWorker, frameBytes } = workerData as { flowsPerWorker: number; frameBytes: number };
-  void fastPath(flowsPerWorker, frameBytes, 256, "patch", 5, 400).then((r) => parentPort!.postMessage(r.mpps));
+  const { flowsPerWorker, t } = workerData as { flowsPerWorker: number; t: Timing };
+  void FastBench.create(flowsPerWorker).then((fb) => parentPort!.postMessage(fb.measure("copy", 64, 256, t)!.mpps));
 }

@@ -2,16 +2,16 @@
 
 import { Dir } from "../hosts/engine/batch.js";
 import { Engine } from "../hosts/engine/engine.js";
-import { examplePort, templateFrame, writeFlow, median } from "./setup.js";
+import { examplePort, exampleFrame, writeExampleFlow, median } from "./setup.js";
 import { exportSnapshot, restoreSnapshot } from "../hosts/snapshot/engine.js";
 
 export async function snapshotBench(flows: number): Promise<{ flows: number; exportFlowsPerSec: number; restoreFlowsPerSec: number; bytesPerFlow: number }> {
   const e = await examplePort(flows + 1024);
   const b = e.newBatch(256, 2048, 128);
-  const tpl = templateFrame(64);
+  const tpl = exampleFrame(64);
   for (let i = 0; i < flows; i += 256) {
     const n = Math.min(256, flows - i);
-    for (let j = 0; j < n; j++) { writeFlow(b, e.u8, j, tpl, i + j); b.describe(j, tpl.length, 0, Dir.Out); }
+    for (let j = 0; j < n; j++) { writeExampleFlow(b, e.u8, j, tpl, i + j); b.describe(j, tpl.length, 0, Dir.Out); }
     b.run(n, 1000);
   }
   const exp: number[] = [], res: number[] = [];

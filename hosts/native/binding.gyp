@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "wopte_tap",
+      "sources": ["tap.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}
