@@ -69,13 +69,17 @@ export class Engine {
     return new Engine(x);
   }
 
-  /** Byte view of engine memory, refreshed after memory growth. */
+  /**
+   * Byte view of engine memory, refreshed after memory growth. Growth detaches
+   * the old buffer (its views report byteLength 0), which is much cheaper to
+   * test than reading `memory.buffer` on every access.
+   */
   get u8(): Uint8Array {
-    if (this.u8cache.buffer !== this.x.memory.buffer) this.refresh();
+    if (this.u8cache.byteLength === 0) this.refresh();
     return this.u8cache;
   }
   get dv(): DataView {
-    if (this.dvcache.buffer !== this.x.memory.buffer) this.refresh();
+    if (this.dvcache.byteLength === 0) this.refresh();
     return this.dvcache;
   }
   private refresh(): void {
