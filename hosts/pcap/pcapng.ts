@@ -99,7 +99,12 @@ function readPcapng(buf: Uint8Array, dv: DataView): CapturedFrame[] {
 }
 
 /** Write pcapng with the two fixture interfaces (0 guest, 1 network), µs timestamps. */
-export function writeCapture(frames: { side: Side; timeMs: number; bytes: Uint8Array }[], names: [string, string] = ["guest", "network"]): Uint8Array {
+export function writeCapture(frames: { side: Side; timeMs: number; bytes: Uint8Array }[]): Uint8Array {
+  return writeInterfaces(["guest", "network"], frames.map((f) => ({ iface: f.side === "guest" ? 0 : 1, timeMs: f.timeMs, bytes: f.bytes })));
+}
+
+/** Write pcapng with any named Ethernet interfaces; each frame names its interface by index. */
+export function writeInterfaces(names: string[], frames: { iface: number; timeMs: number; bytes: Uint8Array }[]): Uint8Array {
   const blocks: Uint8Array[] = [];
   const block = (type: number, body: Uint8Array) => {
     const len = 12 + pad4(body.length);
@@ -127,7 +132,7 @@ export function writeCapture(frames: { side: Side; timeMs: number; bytes: Uint8A
     const body = new Uint8Array(20 + pad4(f.bytes.length));
     const d = new DataView(body.buffer);
     const us = BigInt(Math.round(f.timeMs * 1000));
-    d.setUint32(0, f.side === "guest" ? 0 : 1, true);
+    d.setUint32(0, f.iface, true);
     d.setUint32(4, Number(us >> 32n), true); d.setUint32(8, Number(us & 0xffffffffn), true);
     d.setUint32(12, f.bytes.length, true); d.setUint32(16, f.bytes.length, true);
     body.set(f.bytes, 20);

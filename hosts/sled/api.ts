@@ -159,6 +159,12 @@ export class SledApi {
       return m;
     });
     this.add("DELETE", "/v2p/:vni/:ip", (_r, p) => { h.removeV2p(Number(p.vni), p.ip); return { removed: p.ip }; });
+    // packet capture: pcapng of what the port sees, before and after the engine
+    this.add("GET", "/ports/:name/capture", async (_r, p, _b, q) => {
+      const seconds = Number(q.get("seconds") ?? 10), max = Number(q.get("max") ?? 10_000);
+      if (!(seconds > 0 && seconds <= 600) || !(max > 0 && max <= 1_000_000)) throw new HttpError(400, "seconds must be 0-600 and max 1-1000000");
+      return h.capture(p.name, max, seconds * 1000);
+    }, true);
     // flow logs: JSON lines appended to a file on the sled
     this.add("PUT", "/ports/:name/flow-log", (_r, p, b) => {
       const spec = (b ?? {}) as { enabled?: boolean; path?: string };

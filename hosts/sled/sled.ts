@@ -13,12 +13,15 @@ import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
 import { macText, ip16 } from "../../layers/program/addr.js";
 import { appendFileSync } from "node:fs";
+import { Capture, CapturePoint } from "./capture.js";
 import type { GuestDevice } from "./devices.js";
 import type { UnderlayDriver } from "./underlay.js";
 
 export interface SledPort {
   name: string;
   id: number;
+  /** A packet capture in progress on this port. */
+  capture?: Capture;
   /** Where this port's flow log goes (JSON lines), when it is on. */
   flowLog?: { path: string; written: number };
   json: PortConfigInput;
@@ -241,6 +244,7 @@ export class SledHost {
         let n = 0;
         for (const item of take) {
           if (item.frame.length > b.capacity) continue;
+          item.port.capture?.add(item.dir === Dir.Out ? CapturePoint.FromGuest : CapturePoint.FromNetwork, item.frame);
           b.set(n++, item.frame, item.port.id, item.dir);
         }
         const t0 = process.hrtime.bigint();
@@ -255,6 +259,7 @@ export class SledHost {
           if (v !== Verdict.Drop) {
             const out = Uint8Array.from(b.output(i));
             const towardNetwork = (v === Verdict.Pass) === (item.dir === Dir.Out);
+            item.port.capture?.add(towardNetwork ? CapturePoint.ToNetwork : CapturePoint.ToGuest, out);
             if (towardNetwork) toUnderlay.push(out);
             else {
               const list = toGuest.get(item.port) ?? [];
@@ -289,6 +294,14 @@ export class SledHost {
       this.engine.expire(p.id, now, this.o.expireBudget ?? 1024);
       if (p.flowLog) this.writeFlowLog(p);
     }
+  }
+
+  /** Capture up to `maxFrames` frames or `durationMs` of what the port sees; resolves to pcapng bytes. */
+  capture(name: string, maxFrames: number, durationMs: number): Promise<Uint8Array> {
+    const p = this.port(name);
+    if (p.capture) throw new Conflict(`a capture is already running on ${name}`);
+    p.capture = new Capture(maxFrames, durationMs, () => { p.capture = undefined; });
+    return p.capture.done;
   }
 
   /** Turn a port's flow log on (appending JSON lines to `path`) or off. */
