@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     results.native = n;
   }
   if (want("snapshot")) {
-    const s = await snapshotBench(quick ? 100_000 : 500_000);
+    const s = await snapshotBench(quick ? 100_000 : 1_000_000);
     row(`snapshot export, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.exportFlowsPerSec)));
     row(`snapshot restore, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.restoreFlowsPerSec)));
     row("snapshot size", "bytes/flow", s.bytesPerFlow, "TCP/IPv4 flows to a VPC peer");

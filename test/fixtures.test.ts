@@ -29,7 +29,7 @@ function tsharkErrors(file: string): string[] {
 describe("golden fixtures", () => {
   it("has the scenarios of RFD 63's example flows and more", () => {
     expect(scenarios).toEqual(expect.arrayContaining([
-      "arp-gateway", "dhcp4", "ndp", "ping-gateway", "instance-to-instance-v4", "instance-to-instance-v6", "firewall-deny-allow",
+      "arp-gateway", "dhcp4", "dhcp6", "ndp", "nat-icmp-error", "ping-gateway", "instance-to-instance-v4", "instance-to-instance-v6", "firewall-deny-allow",
       "nat-out-ping", "nat-out-tcp", "floating-ip-inbound", "ephemeral-ip", "v2p-miss", "spoofed-source", "wrong-vni",
       "ttl", "ipv6-ext-headers", "malformed",
     ]));

@@ -5,11 +5,13 @@
 // engine finds the flow that packet belongs to, lets the error through that
 // flow's stateful layers as one of its replies, and translates the quoted
 // header the way the outer one was translated (RFC 5508 §4.2, RFC 3022 §4.3),
-// so traceroute and path-MTU discovery work through SNAT and floating IPs.
+// so traceroute and path-MTU discovery work through SNAT and floating IPs. The
+// quoted transport checksum is adjusted too when it was quoted, so the guest
+// gets back exactly the header it sent.
 
 import { PacketMeta, L3, Proto, NONE } from "../packet/meta";
 import { ld16, ld32, ld64, st16, st32, st64 } from "../packet/bytes";
-import { sumBytes, finish } from "../packet/checksum";
+import { sumBytes, finish, delta16, delta32, applyDelta } from "../packet/checksum";
 import { ipPayloadEnd, writeL4Checksum } from "../packet/l4sum";
 import { K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "./key";
 import { keyOff, LayerBit } from "./record";
@@ -89,27 +91,51 @@ function writeQuotedAddr(at: usize, hi: u64, lo: u64): void {
   if (qV4) st32(at, <u32>lo); else { st64(at, hi); st64(at + 8, lo); }
 }
 
+/** One's-complement delta of replacing the quoted address at `at` with (hi, lo). */
+function quotedAddrDelta(at: usize, hi: u64, lo: u64): u64 {
+  if (qV4) return delta32(ld32(at), <u32>lo);
+  return delta32(ld32(at), <u32>(hi >> 32)) + delta32(ld32(at + 4), <u32>hi) +
+         delta32(ld32(at + 8), <u32>(lo >> 32)) + delta32(ld32(at + 12), <u32>lo);
+}
+
 /**
  * After the layers translated an error travelling against its flow's origin,
  * translate the quoted packet too: undo a source NAT on its source, a
- * destination NAT on its destination. Then fix the quoted IPv4 header
- * checksum and the ICMP checksum (the quoted L4 checksum may be cut off and
- * is left alone). `meta` holds the translated outer addresses.
+ * destination NAT on its destination. Then fix the quoted transport checksum
+ * (when quoted), the quoted IPv4 header checksum and the ICMP checksum.
+ * `meta` holds the translated outer addresses.
  */
 export function translateQuoted(m: PacketMeta, rec: usize, origin: u32, bits: u32): void {
   const base = m.base;
   const ok = rec + keyOff(origin);
   const srcAt = base + qL3 + (qV4 ? 12 : 8);
   const dstAt = base + qL3 + (qV4 ? 16 : 24);
+  // the quoted L4 checksum covers the addresses (pseudo header) and the ports
+  let l4: u64 = 0;
   if ((bits & LayerBit.SrcNat) != 0) {
+    l4 += quotedAddrDelta(srcAt, load<u64>(ok + K_SRC_HI), load<u64>(ok + K_SRC_LO));
     writeQuotedAddr(srcAt, load<u64>(ok + K_SRC_HI), load<u64>(ok + K_SRC_LO));
-    if (qHasPorts) st16(base + qL4, <u32>load<u16>(ok + K_SPORT));
-    else if (qEcho) st16(base + qL4 + 4, <u32>load<u16>(ok + K_SPORT));
+    const port = <u32>load<u16>(ok + K_SPORT);
+    if (qHasPorts) { l4 += delta16(ld16(base + qL4), port); st16(base + qL4, port); }
+    else if (qEcho) st16(base + qL4 + 4, port);
   }
   if ((bits & LayerBit.DstNat) != 0) {
+    l4 += quotedAddrDelta(dstAt, load<u64>(ok + K_DST_HI), load<u64>(ok + K_DST_LO));
     writeQuotedAddr(dstAt, load<u64>(ok + K_DST_HI), load<u64>(ok + K_DST_LO));
-    if (qHasPorts) st16(base + qL4 + 2, <u32>load<u16>(ok + K_DPORT));
-    else if (qEcho) st16(base + qL4 + 4, <u32>load<u16>(ok + K_DPORT));
+    const port = <u32>load<u16>(ok + K_DPORT);
+    if (qHasPorts) { l4 += delta16(ld16(base + qL4 + 2), port); st16(base + qL4 + 2, port); }
+    else if (qEcho) st16(base + qL4 + 4, port);
+  }
+  // UDP's checksum is inside the 8 quoted bytes; TCP's only when more was quoted
+  const end = ipPayloadEnd(m);
+  const csumAt: u32 = qProto == Proto.Udp ? qL4 + 6 : qProto == Proto.Tcp ? qL4 + 16 : 0;
+  if (csumAt != 0 && csumAt + 2 <= end && l4 != 0) {
+    const old = ld16(base + csumAt);
+    if (!(qProto == Proto.Udp && old == 0)) {
+      let v = applyDelta(old, l4);
+      if (qProto == Proto.Udp && v == 0) v = 0xffff;
+      st16(base + csumAt, v);
+    }
   }
   if (qV4) {
     const ihl = (<u32>load<u8>(base + qL3) & 0xf) << 2;

@@ -6,11 +6,11 @@
 // hold decides; if none does, the layer's default action for the direction.
 
 import { Reason } from "../reason";
-import { PacketMeta } from "../packet/meta";
+import { PacketMeta, L3 } from "../packet/meta";
 import { predicatesHold } from "./predicate";
 import {
   LAYER_MAGIC, PROGRAM_VERSION, LAYER_HDR_SIZE, RULE_HDR_SIZE, PRED_HDR_SIZE,
-  MAX_RULES_PER_LAYER, ActionKind, RuleDir, SetOp, fieldKind, valueSize, ENCAP_PARAMS_SIZE,
+  MAX_RULES_PER_LAYER, ActionKind, RuleDir, SetOp, fieldKind, valueSize, ENCAP_PARAMS_SIZE, Field,
 } from "./format";
 
 @unmanaged
@@ -24,6 +24,9 @@ export class Layer {
   countIn: u32;
   sortedOut: usize;
   countOut: u32;
+  bucketsIn: usize;   // per protocol class: u32 rule offsets in evaluation order (PROTO_CLASSES × ruleCount)
+  bucketsOut: usize;
+  bucketCounts: usize; // u32 × PROTO_CLASSES × 2 (in, then out)
   ruleHits: usize;    // u64 hits per rule, by position in the program
   ruleOffsets: usize; // u32 offset of each rule by position
   hitsIn: u64;        // packets this layer evaluated (slow path)
@@ -42,6 +45,54 @@ export const RH_ACTION: usize = 6;   // u8
 export const RH_REASON: usize = 7;   // u8
 export const RH_ID: usize = 8;       // u32
 export const RH_ACTION_LEN: usize = 12; // u16
+
+// A packet only needs the rules that could match its protocol: each
+// direction's rules are also kept in one list per protocol class, in the same
+// order. A rule with no (non-negated) protocol predicate is in every list.
+export const PROTO_CLASSES: u32 = 6;
+const C_TCP: u32 = 0, C_UDP: u32 = 1, C_ICMP: u32 = 2, C_ICMP6: u32 = 3, C_OTHER_IP: u32 = 4, C_NON_IP: u32 = 5;
+
+@inline function protoClass(m: PacketMeta): u32 {
+  if (m.l3Kind != L3.Ipv4 && m.l3Kind != L3.Ipv6) return C_NON_IP;
+  switch (m.proto) {
+    case 6: return C_TCP;
+    case 17: return C_UDP;
+    case 1: return C_ICMP;
+    case 58: return C_ICMP6;
+  }
+  return C_OTHER_IP;
+}
+
+@inline function within(lo: u32, hi: u32, v: u32): bool { return lo <= v && v <= hi; }
+
+/** Bit per protocol class the rule can match. */
+function ruleClasses(rule: usize): u32 {
+  let q = rule + RULE_HDR_SIZE;
+  const n = <u32>load<u8>(rule + RH_PREDS);
+  let classes: u32 = (1 << PROTO_CLASSES) - 1;
+  for (let i: u32 = 0; i < n; i++) {
+    const f = <u32>load<u8>(q);
+    const negate = (<u32>load<u8>(q + 1) & 1) != 0;
+    const cnt = <u32>load<u16>(q + 2);
+    if (f == <u32>Field.Proto && !negate) {
+      let c: u32 = 0;
+      for (let j: u32 = 0; j < cnt; j++) {
+        const lo = load<u32>(q + PRED_HDR_SIZE + (<usize>j << 3)), hi = load<u32>(q + PRED_HDR_SIZE + (<usize>j << 3) + 4);
+        const tcp = within(lo, hi, 6), udp = within(lo, hi, 17), icmp = within(lo, hi, 1), icmp6 = within(lo, hi, 58);
+        if (tcp) c |= 1 << C_TCP;
+        if (udp) c |= 1 << C_UDP;
+        if (icmp) c |= 1 << C_ICMP;
+        if (icmp6) c |= 1 << C_ICMP6;
+        // any value in the range other than the four above
+        const named: u32 = (tcp ? 1 : 0) + (udp ? 1 : 0) + (icmp ? 1 : 0) + (icmp6 ? 1 : 0);
+        if (hi >= lo && hi - lo + 1 > named) c |= 1 << C_OTHER_IP;
+      }
+      classes &= c; // a protocol predicate never matches a non-IP frame
+    }
+    q += <usize>PRED_HDR_SIZE + <usize>cnt * <usize>valueSize(fieldKind(f));
+  }
+  return classes;
+}
 
 /** Offset of a rule's action parameters (after its predicates). */
 export function ruleParams(rule: usize): usize {
@@ -187,6 +238,9 @@ export function layerLoad(src: usize, len: u32, errOut: usize): usize {
   l.ruleOffsets = heap.alloc(<usize>n << 2);
   l.sortedIn = heap.alloc(<usize>n << 2);
   l.sortedOut = heap.alloc(<usize>n << 2);
+  l.bucketsIn = heap.alloc(<usize>n * PROTO_CLASSES << 2);
+  l.bucketsOut = heap.alloc(<usize>n * PROTO_CLASSES << 2);
+  l.bucketCounts = heap.alloc(<usize>PROTO_CLASSES * 2 << 2);
   const keys = heap.alloc(<usize>n << 3);
   // collect and sort each direction
   for (let pass: u32 = 0; pass < 2; pass++) {
@@ -206,6 +260,20 @@ export function layerLoad(src: usize, len: u32, errOut: usize): usize {
     const dst = pass == 0 ? l.sortedIn : l.sortedOut;
     for (let j: u32 = 0; j < k; j++) store<u32>(dst + (<usize>j << 2), <u32>load<u64>(keys + (<usize>j << 3)));
     if (pass == 0) l.countIn = k; else l.countOut = k;
+    // per protocol class, in the same order
+    const buckets = pass == 0 ? l.bucketsIn : l.bucketsOut;
+    for (let c: u32 = 0; c < PROTO_CLASSES; c++) {
+      let nc: u32 = 0;
+      const list = buckets + (<usize>c * <usize>n << 2);
+      for (let j: u32 = 0; j < k; j++) {
+        const off = load<u32>(dst + (<usize>j << 2));
+        if ((ruleClasses(l.blob + off) & (1 << c)) != 0) {
+          store<u32>(list + (<usize>nc << 2), off);
+          nc++;
+        }
+      }
+      store<u32>(l.bucketCounts + (<usize>(pass * PROTO_CLASSES + c) << 2), nc);
+    }
   }
   heap.free(keys);
   return changetype<usize>(l);
@@ -217,6 +285,9 @@ export function layerFree(l: Layer): void {
   heap.free(l.ruleOffsets);
   heap.free(l.sortedIn);
   heap.free(l.sortedOut);
+  heap.free(l.bucketsIn);
+  heap.free(l.bucketsOut);
+  heap.free(l.bucketCounts);
   heap.free(changetype<usize>(l));
 }
 
@@ -236,8 +307,10 @@ export function rulePosition(l: Layer, rule: usize): u32 {
 
 /** The first matching rule for `dir` (1 in, 2 out), or 0 for "use the default". */
 export function layerMatch(l: Layer, dir: u32, m: PacketMeta): usize {
-  const list = dir == RuleDir.In ? l.sortedIn : l.sortedOut;
-  const n = dir == RuleDir.In ? l.countIn : l.countOut;
+  const c = protoClass(m);
+  const stride = max<u32>(l.ruleCount, 1);
+  const list = (dir == RuleDir.In ? l.bucketsIn : l.bucketsOut) + (<usize>c * <usize>stride << 2);
+  const n = load<u32>(l.bucketCounts + (<usize>((dir == RuleDir.In ? 0 : PROTO_CLASSES) + c) << 2));
   for (let i: u32 = 0; i < n; i++) {
     const rule = l.blob + <usize>load<u32>(list + (<usize>i << 2));
     if (predicatesHold(m, rule + RULE_HDR_SIZE, <u32>load<u8>(rule + RH_PREDS))) return rule;
