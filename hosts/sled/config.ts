@@ -15,14 +15,24 @@ export const DeviceSpec = z.union([
 
 export const SledConfigSchema = z.object({
   name: z.string().min(1),
-  underlay: z.object({
-    driver: z.literal("udp").default("udp"),
-    address: z.string(),
-    bind: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).optional(),
-    peers: z.record(z.string(), z.string()).optional(),
-    mac: mac.default("02:08:20:00:00:01"),
-    nextHopMac: mac.default("02:08:20:ff:ff:01"),
-  }),
+  underlay: z.union([
+    z.object({
+      driver: z.literal("udp").default("udp"),
+      address: z.string(),
+      bind: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).optional(),
+      peers: z.record(z.string(), z.string()).optional(),
+      mac: mac.default("02:08:20:00:00:01"),
+      nextHopMac: mac.default("02:08:20:ff:ff:01"),
+    }),
+    z.object({
+      driver: z.literal("tap"),
+      address: z.string(),
+      mac: mac.default("02:08:20:00:00:01"),
+      /** One TAP per underlay NIC and its next hop (the two switches): ECMP by flow, failover by NDP. */
+      nics: z.array(z.object({ tap: z.string().min(1).max(15), nextHop: z.string() })).min(1).max(8),
+      probeMs: z.number().int().min(50).default(500),
+    }),
+  ]),
   api: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7878) }).default({ host: "127.0.0.1", port: 7878 }),
   ports: z.array(z.object({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
 });

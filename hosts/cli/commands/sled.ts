@@ -5,6 +5,7 @@ import pino from "pino";
 import { SledHost } from "../../sled/sled.js";
 import { SledApi, sledMetrics } from "../../sled/api.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
+import { TapUnderlay } from "../../sled/underlay-tap.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
 import { UsageRecorder } from "../../sled/usage.js";
@@ -19,10 +20,10 @@ export async function run(args: string[]): Promise<number> {
   if (values.help || !values.config) { console.log(HELP); return values.help ? 0 : 2; }
   const log = pino({ name: "wopte-sled" });
   const cfg = loadSledConfig(values.config);
-  const underlay = await UdpUnderlay.open({
-    address: cfg.underlay.address, bind: cfg.underlay.bind, peers: cfg.underlay.peers,
-    localMac: cfg.underlay.mac, nextHopMac: cfg.underlay.nextHopMac,
-  });
+  const u = cfg.underlay;
+  const underlay = u.driver === "tap"
+    ? new TapUnderlay({ address: u.address, mac: u.mac, nics: u.nics, probeMs: u.probeMs })
+    : await UdpUnderlay.open({ address: u.address, bind: u.bind, peers: u.peers, localMac: u.mac, nextHopMac: u.nextHopMac });
   let metrics: ReturnType<typeof sledMetrics> | undefined;
   const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
@@ -34,7 +35,8 @@ export async function run(args: string[]): Promise<number> {
   const usage = new UsageRecorder(host);
   const api = new SledApi({ host, log, usage, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
   const apiPort = await api.listen(values["api-port"] ? Number(values["api-port"]) : cfg.api.port, cfg.api.host);
-  log.info({ sled: cfg.name, api: `http://${cfg.api.host}:${apiPort}`, underlay: cfg.underlay.address, udpPort: underlay.boundPort }, "sled host running");
+  log.info({ sled: cfg.name, api: `http://${cfg.api.host}:${apiPort}`, underlay: u.address, driver: u.driver ?? "udp",
+    ...(underlay instanceof UdpUnderlay ? { udpPort: underlay.boundPort } : {}) }, "sled host running");
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => { log.info({ signal: sig }, "shutting down"); resolve(); };
     process.once("SIGINT", () => stop("SIGINT"));
