@@ -49,6 +49,26 @@ export function portSetState(id: u32, state: u32): u32 {
   p.state = state;
   return 0;
 }
+/**
+ * Reset a port: drop every flow (NAT ports released), zero its counters and
+ * its layers' and rules' hit counts, and leave it Ready (not processing) with
+ * its configuration and rules intact.
+ */
+export function portReset(id: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  const r = portFlowsClear(id);
+  if (r != 0) return r;
+  memory.fill(p.counters, 0, <usize>COUNTER_SLOTS << 3);
+  for (let i: u32 = 0; i < p.layerCount; i++) {
+    const l = portLayer(p, i);
+    memory.fill(l.ruleHits, 0, <usize>max<u32>(l.ruleCount, 1) << 3);
+    l.hitsIn = 0; l.hitsOut = 0; l.defaultHitsIn = 0; l.defaultHitsOut = 0; l.denies = 0;
+  }
+  p.state = PortState.Ready;
+  return 0;
+}
+
 export function portState(id: u32): u32 {
   const p = portAt(id);
   return p == null ? 0 : p.state;

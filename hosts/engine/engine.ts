@@ -144,6 +144,8 @@ export class Engine {
   portState(id: number): PortStateName | "none" {
     return (["none", "ready", "running", "paused"] as const)[this.fn("portState")(id)] ?? "none";
   }
+  /** Drop every flow, zero the counters and hit counts; the port is left ready (not processing). */
+  resetPort(id: number): void { this.check("portReset", this.fn("portReset")(id)); }
   portEpoch(id: number): number { return this.fn("portEpoch")(id) >>> 0; }
 
   // ---- rule programs

@@ -107,9 +107,9 @@ export class SledApi {
     this.add("DELETE", "/ports/:name", (_r, p) => { h.removePort(p.name); return { removed: p.name }; });
     this.add("PUT", "/ports/:name/state", (_r, p, b) => {
       const s = (b as { state?: string })?.state;
-      if (s !== "running" && s !== "paused") throw new HttpError(400, "state must be running or paused");
+      if (s !== "running" && s !== "paused" && s !== "ready" && s !== "reset") throw new HttpError(400, "state must be running, paused, ready or reset");
       h.setPortState(p.name, s);
-      return { state: s };
+      return { state: h.engine.portState(h.port(p.name).id) };
     });
     // firewall: the whole set (atomic), or one rule at a time by name
     this.add("GET", "/ports/:name/firewall", (_r, p) => h.port(p.name).compiled.config.firewall);

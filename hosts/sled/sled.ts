@@ -138,8 +138,11 @@ export class SledHost {
     this.byMacVni.delete(`${p.compiled.config.vni}/${p.compiled.config.guest.mac.toLowerCase()}`);
   }
 
-  setPortState(name: string, state: "running" | "paused"): void {
-    this.engine.setPortState(this.port(name).id, state);
+  /** running, paused (no processing, dumps work), or reset (flows and counters cleared, then ready). */
+  setPortState(name: string, state: "running" | "paused" | "ready" | "reset"): void {
+    const id = this.port(name).id;
+    if (state === "reset") this.engine.resetPort(id);
+    else this.engine.setPortState(id, state);
   }
 
   /**
