@@ -7,13 +7,14 @@ import { Worker } from "node:worker_threads";
 import { ipText, ip16 } from "../../layers/program/addr.js";
 import { Topology, portConfigs, natEntries } from "./topology.js";
 import type { WorkerSpec } from "./worker.js";
+import { createVnicRings } from "../io/ring-device.js";
 import type { EndpointStats } from "./endpoint.js";
 
 export interface PortStatsView {
   port: string; flows?: number; counters: Record<string, number> & { drops: Record<string, number> };
   nat?: { inUse: number; size: number }[];
 }
-export interface MachineReport { machine: string; role: "sled" | "gateway"; ports: PortStatsView[]; endpoints: (EndpointStats & { name: string })[] }
+export interface MachineReport { machine: string; role: "sled" | "guests" | "gateway"; ports: PortStatsView[]; endpoints: (EndpointStats & { name: string })[] }
 
 export interface RackSummary {
   seconds: number;
@@ -37,7 +38,12 @@ function workerUrl(): URL {
 export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary> {
   const specs: WorkerSpec[] = [];
   const ports = portConfigs(t);
-  for (const s of t.sleds) specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: ports.get(s.name)! });
+  for (const s of t.sleds) {
+    // guests run in their own worker, joined to the sled's ports by vhost-style rings
+    const guests = ports.get(s.name)!.map((p) => ({ ...p, rings: createVnicRings(1024, 2048) }));
+    specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: guests });
+    specs.push({ role: "guests", name: s.name, guests });
+  }
   specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, boundary: t.boundary, nat: natEntries(t),
     server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
 
@@ -47,14 +53,17 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
   const started = Date.now();
   const execArgv = import.meta.url.endsWith(".ts") ? process.execArgv : [];
 
-  const all = specs.map((spec) => {
+  const all: Promise<Worker>[] = [];
+  const everyWorker: Worker[] = [];
+  for (const spec of specs) {
     const w = new Worker(workerUrl(), { workerData: spec, execArgv });
-    workers.set(ipText(ip16(spec.underlay)), w);
-    return new Promise<Worker>((resolve, reject) => {
+    everyWorker.push(w);
+    if (spec.role !== "guests") workers.set(ipText(ip16(spec.underlay)), w);
+    all.push(new Promise<Worker>((resolve, reject) => {
       w.on("message", (m: { type: string; frames?: ArrayBuffer[]; error?: string } & MachineReport) => {
         if (m.type === "ready") resolve(w);
         else if (m.type === "error") reject(new Error(m.error));
-        else if (m.type === "stats") reports.set(m.machine, m);
+        else if (m.type === "stats") reports.set(`${m.machine}/${m.role}`, m);
         else if (m.type === "underlay") {
           // the switch: deliver each frame to the machine owning its outer destination
           const byDest = new Map<Worker, ArrayBuffer[]>();
@@ -70,10 +79,10 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
         }
       });
       w.on("error", reject);
-    });
-  });
+    }));
+  }
   await Promise.all(all);
-  for (const w of workers.values()) w.postMessage({ type: "start" });
+  for (const w of everyWorker) w.postMessage({ type: "start" });
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const elapsed = Date.now() - started;
@@ -83,12 +92,12 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
     o.signal?.addEventListener("abort", () => { clearInterval(tick); resolve(); });
   });
   // final reports, then stop
-  await Promise.all([...workers.values()].map((w) => new Promise<void>((resolve) => {
+  await Promise.all(everyWorker.map((w) => new Promise<void>((resolve) => {
     const onMsg = (m: { type: string }) => { if (m.type === "stopped") { w.off("message", onMsg); resolve(); } };
     w.on("message", onMsg);
     w.postMessage({ type: "stop" });
   })));
   await new Promise((r) => setTimeout(r, 20));
-  await Promise.all([...workers.values()].map((w) => w.terminate()));
+  await Promise.all(everyWorker.map((w) => w.terminate()));
   return { seconds: (Date.now() - started) / 1000, machines: [...reports.values()], switched, unroutable };
 }

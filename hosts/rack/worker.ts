@@ -10,9 +10,12 @@ import type { GuestDevice } from "../sled/devices.js";
 import type { UnderlayDriver } from "../sled/underlay.js";
 import { Endpoint, Traffic } from "./endpoint.js";
 import type { NatIngressEntry } from "../../layers/boundary/boundary.js";
+import { RingDevice, GuestRings, VnicRings } from "../io/ring-device.js";
 
+export type GuestSpec = { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string; rings: VnicRings };
 export type WorkerSpec =
-  | { role: "sled"; name: string; underlay: string; ports: { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string }[] }
+  | { role: "sled"; name: string; underlay: string; ports: GuestSpec[] }
+  | { role: "guests"; name: string; guests: GuestSpec[] }
   | { role: "gateway"; name: string; underlay: string; boundary: { externalMac: string; routerMac: string; ownedPrefixes: string[]; externalIpv4: string };
       nat: NatIngressEntry[]; server: { ip: string; traffic: Traffic[] } };
 
@@ -60,15 +63,19 @@ async function main(): Promise<void> {
   let report: () => void = () => {};
   let timer: NodeJS.Timeout | undefined;
   if (spec.role === "sled") {
+    // each guest VNIC is a pair of vhost-style rings shared with the guests' worker
     const sled = await SledHost.create({ name: spec.name, underlay, underlayAddress: spec.underlay });
-    for (const p of spec.ports) {
-      const dev = new WireDevice(p.name);
-      dev.endpoint = new Endpoint(p.name, p.mac, p.ip, p.gatewayMac, (f) => dev.fromEndpoint(f), p.traffic);
-      endpoints.push(dev.endpoint);
-      sled.addPort(p.json as never, dev);
-    }
+    for (const p of spec.ports) sled.addPort(p.json as never, new RingDevice(p.name, p.rings));
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "sled",
-      ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
+      ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: [] });
+  } else if (spec.role === "guests") {
+    for (const g of spec.guests) {
+      const rings = new GuestRings(g.rings);
+      const e = new Endpoint(g.name, g.mac, g.ip, g.gatewayMac, (f) => { rings.send(f); }, g.traffic);
+      rings.onFrames((f) => e.receive(f));
+      endpoints.push(e);
+    }
+    report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "guests", ports: [], endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
   } else {
     const dev = new WireDevice("external");
     const gw = await GatewayHost.create({
