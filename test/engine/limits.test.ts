@@ -2,23 +2,14 @@
 // flow table or an exhausted SNAT block refuses new flows while established
 // ones keep working; TCP tracking lets closed connections expire quickly.
 import { describe, it, expect } from "vitest";
-import { readFileSync } from "node:fs";
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { examplePort, PortJson, GUEST_MAC, GATEWAY_MAC } from "../helpers/example-port.js";
 import { reasonName } from "../../hosts/engine/reasons.js";
 import { ipFrame, udp, tcp, geneve, TCP_FLAGS } from "../helpers/frames.js";
 
-const base = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
-const G = "a8:40:25:f0:00:05", GW = "a8:40:25:ff:77:77";
-
-async function port(edit: (c: typeof base) => void) {
-  const c = structuredClone(base);
-  edit(c);
-  const e = await Engine.load();
-  applyPort(e, 0, compilePort(c), 0);
-  return { e, b: e.newBatch(8) };
-}
+const G = GUEST_MAC, GW = GATEWAY_MAC;
+const port = (edit: (c: PortJson) => void) => examplePort(edit, 8);
 const toInternet = (sport: number) => ipFrame(GW, G, "172.30.0.5", "203.0.113.9", 17, udp("172.30.0.5", "203.0.113.9", sport, 53));
 const toPeer = (sport: number, flags = TCP_FLAGS.ACK) => ipFrame(GW, G, "172.30.0.5", "172.30.0.6", 6, tcp("172.30.0.5", "172.30.0.6", sport, 80, flags));
 const fromPeer = (dport: number, flags: number) => geneve("02:08:20:01:01:01", "02:08:20:ff:ff:01", "fd00:1122:3344:102::1", "fd00:1122:3344:101::1", { vni: 1024 },

@@ -1,23 +1,14 @@
 // Which external address a flow leaves from: per internet gateway, floating
 // IPs spread by flow hash, ephemeral before SNAT, attached subnets.
 import { describe, it, expect } from "vitest";
-import { readFileSync } from "node:fs";
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { examplePort, PortJson, GUEST_MAC, GATEWAY_MAC } from "../helpers/example-port.js";
 import { reasonName } from "../../hosts/engine/reasons.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../helpers/frames.js";
 
-const base = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
-const G = "a8:40:25:f0:00:05", GW = "a8:40:25:ff:77:77";
-
-async function port(edit: (c: typeof base) => void) {
-  const c = structuredClone(base);
-  edit(c);
-  const e = await Engine.load();
-  applyPort(e, 0, compilePort(c));
-  return { e, b: e.newBatch(64) };
-}
+const G = GUEST_MAC, GW = GATEWAY_MAC;
+const port = (edit: (c: PortJson) => void) => examplePort(edit, 64);
 
 /** Send one SYN per source port; return the outer inner-source address of each. */
 function sources(b: ReturnType<Engine["newBatch"]>, dst: string, sports: number[], src = "172.30.0.5"): string[] {
