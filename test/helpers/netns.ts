@@ -12,7 +12,7 @@ export function canUseNetns(): boolean {
 }
 
 export function sh(...args: string[]): string {
-  return execFileSync(args[0], args.slice(1), { encoding: "utf8" });
+  return execFileSync(args[0], args.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** In namespace `ns`, run a command. */
