@@ -74,3 +74,27 @@ describe("live migration between sled hosts", () => {
     for (const s of [a, b, c]) await s.h.close();
   }, 60_000);
 });
+
+describe("live migration over the sled API (what `wopte migrate` does)", () => {
+  it("moves a port between two sled hosts through their HTTP APIs", async () => {
+    const { SledApi } = await import("../../hosts/sled/api.js");
+    const { apiControl } = await import("../../hosts/sled/control.js");
+    const a = await sled("a", A), b = await sled("b", B);
+    a.u.addPeer(B, `[::1]:${b.u.boundPort}`); b.u.addPeer(A, `[::1]:${a.u.boundPort}`);
+    const dev = new MemoryDevice("vnic-a");
+    a.h.addPort(portA, dev);
+    dev.inject([fromA(TCP_FLAGS.SYN, 100, 0)]); // a flow to carry over
+    await new Promise((r) => setTimeout(r, 50));
+    const apiA = new SledApi({ host: a.h }), apiB = new SledApi({ host: b.h });
+    const urlA = `http://127.0.0.1:${await apiA.listen(0)}`, urlB = `http://127.0.0.1:${await apiB.listen(0)}`;
+    const report = await migratePort({ port: "web-a", config: portA, from: apiControl(urlA, "a", A), to: apiControl(urlB, "b", B) });
+    expect(report.blackoutMs).toBeGreaterThan(0);
+    expect(a.h.ports.has("web-a")).toBe(false);
+    const moved = b.h.flows("web-a").find((f) => f.out.proto === 6)!;
+    expect(moved).toMatchObject({ origin: "out", tcpState: "syn-sent", out: { dport: 80, sport: 40000 } });
+    expect(b.h.engine.portState(b.h.port("web-a").id)).toBe("running");
+    expect(b.h.listV2p().find((m) => m.ip === "172.30.0.5")?.underlay).toBe(B);
+    await apiA.close(); await apiB.close();
+    await a.h.close(); await b.h.close();
+  }, 30_000);
+});
