@@ -38,8 +38,9 @@ export const HEADROOM = 128;
 /**
  * The firewall: inbound TCP 80/443 and ICMP from the subnet, a couple of
  * outbound denies (SMTP, a quarantined /24), outbound default statefulAllow.
- * `extraRules` adds outbound rules that never match the bench traffic, so
- * each one is evaluated on the slow path (rule-count scaling).
+ * `extraRules` adds outbound rules that never match the bench traffic (their
+ * destinations differ): half TCP, half UDP. The engine keeps rules per
+ * protocol, so a TCP packet scans the TCP half (rule-count scaling).
  */
 export function firewallLayer(extraRules = 0): LayerDef {
   const rules: Rule[] = [
@@ -50,7 +51,7 @@ export function firewallLayer(extraRules = 0): LayerDef {
   ];
   for (let i = 0; i < extraRules; i++) {
     rules.push({ id: 1000 + i, dir: "out", priority: 200 + (i % 1000), action: { kind: "deny" },
-      predicates: [{ field: "proto", values: [17] }, { field: "dstIp", prefixes: [`172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}/32`] }, { field: "dstPort", values: [1 + (i % 60000)] }] });
+      predicates: [{ field: "proto", values: [i % 2 ? 17 : 6] }, { field: "dstIp", prefixes: [`172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}/32`] }, { field: "dstPort", values: [1 + (i % 60000)] }] });
   }
   return { name: "firewall", defaultIn: "deny", defaultOut: "statefulAllow", rules };
 }
