@@ -4,6 +4,8 @@
 // external server are simulated endpoints with traffic generators.
 
 import { Worker } from "node:worker_threads";
+import { execFileSync, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { ipText, ip16 } from "../../layers/program/addr.js";
 import { Topology, portConfigs, natEntries } from "./topology.js";
 import type { WorkerSpec } from "./worker.js";
@@ -25,6 +27,8 @@ export interface RackSummary {
 
 export interface RackOptions {
   durationMs: number;
+  /** Real guests: network namespaces behind TAP devices, with the kernel's stack and real traffic (root). */
+  tap?: boolean;
   /** Called about once a second with the latest reports (the live view). */
   onTick?: (reports: MachineReport[], elapsedMs: number) => void;
   signal?: AbortSignal;
@@ -38,12 +42,16 @@ function workerUrl(): URL {
 export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary> {
   const specs: WorkerSpec[] = [];
   const ports = portConfigs(t);
-  for (const s of t.sleds) {
+  t.sleds.forEach((s, si) => {
+    if (o.tap) {
+      specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: ports.get(s.name)!.map((p, gi) => ({ ...p, tap: `wrk${si}g${gi}` })) });
+      return;
+    }
     // guests run in their own worker, joined to the sled's ports by vhost-style rings
     const guests = ports.get(s.name)!.map((p) => ({ ...p, rings: createVnicRings(1024, 2048) }));
     specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: guests });
     specs.push({ role: "guests", name: s.name, guests });
-  }
+  });
   specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, boundary: t.boundary, nat: natEntries(t),
     server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
 
@@ -82,6 +90,7 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
     }));
   }
   await Promise.all(all);
+  const realGuests = o.tap ? startTapGuests(t, specs, o.durationMs, (r) => reports.set(`${r.machine}/guests`, r)) : undefined;
   for (const w of everyWorker) w.postMessage({ type: "start" });
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
@@ -91,6 +100,7 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
     }, 1000);
     o.signal?.addEventListener("abort", () => { clearInterval(tick); resolve(); });
   });
+  await realGuests?.done;
   // final reports, then stop
   await Promise.all(everyWorker.map((w) => new Promise<void>((resolve) => {
     const onMsg = (m: { type: string }) => { if (m.type === "stopped") { w.off("message", onMsg); resolve(); } };
@@ -99,5 +109,48 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
   })));
   await new Promise((r) => setTimeout(r, 20));
   await Promise.all(everyWorker.map((w) => w.terminate()));
+  realGuests?.cleanup();
   return { seconds: (Date.now() - started) / 1000, machines: [...reports.values()], switched, unroutable };
+}
+
+/**
+ * --tap: each guest becomes a network namespace behind its TAP device, with
+ * its address, MAC and default route; hosts/rack/tap-traffic.js runs its
+ * traffic (and serves the ports others connect to) with the kernel's stack.
+ */
+function startTapGuests(t: Topology, specs: WorkerSpec[], durationMs: number, report: (r: MachineReport) => void): { done: Promise<void>; cleanup: () => void } {
+  const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  const namespaces: string[] = [];
+  const everyTraffic = [...t.sleds.flatMap((s) => s.guests.flatMap((g) => g.traffic)), ...t.external.server.traffic];
+  const runs: Promise<void>[] = [];
+  const seconds = Math.max(2, Math.round((durationMs > 0 ? durationMs : 3_600_000) / 1000) - 1);
+  for (const spec of specs) {
+    if (spec.role !== "sled") continue;
+    const results: (EndpointStats & { name: string })[] = [];
+    for (const g of spec.ports) {
+      const ns = `wopte-rack-${g.name}`.slice(0, 40);
+      try { sh("ip", "netns", "del", ns); } catch { /* fresh */ }
+      sh("ip", "netns", "add", ns);
+      namespaces.push(ns);
+      sh("ip", "link", "set", g.tap!, "netns", ns);
+      const subnet = (g.json as { subnet: { ipv4: string } }).subnet.ipv4.split("/")[1];
+      const gw = (g.json as { gateway: { ipv4: string } }).gateway.ipv4;
+      for (const c of [["ip", "link", "set", "lo", "up"], ["ip", "link", "set", g.tap!, "address", g.mac], ["ip", "addr", "add", `${g.ip}/${subnet}`, "dev", g.tap!],
+        ["ip", "link", "set", g.tap!, "up"], ["ip", "route", "add", "default", "via", gw]]) sh("ip", "netns", "exec", ns, ...c);
+      const listen = [...new Set(everyTraffic.filter((x) => x.to === g.ip && x.kind !== "ping").map((x) => (x as { port: number }).port))];
+      const script = fileURLToPath(new URL("./tap-traffic.js", import.meta.url));
+      const child = spawn("ip", ["netns", "exec", ns, process.execPath, script, JSON.stringify({ listen, traffic: g.traffic, seconds })], { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout!.on("data", (d) => { out += d; });
+      runs.push(new Promise((resolve) => child.on("exit", () => {
+        try { results.push({ name: g.name, ...JSON.parse(out.trim().split("\n").pop() ?? "{}") }); } catch { /* no summary */ }
+        report({ machine: spec.name, role: "guests", ports: [], endpoints: [...results] });
+        resolve();
+      })));
+    }
+  }
+  return {
+    done: Promise.all(runs).then(() => undefined),
+    cleanup: () => { for (const ns of namespaces) { try { sh("ip", "netns", "del", ns); } catch { /* gone */ } } },
+  };
 }

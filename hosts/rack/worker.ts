@@ -11,8 +11,9 @@ import type { UnderlayDriver } from "../sled/underlay.js";
 import { Endpoint, Traffic } from "./endpoint.js";
 import type { NatIngressEntry } from "../../layers/boundary/boundary.js";
 import { RingDevice, GuestRings, VnicRings } from "../io/ring-device.js";
+import { TapDevice } from "../io/tap.js";
 
-export type GuestSpec = { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string; rings: VnicRings };
+export type GuestSpec = { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string; rings?: VnicRings; tap?: string };
 export type WorkerSpec =
   | { role: "sled"; name: string; underlay: string; ports: GuestSpec[] }
   | { role: "guests"; name: string; guests: GuestSpec[] }
@@ -57,20 +58,28 @@ async function main(): Promise<void> {
   parentPort!.on("message", (m: { type: string; frames?: ArrayBuffer[] }) => {
     if (m.type === "underlay") underlay.deliver(m.frames!);
     if (m.type === "start") start();
-    if (m.type === "stop") { clearInterval(timer); report(); parentPort!.postMessage({ type: "stopped" }); }
+    if (m.type === "stop") {
+      clearInterval(timer);
+      report();
+      // close devices before the thread goes: a TAP's native reader must not outlive this worker
+      void shutdown().then(() => parentPort!.postMessage({ type: "stopped" }));
+    }
   });
   const endpoints: Endpoint[] = [];
   let report: () => void = () => {};
+  let shutdown: () => Promise<void> = async () => {};
   let timer: NodeJS.Timeout | undefined;
   if (spec.role === "sled") {
     // each guest VNIC is a pair of vhost-style rings shared with the guests' worker
     const sled = await SledHost.create({ name: spec.name, underlay, underlayAddress: spec.underlay });
-    for (const p of spec.ports) sled.addPort(p.json as never, new RingDevice(p.name, p.rings));
+    // (with --tap, each guest is a network namespace behind a real TAP device)
+    for (const p of spec.ports) sled.addPort(p.json as never, p.tap ? TapDevice.open(p.tap) : new RingDevice(p.name, p.rings!));
+    shutdown = () => sled.close();
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "sled",
       ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: [] });
   } else if (spec.role === "guests") {
     for (const g of spec.guests) {
-      const rings = new GuestRings(g.rings);
+      const rings = new GuestRings(g.rings!);
       const e = new Endpoint(g.name, g.mac, g.ip, g.gatewayMac, (f) => { rings.send(f); }, g.traffic);
       rings.onFrames((f) => e.receive(f));
       endpoints.push(e);
