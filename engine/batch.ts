@@ -43,6 +43,7 @@ export function batchAreaNew(bytes: u32): usize {
 }
 
 @inline function inArea(lo: usize, hi: usize): bool {
+  if (hi < lo) return false; // the range wrapped around the address space
   for (let i: u32 = 0; i < areaCount; i++) {
     const s = <usize>load<u32>(areas + (<usize>i << 3));
     const e = <usize>load<u32>(areas + (<usize>i << 3) + 4);
@@ -54,7 +55,7 @@ export function batchAreaNew(bytes: u32): usize {
 /** Process `count` descriptors at `descs` with the host's clock `nowMs`. Returns frames passed or hairpinned. */
 export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
   let passed: u32 = 0;
-  if (!inArea(descs, descs + <usize>count * DESC_SIZE)) return 0;
+  if (<u64>count * DESC_SIZE > <u64>0xffffffff || !inArea(descs, descs + <usize>count * DESC_SIZE)) return 0;
   for (let i: u32 = 0; i < count; i++) {
     const d = descs + <usize>i * DESC_SIZE;
     const ptr = <usize>load<u32>(d);

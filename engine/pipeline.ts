@@ -179,8 +179,8 @@ function xbSetMac(src: bool, mac: u64): void {
   if (src) meta.ethSrc = mac; else meta.ethDst = mac;
 }
 
-/** Apply a Modify action's set-ops (validated at load). False: unsupported combination. */
-function applySetOps(params: usize, len: u32): bool {
+/** Apply a Modify action's set-ops (validated at load). Returns 0 or the Reason to drop. */
+function applySetOps(params: usize, len: u32): u32 {
   let off: u32 = 0;
   while (off < len) {
     const op = <u32>load<u8>(params + off);
@@ -189,8 +189,8 @@ function applySetOps(params: usize, len: u32): bool {
     switch (op) {
       case SetOp.EthSrc: xbSetMac(true, load<u64>(v) & 0xffffffffffff); break;
       case SetOp.EthDst: xbSetMac(false, load<u64>(v) & 0xffffffffffff); break;
-      case SetOp.IpSrc: if (!xbSetIp(true, ld64(v), ld64(v + 8))) return false; break;
-      case SetOp.IpDst: if (!xbSetIp(false, ld64(v), ld64(v + 8))) return false; break;
+      case SetOp.IpSrc: if (!xbSetIp(true, ld64(v), ld64(v + 8))) return Reason.XformUnsupported; break;
+      case SetOp.IpDst: if (!xbSetIp(false, ld64(v), ld64(v + 8))) return Reason.XformUnsupported; break;
       case SetOp.Sport: xbSetPort(true, load<u32>(v) & 0xffff); break;
       case SetOp.Dport: xbSetPort(false, load<u32>(v) & 0xffff); break;
       case SetOp.Meta0: case SetOp.Meta1: case SetOp.Meta2: case SetOp.Meta3:
@@ -199,13 +199,15 @@ function applySetOps(params: usize, len: u32): bool {
         pendingMeter = load<u32>(v) & 0xf;
         break;
       case SetOp.TtlDec:
+        // a router does not forward a packet whose TTL would reach zero (RFC 1812 §5.3.1)
+        if (meta.ttl <= 1) return Reason.TtlExceeded;
         xbAdd(Mod.TtlDec);
-        if (meta.ttl > 0) meta.ttl--;
+        meta.ttl--;
         break;
     }
     off += 4 + ((vlen + 3) & ~3);
   }
-  return true;
+  return 0;
 }
 
 /** The reverse of what a stateful layer did to the flow's first direction. */
@@ -334,9 +336,11 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       case ActionKind.StatefulAllow:
         pending |= LayerBit.Allow << (li << 2);
         break;
-      case ActionKind.Modify:
-        if (!applySetOps(params, plen)) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
+      case ActionKind.Modify: {
+        const r = applySetOps(params, plen);
+        if (r != 0) return fail(p, dir, li, ruleId, r);
         break;
+      }
       case ActionKind.Hairpin: {
         undoNat(p);
         const r = buildHairpin(load<u32>(params), metaOrig, params + 4, plen - 4, hairpinOut, HAIRPIN_CAP);
