@@ -7,7 +7,8 @@
 // Requests are validated as §7.1.1 and §6.1.1 require (hop limit 255, code
 // 0, checksum, length, well-formed options).
 //
-// NA params (22 bytes): gateway MAC (6) | gateway IPv6 (16).
+// NA params (22 bytes): gateway MAC (6) | gateway IPv6 (16); :: answers for
+// any target (proxy NDP, as the gateway host does for its external ranges).
 // RA params (16 + 28 * n bytes): gateway MAC (6) | cur hop limit (1) |
 //   flags (1: M 0x80, O 0x40) | router lifetime s (2) | MTU (4, 0 = no option) |
 //   prefix count n ≤ 4 (1) | reserved (1) | n × { prefix length (1) |
@@ -70,7 +71,10 @@ export function buildNeighborAdvert(m: PacketMeta, params: usize, paramLen: u32,
   } else if (isMulticast6(sHi)) {
     return -Reason.BadIcmp;
   }
-  const isGw = (tHi == gwHi && tLo == gwLo) || (tHi == LINK_LOCAL_HI && tLo == eui64(gwMac));
+  // A gateway address of :: answers for whatever target was asked (proxy NDP):
+  // the rule's predicates decide which targets reach this action.
+  const proxy = gwHi == 0 && gwLo == 0;
+  const isGw = proxy || (tHi == gwHi && tLo == gwLo) || (tHi == LINK_LOCAL_HI && tLo == eui64(gwMac));
   if (!isGw) return -Reason.HairpinFailed;
   const eth = requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;

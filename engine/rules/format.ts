@@ -34,7 +34,8 @@ export const enum Field {
   OxideOptions = 26,                  // mask/want over the Oxide Geneve options seen
   IpLength = 27,                      // numeric range: the whole IP packet's length (headers included)
   FlowHash = 28,                      // numeric range: the 32-bit flow hash (spreading flows over choices)
-  Count = 29,
+  NdpTarget = 29,                     // IP prefix: the target of a neighbor solicitation/advertisement
+  Count = 30,
 }
 
 export const enum ValueKind { Mac = 1, Range = 2, Prefix = 3, Mask = 4 }
@@ -50,7 +51,7 @@ export function fieldKind(f: u32): u32 {
   switch (f) {
     case Field.EthSrc: case Field.EthDst: return ValueKind.Mac;
     case Field.SrcIp: case Field.DstIp: case Field.ArpTargetIp: case Field.ArpSenderIp:
-    case Field.OuterSrcIp: case Field.OuterDstIp: return ValueKind.Prefix;
+    case Field.OuterSrcIp: case Field.OuterDstIp: case Field.NdpTarget: return ValueKind.Prefix;
     case Field.TcpFlags: case Field.OxideOptions: return ValueKind.Mask;
     default: return f > 0 && f < <u32>Field.Count ? ValueKind.Range : 0;
   }

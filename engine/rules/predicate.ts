@@ -96,6 +96,13 @@ function prefixMatchAny(m: PacketMeta, f: u32, vals: usize, count: u32): i32 {
     case Field.OuterDstIp:
       if (m.encap == 0) return -1;
       hi = m.outerDstHi; lo = m.outerDstLo; break;
+    case Field.NdpTarget: {
+      // ICMPv6 neighbor solicitation (135) or advertisement (136): the target follows 4 reserved bytes
+      if (m.l3Kind != L3.Ipv6 || m.proto != 58 || m.l4 == NONE || (m.icmpType != 135 && m.icmpType != 136)) return -1;
+      if (<u64>m.l4 + 24 > <u64>m.len) return -1;
+      hi = ld64(m.base + m.l4 + 8); lo = ld64(m.base + m.l4 + 16);
+      break;
+    }
     default: return -1;
   }
   for (let i: u32 = 0; i < count; i++) {

@@ -16,7 +16,7 @@
 // The mapping table is the only state: per-connection state lives on sleds.
 
 import type { LayerDef, Rule } from "../program/encode.js";
-import { HairpinKind, encodeArpParams, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../program/hairpin-params.js";
+import { HairpinKind, encodeArpParams, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams, encodeNdpNeighborAdvertParams } from "../program/hairpin-params.js";
 import { TABLE, BOUNDARY_VNI, REASON, ETHERTYPE } from "../vpc/constants.js";
 
 export interface NatIngressEntry {
@@ -60,6 +60,12 @@ export function boundaryLayer(c: BoundaryConfig): LayerDef {
       action: { kind: "hairpin", hairpin: HairpinKind.ArpReply, params: encodeArpParams({ gatewayMac: c.externalMac, gatewayIp: "0.0.0.0" }) } });
   }
   rules.push({ id: id++, dir: "out", priority: 11, predicates: [{ field: "etherType", values: [ETHERTYPE.arp] }], action: { kind: "deny" } });
+  // Neighbor solicitations for owned IPv6 ranges get the gateway's MAC (proxy NDP).
+  const v6Owned = c.ownedPrefixes.filter((p) => p.includes(":"));
+  if (v6Owned.length) {
+    rules.push({ id: id++, dir: "out", priority: 12, predicates: [{ field: "proto", values: [58] }, { field: "icmpType", values: [135] }, { field: "ndpTarget", prefixes: v6Owned }],
+      action: { kind: "hairpin", hairpin: HairpinKind.NdpNeighborAdvert, params: encodeNdpNeighborAdvertParams({ gatewayMac: c.externalMac, gatewayIp: "::" }) } });
+  }
   // Too big to encapsulate: tell the sender (fragmentation needed / packet too big),
   // rather than dropping silently as a switch would.
   const maxInner = (c.underlayMtu ?? 9000) - ENCAP_OVERHEAD;

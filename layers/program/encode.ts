@@ -13,11 +13,11 @@ export const FIELD = {
   ethSrc: 1, ethDst: 2, etherType: 3, ipVersion: 4, srcIp: 5, dstIp: 6, proto: 7, srcPort: 8,
   dstPort: 9, icmpType: 10, icmpCode: 11, vni: 12, ttl: 13, arpOp: 14, arpTargetIp: 15,
   arpSenderIp: 16, meta0: 17, meta1: 18, meta2: 19, meta3: 20, tcpFlags: 21, outerSrcIp: 22,
-  outerDstIp: 23, isFragment: 24, vlan: 25, oxideOptions: 26, ipLength: 27, flowHash: 28,
+  outerDstIp: 23, isFragment: 24, vlan: 25, oxideOptions: 26, ipLength: 27, flowHash: 28, ndpTarget: 29,
 } as const;
 
 export type MacField = "ethSrc" | "ethDst";
-export type PrefixField = "srcIp" | "dstIp" | "arpTargetIp" | "arpSenderIp" | "outerSrcIp" | "outerDstIp";
+export type PrefixField = "srcIp" | "dstIp" | "arpTargetIp" | "arpSenderIp" | "outerSrcIp" | "outerDstIp" | "ndpTarget";
 export type MaskField = "tcpFlags" | "oxideOptions";
 export type RangeField = Exclude<keyof typeof FIELD, MacField | PrefixField | MaskField>;
 

@@ -102,3 +102,34 @@ describe("gateway host (boundary services)", () => {
     expect((await (await fetch(`${base}/nat`)).json()).length).toBe(2);
   });
 });
+
+describe("gateway NDP for owned IPv6 ranges", () => {
+  it("answers neighbor solicitations for owned addresses only", async () => {
+    const { Engine } = await import("../../hosts/engine/engine.js");
+    const { encodePortProgram } = await import("../../layers/program/encode.js");
+    const { boundaryLayer, externalL2Layer } = await import("../../layers/boundary/boundary.js");
+    const { Dir, Verdict } = await import("../../hosts/engine/batch.js");
+    const { ipv6 } = await import("../helpers/frames.js");
+    const { ip16 } = await import("../../layers/program/addr.js");
+    const e = await Engine.load();
+    e.createPort(0, { vni: 99, flowCapacity: 64, netEncap: true, underlayIp: BOUNDARY, underlayMac: "02:08:20:bb:00:01", nextHopMac: "02:08:20:ff:ff:01", mtu: 9000 });
+    const c = { externalMac: EXT_MAC, nextHopMac: ROUTER_MAC, ownedPrefixes: ["2001:db8:77::/64"], nat: [] };
+    e.loadProgram(0, encodePortProgram([externalL2Layer(c), boundaryLayer(c)]));
+    e.setPortState(0, "running");
+    const ns = (target: string) => {
+      const icmp = new Uint8Array(32);
+      icmp[0] = 135; icmp.set(ip16(target), 8); icmp[24] = 1; icmp[25] = 1; icmp.set([2, 0, 0x5e, 0, 0x53, 0xfe], 26);
+      const src = ip16("2001:db8:77::1"), dst = ip16("ff02::1:ff00:20");
+      const pseudo = new Uint8Array(40 + 32); pseudo.set(src, 0); pseudo.set(dst, 16); pseudo[35] = 32; pseudo[39] = 58; pseudo.set(icmp, 40);
+      const cs = csum(pseudo); icmp[2] = cs >> 8; icmp[3] = cs & 0xff;
+      return eth("33:33:ff:00:00:20", ROUTER_MAC, 0x86dd, ipv6("2001:db8:77::1", "ff02::1:ff00:20", 58, icmp, 255));
+    };
+    const b = e.newBatch(2);
+    b.set(0, ns("2001:db8:77::20"), 0, Dir.Out);
+    b.set(1, ns("2001:db8:99::20"), 0, Dir.Out);
+    b.run(2, 1);
+    expect(b.verdict(0)).toBe(Verdict.Hairpin);
+    expect(Buffer.from(b.output(0).subarray(6, 12)).toString("hex")).toBe("02005e005301");
+    expect(b.verdict(1)).toBe(Verdict.Drop);
+  });
+});
