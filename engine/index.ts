@@ -21,7 +21,7 @@ import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
 import { releaseBinding, endFlow } from "./pipeline";
 import { FlowLog, flowLogNew, flowLogFree, flowLogDrain, EVENT_SIZE } from "./flow/log";
 import { bumpEpoch } from "./flow/epoch";
-import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotError } from "./snapshot/snapshot";
+import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotError, snapshotFail } from "./snapshot/snapshot";
 import { DeletionLog } from "./snapshot/deletions";
 import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
 
@@ -260,12 +260,13 @@ export function portSnapshotMark(id: u32): u32 {
 /** Encode the port's flow state (since = 0: full). Returns the length (bytes at portSnapshotPtr()), 0 on error. */
 export function portSnapshotBegin(id: u32, since: u32, nowMs: f64): u32 {
   const p = portAt(id);
-  if (p == null) return 0;
+  if (p == null) return snapshotFail(Reason.NoPort);
   return snapshotExport(p, id, since, nowMs);
 }
 export function portSnapshotPtr(): usize { return snapshotPtr(); }
+/** Why the last portSnapshotBegin returned 0 (a Reason: NoPort, SnapshotGap). */
 export function portSnapshotError(): u32 { return snapshotError; }
-/** Restore a snapshot into the port; 0, or a Reason with the port unchanged (FlowTableFull: some flows did not fit). */
+/** Restore a snapshot into the port: 0, or a Reason (SnapshotCorrupt, SnapshotVersion, SnapshotMismatch, NoPort) with the port unchanged. */
 export function portSnapshotRestore(id: u32, src: usize, len: u32, nowMs: f64): u32 {
   const p = portAt(id);
   return p == null ? Reason.NoPort : snapshotRestore(p, src, len, nowMs);

@@ -5,7 +5,7 @@
 // it overflows, incremental exports since older marks fail (SnapshotGap) and
 // the caller sends a full snapshot instead.
 
-import { keyCopy, KEY_SIZE } from "../flow/key";
+import { keyCopy } from "../flow/key";
 import { R_ORIGIN, keyOff } from "../flow/record";
 
 export const DELETION_SIZE: usize = 48; // gen u32, dir u8, pad 3, key 40
@@ -52,4 +52,3 @@ export function deletionAt(l: DeletionLog, i: u32): usize {
   return l.entries + <usize>((start + i) % DELETION_CAPACITY) * DELETION_SIZE;
 }
 
-export const _KEY_SIZE = KEY_SIZE;

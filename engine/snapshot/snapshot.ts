@@ -7,19 +7,21 @@
 // each direction re-runs the layers once with the restored decisions (same
 // NAT port, firewall state), which gives the same bytes under the same rules
 // and follows the target's mappings (its own sled address, moved guests).
-// Restores are validated completely before the port changes.
+// Restores are validated completely (checksum, every field, NAT bindings
+// against the target's pools, room in its table) before the port changes.
 
 import { Reason } from "../reason";
 import { Port, COUNTER_SLOTS, portPool, MAX_POOLS } from "../port";
 import { FlowTable, recordAt, recordAlloc, flowIndexInsert, flowLookup, flowRemove } from "../flow/table";
 import {
-  REC_SIZE, R_FLAGS, RF_LIVE, R_ORIGIN, R_TCP, R_METER, R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_CREATED, R_LAST_SEEN,
+  R_FLAGS, RF_LIVE, R_ORIGIN, R_TCP, R_METER, R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_CREATED, R_LAST_SEEN,
   R_PKTS_OUT, R_DIRTY, keyOff, otherDir, Dir, NO_NAT_POOL, R_X_OUT, R_X_IN,
 } from "../flow/record";
-import { KEY_SIZE, keyHash, keyEquals, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "../flow/key";
+import { KEY_SIZE, keyHash, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "../flow/key";
 import { X_MODS } from "../flow/xform";
 import { natClaim, natIsTaken, natRelease } from "../nat/pool";
-import { crc32c } from "./crc32c";
+import { crc32cUpdate } from "./crc32c";
+import { METERS_PER_PORT } from "../meter";
 import { DeletionLog, deletionLogNew, logDeletion, deletionAt, DELETION_SIZE } from "./deletions";
 
 export const SNAP_MAGIC: u32 = 0x53504f57; // "WOPS"
@@ -38,6 +40,16 @@ let buf: usize = 0;
 let bufCap: usize = 0;
 export let snapshotError: u32 = 0;
 export function snapshotPtr(): usize { return buf; }
+export function snapshotFail(reason: u32): u32 { snapshotError = reason; return 0; }
+
+// Set on records for the length of a restore's checks (counting the records
+// it frees); flag bits 0..2 belong to the table, 0x10/0x20 to TCP tracking.
+const RF_MARK: u8 = 0x80;
+
+/** CRC-32C of the header's first 44 bytes (all but the checksum) and the body. */
+function snapCrc(base: usize, bodyLen: usize): u32 {
+  return crc32cUpdate(crc32cUpdate(0, base, 44), base + SNAP_HEADER, bodyLen);
+}
 
 function ensure(n: usize): void {
   if (n <= bufCap) return;
@@ -187,7 +199,7 @@ export function snapshotExport(p: Port, id: u32, since: u32, now: f64): u32 {
   store<u32>(buf + 32, flows);
   store<u32>(buf + 36, dels);
   store<u32>(buf + 40, bodyLen);
-  store<u32>(buf + 44, crc32c(buf + SNAP_HEADER, bodyLen));
+  store<u32>(buf + 44, snapCrc(buf, bodyLen));
   return SNAP_HEADER + bodyLen;
 }
 
@@ -250,7 +262,8 @@ function checkHeader(src: usize, len: u32): u32 {
   if (<u32>load<u16>(src + 4) != SNAP_VERSION) return Reason.SnapshotVersion;
   const bodyLen = load<u32>(src + 40);
   if (bodyLen != len - SNAP_HEADER) return Reason.SnapshotCorrupt;
-  if (crc32c(src + SNAP_HEADER, bodyLen) != load<u32>(src + 44)) return Reason.SnapshotCorrupt;
+  if (snapCrc(src, bodyLen) != load<u32>(src + 44)) return Reason.SnapshotCorrupt;
+  if ((<u32>load<u16>(src + 6) & ~FLAG_INCREMENTAL) != 0) return Reason.SnapshotCorrupt;
   r = src + SNAP_HEADER; rEnd = src + len; bad = false;
   return 0;
 }
@@ -281,7 +294,8 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   for (let i: u32 = 0; i < nflows; i++) {
     readFlow();
     if (bad) return Reason.SnapshotCorrupt;
-    if (fTcp > 6 || (fFlags & ~63) != 0) return Reason.SnapshotCorrupt;
+    if (fTcp > 6 || (fFlags & ~63) != 0 || (fFin & ~0x30) != 0 || fMeter >= METERS_PER_PORT) return Reason.SnapshotCorrupt;
+    if (((fFlags >> F_OTHER_SHIFT) & 3) != 0 && (fFlags & F_OTHER_INDEXED) == 0) return Reason.SnapshotCorrupt;
     if (fPool != NO_NAT_POOL) {
       const np = portPool(p, fPool);
       if (np == null || fPort < np.portLo || fPort > np.portHi) return Reason.SnapshotMismatch;
@@ -292,9 +306,36 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   if (!need(<usize>ndels * (1 + KEY_SIZE))) return Reason.SnapshotCorrupt;
   const delsAt = r;
   if (r + <usize>ndels * (1 + KEY_SIZE) != rEnd) return Reason.SnapshotCorrupt;
-
-  // ---- pass 2: apply
+  if (!incremental && ndels != 0) return Reason.SnapshotCorrupt;
+  for (let i: u32 = 0; i < ndels; i++) {
+    const dir = <u32>load<u8>(delsAt + <usize>i * (1 + KEY_SIZE));
+    if (dir != Dir.In && dir != Dir.Out) return Reason.SnapshotCorrupt;
+  }
   const t = p.flows;
+  if (incremental) {
+    // Will the table hold the result? Count the records the restore frees
+    // (deleted or replaced, each once: marked) against the flows it adds.
+    let freed: u32 = 0;
+    for (let i: u32 = 0; i < ndels; i++) {
+      const d = delsAt + <usize>i * (1 + KEY_SIZE);
+      freed += markRecord(flowLookup(t, <u32>load<u8>(d), d + 1, keyHash(d + 1)));
+    }
+    r = flowsAt; bad = false;
+    for (let i: u32 = 0; i < nflows; i++) {
+      readFlow();
+      const origin: u32 = (fFlags & F_ORIGIN_OUT) != 0 ? Dir.Out : Dir.In;
+      freed += markRecord(flowLookup(t, origin, OK, keyHash(OK)));
+    }
+    if (<u64>t.live - freed + nflows > <u64>t.capacity) {
+      for (let i: u32 = 0; i < t.neverUsed; i++) {
+        const rec = recordAt(t, i);
+        store<u8>(rec + R_FLAGS, load<u8>(rec + R_FLAGS) & ~RF_MARK);
+      }
+      return Reason.SnapshotMismatch;
+    }
+  }
+
+  // ---- pass 2: apply (nothing below fails)
   if (!incremental) {
     // a full snapshot replaces the port's flows
     for (let i: u32 = 0; i < t.neverUsed; i++) {
@@ -303,13 +344,13 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
       releaseNat(p, rec);
       flowRemove(t, rec);
     }
+    // those removals are not in the deletion log: later incrementals need a new mark
+    if (p.deletions != 0) changetype<DeletionLog>(p.deletions).oldestGen = p.dirtyGen + 1;
   } else {
     for (let i: u32 = 0; i < ndels; i++) {
       const d = delsAt + <usize>i * (1 + KEY_SIZE);
-      const dir = <u32>load<u8>(d);
-      if (dir != Dir.In && dir != Dir.Out) continue;
-      const rec = flowLookup(t, dir, d + 1, keyHash(d + 1));
-      if (rec != 0) { releaseNat(p, rec); flowRemove(t, rec); }
+      const rec = flowLookup(t, <u32>load<u8>(d), d + 1, keyHash(d + 1));
+      if (rec != 0) { noteDeletion(p, rec); releaseNat(p, rec); flowRemove(t, rec); }
     }
   }
   memory.copy(p.counters, countersAt, <usize>COUNTER_SLOTS << 3);
@@ -354,6 +395,14 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   return skipped == 0 ? 0 : Reason.FlowTableFull;
 }
 
+function markRecord(rec: usize): u32 {
+  if (rec == 0) return 0;
+  const f = load<u8>(rec + R_FLAGS);
+  if ((f & RF_MARK) != 0) return 0;
+  store<u8>(rec + R_FLAGS, f | RF_MARK);
+  return 1;
+}
+
 function releaseNat(p: Port, rec: usize): void {
   const pool = <u32>load<u16>(rec + R_NAT_POOL);
   if (pool == NO_NAT_POOL) return;
@@ -367,5 +416,3 @@ export function noteDeletion(p: Port, rec: usize): void {
   if (p.deletions != 0) logDeletion(changetype<DeletionLog>(p.deletions), rec, p.dirtyGen);
 }
 
-export const _unused = keyEquals;
-export const _rs = REC_SIZE;

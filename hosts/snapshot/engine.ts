@@ -9,7 +9,7 @@ export function markSnapshot(e: Engine, port: number): number {
 
 export function exportSnapshot(e: Engine, port: number, o: { since?: number; now?: number } = {}): Uint8Array {
   const len = e.fn("portSnapshotBegin")(port, o.since ?? 0, o.now ?? Date.now()) >>> 0;
-  if (len === 0) throw new EngineError("portSnapshotBegin", e.fn("portSnapshotError")() >>> 0 || 33);
+  if (len === 0) throw new EngineError("portSnapshotBegin", e.fn("portSnapshotError")() >>> 0);
   const ptr = e.fn("portSnapshotPtr")();
   return e.u8.slice(ptr, ptr + len);
 }

@@ -18,12 +18,16 @@ export interface SnapshotFlow {
   key: SnapshotKey;           // as the flow's first packet travelled
   reply?: SnapshotKey;        // the key its replies carry (after NAT)
   tcpState: string;
+  /** FINs seen, by direction: "", "out", "in" or "out+in". */
+  fin: string;
   layerBits: number;
   meter: number;
   nat?: { pool: number; port: number };
   ageSec: number;
   idleMs: number;
   pktsOut: number; bytesOut: number; pktsIn: number; bytesIn: number;
+  /** Bytes this entry takes in the snapshot. */
+  entryBytes: number;
 }
 export interface Snapshot {
   version: number; incremental: boolean; port: number; epoch: number; since: number; generation: number; timeMs: number;
@@ -37,7 +41,8 @@ export interface Snapshot {
 }
 
 let crcTable: Uint32Array | undefined;
-export function crc32c(b: Uint8Array): number {
+/** CRC-32C (Castagnoli); pass the previous result as `crc` to continue over more bytes. */
+export function crc32c(b: Uint8Array, crc = 0): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -46,9 +51,14 @@ export function crc32c(b: Uint8Array): number {
       crcTable[n] = c >>> 0;
     }
   }
-  let c = 0xffffffff;
+  let c = ~crc >>> 0;
   for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/** The checksum a snapshot's header carries: over header bytes 0–43 and the body. */
+export function snapshotChecksum(b: Uint8Array): number {
+  return crc32c(b.subarray(HEADER), crc32c(b.subarray(0, 44)));
 }
 
 function addr16(dv: DataView, at: number): Uint8Array {
@@ -70,9 +80,11 @@ export function verifySnapshot(b: Uint8Array): { version: number; incremental: b
   const bodyLen = dv.getUint32(40, true);
   if (HEADER + bodyLen > b.length) throw new SnapshotError(`truncated at byte ${b.length}: the header says ${HEADER + bodyLen}`);
   if (HEADER + bodyLen < b.length) throw new SnapshotError(`${b.length - HEADER - bodyLen} stray bytes after the snapshot`);
-  const want = dv.getUint32(44, true), got = crc32c(b.subarray(HEADER, HEADER + bodyLen));
+  const want = dv.getUint32(44, true), got = snapshotChecksum(b);
   if (want !== got) throw new SnapshotError(`checksum mismatch: header says 0x${want.toString(16)}, content has 0x${got.toString(16)}`);
-  return { version, incremental: (dv.getUint16(6, true) & 1) !== 0, flows: dv.getUint32(32, true), deletions: dv.getUint32(36, true) };
+  const flags = dv.getUint16(6, true);
+  if (flags & ~1) throw new SnapshotError(`unknown flags 0x${flags.toString(16)}`);
+  return { version, incremental: (flags & 1) !== 0, flows: dv.getUint32(32, true), deletions: dv.getUint32(36, true) };
 }
 
 export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total: number) => void): Snapshot {
@@ -83,7 +95,13 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
   const u8 = () => { need(1); return dv.getUint8(at++); };
   const u16 = () => { need(2); const x = dv.getUint16(at, true); at += 2; return x; };
   const u32 = () => { need(4); const x = dv.getUint32(at, true); at += 4; return x; };
-  const varint = () => { let x = 0n, s = 0n; for (;;) { const c = u8(); x |= BigInt(c & 0x7f) << s; if (!(c & 0x80)) return Number(x); s += 7n; } };
+  // LEB128 up to 64 bits; Number arithmetic (exact to 2^53, plenty for counters)
+  const varint = () => {
+    const start = at;
+    let x = 0, mul = 1;
+    for (let n = 0; n < 10; n++) { const c = u8(); x += (c & 0x7f) * mul; if (!(c & 0x80)) return x; mul *= 128; }
+    throw new SnapshotError(`bad varint at byte ${start}`);
+  };
   const ip = (v4: boolean) => {
     if (v4) { need(4); const x = dv.getUint32(at, true); at += 4; return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`; }
     need(16); const t = ipText(addr16(dv, at)); at += 16; return t;
@@ -111,8 +129,11 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
   }
   const nFlows = u32();
   const flows: SnapshotFlow[] = [];
+  if (nFlows !== v.flows) throw new SnapshotError(`the header counts ${v.flows} flows, the flow section ${nFlows}`);
   for (let i = 0; i < nFlows; i++) {
-    const f = u8(), tcp = u8(); u8();
+    const entryAt = at;
+    const f = u8(), tcp = u8(), finBits = u8();
+    if (f & ~63) throw new SnapshotError(`flow ${i} at byte ${entryAt}: unknown flag bits 0x${(f & ~63).toString(16)}`);
     const meter = u8(), layerBits = u32(), pv = u32(), sport = u16(), dport = u16();
     const v4 = (f & 2) !== 0;
     const key: SnapshotKey = { src: ip(v4), dst: ip(v4), sport, dport, proto: pv & 0xff, vni: pv >>> 8 };
@@ -123,16 +144,34 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
     else if (kind === 3) reply = fullKey();
     const nat = f & 16 ? { pool: u16(), port: u16() } : undefined;
     const ageSec = u32(), idleMs = u32();
-    flows.push({ origin: f & 1 ? "out" : "in", key, reply, tcpState: TCP_STATES[tcp] ?? `state${tcp}`, layerBits, meter, nat, ageSec, idleMs,
-      pktsOut: varint(), bytesOut: varint(), pktsIn: varint(), bytesIn: varint() });
+    flows.push({ origin: f & 1 ? "out" : "in", key, reply, tcpState: TCP_STATES[tcp] ?? `state${tcp}`,
+      fin: [finBits & 0x10 ? "out" : "", finBits & 0x20 ? "in" : ""].filter(Boolean).join("+"), layerBits, meter, nat, ageSec, idleMs,
+      pktsOut: varint(), bytesOut: varint(), pktsIn: varint(), bytesIn: varint(), entryBytes: 0 });
+    flows[i].entryBytes = at - entryAt;
     if (onProgress && i % 100_000 === 99_999) onProgress(i + 1, nFlows);
   }
   const deletions = [];
-  for (let i = u32(); i > 0; i--) { const d = u8(); deletions.push({ dir: d === 2 ? "out" as const : "in" as const, key: fullKey() }); }
+  const nDeletions = u32();
+  if (nDeletions !== v.deletions) throw new SnapshotError(`the header counts ${v.deletions} deletions, the deletion section ${nDeletions}`);
+  for (let i = 0; i < nDeletions; i++) {
+    const d = u8();
+    if (d !== 1 && d !== 2) throw new SnapshotError(`deletion ${i} at byte ${at - 1}: bad direction ${d}`);
+    deletions.push({ dir: d === 2 ? "out" as const : "in" as const, key: fullKey() });
+  }
+  if (at !== b.length) throw new SnapshotError(`${b.length - at} bytes after the last section (at byte ${at})`);
   return {
     version: v.version, incremental: v.incremental, port: dv.getUint32(8, true), epoch: dv.getUint32(12, true), since: dv.getUint32(16, true),
     generation: dv.getUint32(20, true), timeMs: dv.getFloat64(24, true), counters, counterSlots: nCounters, pools, flows, deletions, bytes: b.length,
   };
+}
+
+/** Where a snapshot's bytes go: the fixed part (header, counters, pools), flows, deletions. */
+export function snapshotLayout(b: Uint8Array): { fixedBytes: number; flowBytes: number; deletionBytes: number; flowSizes: number[] } {
+  const s = decodeSnapshot(b);
+  const flowSizes = s.flows.map((f) => f.entryBytes);
+  const flowBytes = flowSizes.reduce((a, x) => a + x, 0);
+  const deletionBytes = 41 * s.deletions.length;
+  return { fixedBytes: b.length - flowBytes - deletionBytes, flowBytes, deletionBytes, flowSizes };
 }
 
 export function flowId(f: { origin: string; key: SnapshotKey }): string {
@@ -154,7 +193,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
     const fa = ma.get(id);
     if (!fa) continue;
     const changes: Record<string, [unknown, unknown]> = {};
-    for (const k of ["tcpState", "nat", "layerBits", "pktsOut", "bytesOut", "pktsIn", "bytesIn", "reply"] as const) {
+    for (const k of ["tcpState", "fin", "nat", "layerBits", "pktsOut", "bytesOut", "pktsIn", "bytesIn", "reply"] as const) {
       if (JSON.stringify(fa[k]) !== JSON.stringify(fb[k])) changes[k] = [fa[k], fb[k]];
     }
     if (Object.keys(changes).length) changed.push({ id, changes });

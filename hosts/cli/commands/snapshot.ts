@@ -28,25 +28,26 @@ const HELP = `usage: wopte snapshot export --api <url> --port <name> [--since G]
 
 const PROTO: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6" };
 
-/** Bytes spent on flows: everything but the header, counters, pools and deletions. */
+/** Bytes spent on flow entries. */
 function flowBytes(s: Snapshot): number {
-  return s.bytes - 48 - 4 - 8 * s.counterSlots - 4 - 24 * s.pools.length - 4 - 4 - 41 * s.deletions.length;
+  return s.flows.reduce((a, f) => a + f.entryBytes, 0);
 }
 
 function describe(s: Snapshot): string {
   const head = `snapshot v${s.version} of port ${s.port}: ${s.incremental ? `incremental since generation ${s.since}` : "full"}, generation ${s.generation}, ` +
     `epoch ${s.epoch}, taken ${new Date(s.timeMs).toISOString()}, ${s.flows.length} flows${s.deletions.length ? `, ${s.deletions.length} deletions` : ""}, ` +
-    `${s.bytes} bytes (${s.flows.length ? Math.round(flowBytes(s) / s.flows.length) : 0} B per flow beyond the fixed header and counters)`;
+    `${s.bytes} bytes (${s.flows.length ? (flowBytes(s) / s.flows.length).toFixed(1) : 0} B per flow beyond the fixed header and counters)`;
   const flows = table(s.flows.map((f) => ({
     origin: f.origin, proto: PROTO[f.key.proto] ?? f.key.proto,
     flow: `${f.key.src}:${f.key.sport} → ${f.key.dst}:${f.key.dport}`,
     reply: f.reply ? `${f.reply.src}:${f.reply.sport} → ${f.reply.dst}:${f.reply.dport}` : "-",
-    state: f.key.proto === 6 ? f.tcpState : "-", nat: f.nat ? `pool ${f.nat.pool} port ${f.nat.port}` : "-",
+    state: f.key.proto === 6 ? f.tcpState + (f.fin ? ` (fin ${f.fin})` : "") : "-", nat: f.nat ? `pool ${f.nat.pool} port ${f.nat.port}` : "-",
     age: `${f.ageSec}s`, idle: `${(f.idleMs / 1000).toFixed(1)}s`, "pkts out/in": `${f.pktsOut}/${f.pktsIn}`, "bytes out/in": `${f.bytesOut}/${f.bytesIn}`,
   })));
   const counters = Object.entries(s.counters).map(([k, v]) => `${k}=${v}`).join(" ");
   const pools = s.pools.map((p) => `pool ${p.id}: ${p.ip} ${p.firstPort}-${p.lastPort}`).join("; ") || "none";
-  return `${head}\nNAT pools: ${pools}\ncounters: ${counters}\n\n${flows}`;
+  const dels = s.deletions.map((d) => `- ${d.dir} ${PROTO[d.key.proto] ?? d.key.proto} ${d.key.src}:${d.key.sport} → ${d.key.dst}:${d.key.dport} vni ${d.key.vni}`);
+  return `${head}\nNAT pools: ${pools}\ncounters: ${counters}\n\n${flows}${dels.length ? `\n\ndeleted since generation ${s.since}:\n${dels.join("\n")}` : ""}`;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -55,6 +56,7 @@ export async function run(args: string[]): Promise<number> {
     config: { type: "string" }, in: { type: "string" }, dir: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } });
   const [sub, a, b] = positionals;
   if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
+  // large snapshots take a while to decode: say how far along (stderr, so --json stays clean)
   const progress = (done: number, total: number) => process.stderr.write(`\rdecoding flows: ${done}/${total}`);
   try {
     switch (sub) {
