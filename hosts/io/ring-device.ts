@@ -1,9 +1,11 @@
-// A VNIC over two vhost-style rings (hosts/io/ring.ts): the guest transmits
-// on one, the host on the other. RingDevice is the host's end (a GuestDevice
-// for the sled host); GuestRings is the guest's end, usable from a worker.
+// A VNIC over two vhost-style rings (./ring.ts): the guest transmits on one,
+// the host on the other. RingDevice is the host's end (a FrameDevice, and so a
+// GuestDevice for the sled host); GuestRings is the guest's end, usable from a
+// worker thread. A consumer sleeps on its ring's doorbell (Atomics.waitAsync)
+// and drains whole batches per wake-up into a reused FrameBatch.
 
-import { createRing, RingConsumer, RingProducer } from "./ring.js";
-import type { GuestDevice } from "../sled/devices.js";
+import { createRing, FrameBatch, RingConsumer, RingProducer } from "./ring.js";
+import type { DeviceStats, FrameDevice } from "./device.js";
 
 export interface VnicRings { tx: SharedArrayBuffer; rx: SharedArrayBuffer }
 
@@ -12,50 +14,52 @@ export function createVnicRings(size = 512, bufSize = 2048): VnicRings {
   return { tx: createRing(size, bufSize), rx: createRing(size, bufSize) };
 }
 
-/** Drain a ring whenever the producer rings, handing over copies in batches. */
-function pump(c: RingConsumer, cb: (frames: Uint8Array[]) => void, stopped: () => boolean, batch = 256): void {
-  const loop = async () => {
-    while (!stopped()) {
-      await c.wait(200);
-      const frames: Uint8Array[] = [];
-      while (c.drain(batch, (f) => frames.push(Uint8Array.from(f))) > 0) {
-        cb(frames.splice(0));
+/** One end of a VNIC: drains `input`, fills `output`. */
+class RingEnd {
+  protected readonly input: RingConsumer;
+  protected readonly output: RingProducer;
+  private readonly batch: FrameBatch;
+  private closed = false;
+  private pumping = false;
+
+  constructor(input: SharedArrayBuffer, output: SharedArrayBuffer, maxBatch: number) {
+    this.input = new RingConsumer(input);
+    this.output = new RingProducer(output);
+    this.batch = new FrameBatch(maxBatch);
+  }
+
+  /** Drain whenever the producer rings, one callback per batch. */
+  onBatch(cb: (batch: FrameBatch) => void): void {
+    if (this.pumping) throw new Error("onBatch/onFrames: one listener per ring");
+    this.pumping = true;
+    const loop = async () => {
+      while (!this.closed) {
+        await this.input.wait(200);
+        while (!this.closed && this.input.drainBatch(this.batch, cb) > 0) { /* next batch */ }
       }
-    }
-  };
-  void loop();
+    };
+    void loop();
+  }
+
+  onFrames(cb: (frames: Uint8Array[]) => void): void { this.onBatch((b) => cb(b.copy())); }
+  send(frames: readonly Uint8Array[]): number { return this.closed ? 0 : this.output.push(frames); }
+  sendBatch(batch: FrameBatch): number { return this.closed ? 0 : this.output.pushBatch(batch); }
+
+  stats(): DeviceStats {
+    const i = this.input.stats, o = this.output.stats;
+    return { rxFrames: i.drained, rxBatches: i.batches, rxBytes: i.bytes, rxDropped: 0, txFrames: o.pushed, txBytes: o.bytes, txDropped: o.dropped };
+  }
+
+  close(): void { this.closed = true; }
 }
 
-export class RingDevice implements GuestDevice {
+/** The host's end of a VNIC: receives what the guest transmits. */
+export class RingDevice extends RingEnd implements FrameDevice {
   readonly kind = "ring";
-  private readonly fromGuest: RingConsumer;
-  private readonly toGuest: RingProducer;
-  private closed = false;
-
-  constructor(readonly name: string, rings: VnicRings) {
-    this.fromGuest = new RingConsumer(rings.tx);
-    this.toGuest = new RingProducer(rings.rx);
-  }
-
-  onFrames(cb: (frames: Uint8Array[]) => void): void { pump(this.fromGuest, cb, () => this.closed); }
-  send(frames: Uint8Array[]): void { if (!this.closed) this.toGuest.push(frames); }
-  stats() { return { rx: this.fromGuest.stats, tx: this.toGuest.stats }; }
-  close(): void { this.closed = true; }
+  constructor(readonly name: string, rings: VnicRings, maxBatch = 256) { super(rings.tx, rings.rx, maxBatch); }
 }
 
-export class GuestRings {
-  private readonly out: RingProducer;
-  private readonly in: RingConsumer;
-  private closed = false;
-
-  constructor(rings: VnicRings) {
-    this.out = new RingProducer(rings.tx);
-    this.in = new RingConsumer(rings.rx);
-  }
-
-  /** Transmit frames to the host; returns how many fit in the ring. */
-  send(frames: Uint8Array[]): number { return this.out.push(frames); }
-  onFrames(cb: (frames: Uint8Array[]) => void): void { pump(this.in, cb, () => this.closed); }
-  stats() { return { tx: this.out.stats, rx: this.in.stats }; }
-  close(): void { this.closed = true; }
+/** The guest's end of a VNIC (in a worker, or a test). */
+export class GuestRings extends RingEnd {
+  constructor(rings: VnicRings, maxBatch = 256) { super(rings.rx, rings.tx, maxBatch); }
 }

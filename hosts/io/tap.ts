@@ -1,22 +1,39 @@
-// A guest VNIC on a Linux TAP device, through the wopte_tap native addon
-// (hosts/native/tap.c): a native thread reads frames in batches and wakes the
-// JS thread once per batch; frames go out with one write(2) each, in one
-// addon call per batch.
+// A frame device on a Linux TAP interface, through the wopte_tap native addon
+// (hosts/native/tap.c). The addon's I/O thread reads frames straight into a
+// receive ring and writes what we queue on a transmit ring; both rings are
+// vhost-style rings (./ring.ts) in SharedArrayBuffers. The JS thread wakes
+// once per batch, drains the receive ring in place, and kicks the I/O thread
+// only when it has gone to sleep (virtio notification suppression).
 
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { packageRoot } from "../engine/wasm.js";
-import type { GuestDevice } from "../sled/devices.js";
+import { createRing, FrameBatch, RingConsumer, RingProducer } from "./ring.js";
+import type { DeviceStats, FrameDevice } from "./device.js";
 
-interface TapAddon {
-  open(name: string, flags?: number): { fd: number; name: string };
-  startReader(fd: number, cb: (buf: Buffer, lens: Uint32Array) => void): void;
-  write(fd: number, frames: Uint8Array[]): number;
-  close(fd: number): void;
+export interface TapFlags { vnetHdr?: boolean; multiQueue?: boolean }
+
+/** Counters of the addon's I/O thread. */
+export interface TapNativeStats {
+  rxFrames: number; rxBytes: number; rxNotifies: number; rxDropped: number; rxTooBig: number; rxErrors: number;
+  txFrames: number; txBytes: number; txErrors: number; txKicks: number; wakeups: number;
+}
+
+declare const handleBrand: unique symbol;
+export type TapHandle = { readonly [handleBrand]: true };
+
+/** The addon's functions, as hosts/native/tap.c exports them. */
+export interface TapAddon {
+  openTap(name: string, flags?: TapFlags): { fd: number; name: string };
+  attach(fd: number, rx: Uint8Array, tx: Uint8Array, onRx: () => void): TapHandle;
+  kick(h: TapHandle): void;
+  stats(h: TapHandle): TapNativeStats;
+  close(h: TapHandle | number): void;
 }
 
 let addon: TapAddon | undefined;
-function load(): TapAddon {
+/** Load the addon built by `npm run build:native`. */
+export function tapAddon(): TapAddon {
   if (!addon) {
     const require = createRequire(import.meta.url);
     addon = require(join(packageRoot(), "hosts", "native", "build", "Release", "wopte_tap.node")) as TapAddon;
@@ -24,40 +41,96 @@ function load(): TapAddon {
   return addon;
 }
 
-export class TapDevice implements GuestDevice {
+/** Open (create or attach to) TAP interface `name` and return its raw fd. Needs CAP_NET_ADMIN. */
+export function openTap(name: string, flags?: TapFlags): { fd: number; name: string } {
+  return tapAddon().openTap(name, flags);
+}
+
+export interface TapOptions extends TapFlags {
+  /** descriptors per ring (power of two), default 1024 */
+  ringSize?: number;
+  /** bytes per ring buffer, default 2048 (frames up to 2048 B; more with vnetHdr/GSO) */
+  bufSize?: number;
+  /** frames per onBatch call, default 256 */
+  maxBatch?: number;
+}
+
+export class TapDevice implements FrameDevice {
   readonly kind = "tap";
+  private readonly handle: TapHandle;
+  private readonly rx: RingConsumer;
+  private readonly tx: RingProducer;
+  private readonly batch: FrameBatch;
+  private cb: ((b: FrameBatch) => void) | undefined;
   private open = true;
-  readonly counters = { rxFrames: 0, rxBatches: 0, txFrames: 0, txDropped: 0 };
+  private scheduled = false;
 
-  private constructor(readonly name: string, private readonly fd: number) {}
-
-  /** Create (or attach to) TAP interface `name`. Needs CAP_NET_ADMIN. */
-  static open(name: string): TapDevice {
-    const t = load().open(name);
-    return new TapDevice(t.name, t.fd);
+  private constructor(readonly name: string, readonly fd: number, o: TapOptions) {
+    const rxMem = createRing(o.ringSize ?? 1024, o.bufSize ?? 2048), txMem = createRing(o.ringSize ?? 1024, o.bufSize ?? 2048);
+    this.rx = new RingConsumer(rxMem);
+    this.tx = new RingProducer(txMem);
+    this.batch = new FrameBatch(o.maxBatch ?? 256);
+    this.handle = tapAddon().attach(fd, new Uint8Array(rxMem), new Uint8Array(txMem), () => this.drain());
   }
 
-  onFrames(cb: (frames: Uint8Array[]) => void): void {
-    load().startReader(this.fd, (buf, lens) => {
-      const frames: Uint8Array[] = new Array(lens.length);
-      let at = 0;
-      for (let i = 0; i < lens.length; i++) { frames[i] = buf.subarray(at, at + lens[i]); at += lens[i]; }
-      this.counters.rxFrames += lens.length;
-      this.counters.rxBatches++;
-      cb(frames);
-    });
+  /** Create (or attach to) TAP interface `name` and start its I/O thread. Needs CAP_NET_ADMIN. */
+  static open(name: string, o: TapOptions = {}): TapDevice {
+    const t = openTap(name, { vnetHdr: o.vnetHdr, multiQueue: o.multiQueue });
+    try {
+      return new TapDevice(t.name, t.fd, o);
+    } catch (e) {
+      tapAddon().close(t.fd);
+      throw e;
+    }
   }
 
-  send(frames: Uint8Array[]): void {
-    if (!this.open) return;
-    const n = load().write(this.fd, frames);
-    this.counters.txFrames += n;
-    this.counters.txDropped += frames.length - n;
+  /** Drain the receive ring: at most one ring's worth per turn of the event loop. */
+  private drain(): void {
+    this.scheduled = false;
+    if (!this.open || !this.cb) return;
+    let n = 0;
+    while (n < this.rx.capacity && this.rx.drainBatch(this.batch, this.cb) > 0) n += this.batch.count;
+    if (this.rx.pending() > 0 && !this.scheduled) { this.scheduled = true; setImmediate(() => this.drain()); }
   }
 
+  onBatch(cb: (batch: FrameBatch) => void): void {
+    this.cb = cb;
+    this.drain(); // whatever arrived before anyone listened
+  }
+
+  onFrames(cb: (frames: Uint8Array[]) => void): void { this.onBatch((b) => cb(b.copy())); }
+
+  private kick(): void { if (this.tx.kickWanted()) tapAddon().kick(this.handle); }
+
+  send(frames: readonly Uint8Array[]): number {
+    if (!this.open) return 0;
+    const n = this.tx.push(frames);
+    if (n) this.kick();
+    return n;
+  }
+
+  sendBatch(batch: FrameBatch): number {
+    if (!this.open) return 0;
+    const n = this.tx.pushBatch(batch);
+    if (n) this.kick();
+    return n;
+  }
+
+  /** The JS side's view plus the I/O thread's own counters. */
+  stats(): DeviceStats & { native: TapNativeStats; txFull: number; txTooBig: number } {
+    const native = tapAddon().stats(this.handle);
+    return {
+      rxFrames: this.rx.stats.drained, rxBatches: this.rx.stats.batches, rxBytes: this.rx.stats.bytes,
+      rxDropped: native.rxDropped + native.rxTooBig + native.rxErrors,
+      txFrames: this.tx.stats.pushed, txBytes: this.tx.stats.bytes, txDropped: this.tx.stats.dropped,
+      txFull: this.tx.stats.full, txTooBig: this.tx.stats.tooBig, native,
+    };
+  }
+
+  /** Stop the I/O thread and close the fd (a non-persistent TAP interface goes with it). */
   close(): void {
     if (!this.open) return;
     this.open = false;
-    load().close(this.fd);
+    tapAddon().close(this.handle);
   }
 }
