@@ -1,171 +1,169 @@
-// The test harness: frames from a capture through a fresh engine port, and
-// the outputs compared with a golden capture (docs/fixtures.md). Used by
-// `wopte replay`, the fixture tests and anyone building scenarios.
+// The replay harness: frames from a capture through a fresh engine port, in
+// order, acting as a host would (docs/fixtures.md). Used by `wopte replay`,
+// `wopte snapshot export`, the fixture tests and anyone building scenarios.
+//
+// The host clock handed to the engine is the capture's: milliseconds since
+// the first frame. Frames of the same millisecond share one batch (at most
+// the batch's slots); when the clock moves on, idle flows are expired first,
+// as the sled host's timer does.
 
-import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
-import { Engine } from "../engine/engine.js";
+import { readFileSync } from "node:fs";
+import { Engine, EngineError } from "../engine/engine.js";
 import { Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
 import { compilePort, applyPort, CompiledPort } from "../../layers/vpc/compile.js";
-import { readCapture, Side, CapturedFrame } from "../pcap/pcapng.js";
+import { ConfigError } from "../../layers/vpc/config.js";
+import { readCapture, Side, CapturedFrame, CaptureError } from "../pcap/pcapng.js";
 
 export type VerdictName = "pass" | "drop" | "hairpin";
 
 export interface FrameResult {
   index: number;
+  /** The side the frame came from. */
   side: Side;
   verdict: VerdictName;
+  /** The drop reason's name (`SpoofedSource`), "" unless dropped. */
   reason: string;
+  /** Name of the deciding layer, undefined when no layer decided (parser drops, hairpins before the layers). */
   layer: string | undefined;
+  /** The deciding rule's id, "default" for a layer's default action, "-" for none. */
   rule: string;
+  /** What the port emitted (a copy), and the side it leaves towards. */
   output?: { side: Side; bytes: Uint8Array };
 }
 
-export interface InputFrame { side: Side; timeMs: number; bytes: Uint8Array }
+export interface InputFrame {
+  side: Side;
+  /** The engine clock for this frame: whole ms since the capture's first frame. */
+  timeMs: number;
+  bytes: Uint8Array;
+  /** The capture's own timestamp (ms since the epoch), kept for writing outputs. */
+  captureMs?: number;
+}
 
-/** Run frames through port 0 of a new engine; frames with the same timestamp share a batch. */
+/** Something wrong with what the user handed us (files, options); `wopte replay` exits 2. */
+export class InputError extends Error {}
+
+const PORT = 0;
+const SLOTS = 64, SLOT_SIZE = 9216 + 512, HEADROOM = 128;
+const RULE_DEFAULT = 0xfffffffe, RULE_NONE = 0xffffffff, LAYER_NONE = 255;
+
+/** The side a frame leaves towards: passed frames cross the port, hairpin replies go back. */
+export function outputSide(from: Side, verdict: VerdictName): Side {
+  const crosses = verdict === "pass";
+  return (from === "guest") === crosses ? "network" : "guest";
+}
+
+/** Run frames through port 0 of a new engine (or the one given, whose port 0 must not exist yet). */
 export async function replayFrames(compiled: CompiledPort, frames: InputFrame[], engine?: Engine): Promise<FrameResult[]> {
   const e = engine ?? (await Engine.load());
-  applyPort(e, 0, compiled, frames[0]?.timeMs ?? 0);
+  applyPort(e, PORT, compiled, frames[0]?.timeMs ?? 0);
   const layers = compiled.layers.map((l) => l.name);
-  const b = e.newBatch(64, 9216 + 512, 128);
+  const b = e.newBatch(SLOTS, SLOT_SIZE, HEADROOM);
   const out: FrameResult[] = [];
+  let clock = frames[0]?.timeMs ?? 0;
   for (let i = 0; i < frames.length;) {
+    const now = frames[i].timeMs;
+    if (now !== clock) { e.expire(PORT, now, e.flowCapacity(PORT)); clock = now; }
     let k = 0;
-    const t = frames[i].timeMs;
-    while (i + k < frames.length && k < b.slots && frames[i + k].timeMs === t) {
+    while (i + k < frames.length && k < b.slots && frames[i + k].timeMs === now) {
       const f = frames[i + k];
-      if (f.bytes.length > b.capacity) throw new Error(`frame ${i + k} is ${f.bytes.length} bytes, more than a slot holds`);
-      b.set(k, f.bytes, 0, f.side === "guest" ? Dir.Out : Dir.In);
+      if (f.bytes.length > b.capacity) throw new InputError(`frame ${i + k} is ${f.bytes.length} bytes, more than a batch slot holds (${b.capacity})`);
+      b.set(k, f.bytes, PORT, f.side === "guest" ? Dir.Out : Dir.In);
       k++;
     }
-    b.run(k, t);
-    for (let j = 0; j < k; j++) {
-      const f = frames[i + j];
-      const v = b.verdict(j);
-      const verdict: VerdictName = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : "drop";
-      const r: FrameResult = {
-        index: i + j, side: f.side, verdict, reason: v === Verdict.Drop ? reasonName(b.reason(j)) : "",
-        layer: b.layer(j) === 255 ? undefined : layers[b.layer(j)],
-        rule: b.rule(j) === 0xfffffffe ? "default" : b.rule(j) === 0xffffffff ? "-" : String(b.rule(j)),
-      };
-      if (v !== Verdict.Drop) {
-        const toward: Side = (v === Verdict.Pass) === (f.side === "guest") ? "network" : "guest";
-        r.output = { side: toward, bytes: Uint8Array.from(b.output(j)) };
-      }
-      out.push(r);
-    }
+    b.run(k, now);
+    for (let j = 0; j < k; j++) out.push(resultOf(b, j, i + j, frames[i + j].side, layers));
     i += k;
   }
   return out;
 }
 
-/** Frames of a capture with a side each (pcapng interfaces, or `dir` for classic pcap). */
+function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, side: Side, layers: string[]): FrameResult {
+  const v = b.verdict(j);
+  const verdict: VerdictName = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : "drop";
+  const rule = b.rule(j), layer = b.layer(j);
+  const r: FrameResult = {
+    index, side, verdict,
+    reason: verdict === "drop" ? reasonName(b.reason(j)) : "",
+    layer: layer === LAYER_NONE ? undefined : layers[layer] ?? `layer${layer}`,
+    rule: rule === RULE_DEFAULT ? "default" : rule === RULE_NONE ? "-" : String(rule),
+  };
+  if (verdict !== "drop") r.output = { side: outputSide(side, verdict), bytes: Uint8Array.from(b.output(j)) };
+  return r;
+}
+
+/**
+ * Frames of a capture with a side each (pcapng interfaces named guest/network,
+ * or `dir` for every frame) and the engine clock (ms since the first frame).
+ */
 export function framesOf(capture: CapturedFrame[], dir?: "out" | "in"): InputFrame[] {
+  const base = Math.floor(capture[0]?.timeMs ?? 0);
   return capture.map((f, i) => {
     const side: Side | undefined = dir ? (dir === "out" ? "guest" : "network") : f.side;
-    if (!side) throw new Error(`frame ${i} has no side: use a pcapng with interfaces named guest/network, or pass --dir out|in`);
-    return { side, timeMs: Math.floor(f.timeMs), bytes: f.bytes };
+    if (!side) {
+      const what = f.interfaceName !== undefined ? `comes from interface "${f.interfaceName}"` : "has no side (classic pcap)";
+      throw new InputError(`frame ${i} ${what}: use a pcapng with interfaces named guest/network, or pass --dir out|in`);
+    }
+    const now = Math.floor(f.timeMs) - base;
+    if (now < 0) throw new InputError(`frame ${i} is older than the first frame: the capture's clock must not go back`);
+    return { side, timeMs: now, bytes: f.bytes, captureMs: f.timeMs };
   });
 }
 
-// ---- fixtures
-
-export interface ScenarioFile {
-  story: string;
-  frames: { verdict: VerdictName; reason?: string; layer?: string }[];
-  compare?: { maskOuterUdpSrcPort?: boolean };
-}
-
-export interface FixtureReport {
-  name: string;
-  story: string;
-  results: FrameResult[];
-  mismatches: string[];
-}
-
-const GENEVE = 6081;
-
-/** Offset of the outer UDP source port when the frame is Geneve over IPv6, else -1. */
-function outerSportAt(b: Uint8Array): number {
-  if (b.length < 70 || b[12] !== 0x86 || b[13] !== 0xdd || b[20] !== 17 || ((b[56] << 8) | b[57]) !== GENEVE) return -1;
-  return 54;
-}
-
-/** The inner flow a Geneve frame carries (outer destination + inner IP addresses and ports). */
-function innerFlowId(b: Uint8Array): string {
-  const inner = 70 + (b[62] & 0x3f) * 4 + 14;
-  return Buffer.from(b.subarray(38, 54)).toString("hex") + Buffer.from(b.subarray(inner, Math.min(b.length, inner + 44))).toString("hex").slice(24, 88);
-}
-
-export function hexDiff(expected: Uint8Array, got: Uint8Array): string {
-  const lines: string[] = [];
-  const n = Math.max(expected.length, got.length);
-  for (let at = 0; at < n; at += 16) {
-    const row = (b: Uint8Array) => Array.from({ length: 16 }, (_, i) => at + i < b.length ? b[at + i].toString(16).padStart(2, "0") : "  ");
-    const e = row(expected), g = row(got);
-    if (e.join("") === g.join("")) continue;
-    const mark = e.map((x, i) => (x === g[i] ? "  " : "^^"));
-    lines.push(`  ${at.toString(16).padStart(4, "0")}  expected ${e.join(" ")}`, `        got      ${g.join(" ")}`, `                 ${mark.join(" ")}`);
+/** Read and compile a port config file; errors name the file (ConfigError keeps its list of paths). */
+export function loadPortConfig(path: string): CompiledPort {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new InputError(`${path}: ${err instanceof SyntaxError ? `not JSON (${err.message})` : (err as Error).message}`);
   }
-  return lines.join("\n");
+  try {
+    return compilePort(json);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InputError(`${path}: ${err.message}`);
+    throw err;
+  }
 }
 
-/** Compare outputs (masking the outer UDP source port) and verdicts with a fixture's expectations. */
-export function compareFixture(results: FrameResult[], expected: CapturedFrame[], scenario: ScenarioFile): string[] {
-  const problems: string[] = [];
-  if (scenario.frames.length !== results.length) problems.push(`scenario.json describes ${scenario.frames.length} frames, in.pcap has ${results.length}`);
-  results.forEach((r, i) => {
-    const want = scenario.frames[i];
-    if (!want) return;
-    if (want.verdict !== r.verdict) problems.push(`frame ${i}: verdict ${r.verdict} (${r.reason || "no reason"}, layer ${r.layer ?? "-"}), expected ${want.verdict}${want.reason ? ` (${want.reason})` : ""}`);
-    else if (want.reason && want.reason !== r.reason) problems.push(`frame ${i}: reason ${r.reason}, expected ${want.reason}`);
-    if (want.layer && want.layer !== r.layer) problems.push(`frame ${i}: decided by layer ${r.layer ?? "-"}, expected ${want.layer}`);
-  });
-  const outputs = results.filter((r) => r.output);
-  if (outputs.length !== expected.length) problems.push(`${outputs.length} frames came out, expected.pcap has ${expected.length}`);
-  const mask = scenario.compare?.maskOuterUdpSrcPort ?? true;
-  const sportOfFlow = new Map<string, number>();
-  outputs.forEach((r, i) => {
-    const e = expected[i];
-    if (!e) return;
-    const got = Uint8Array.from(r.output!.bytes);
-    const want = Uint8Array.from(e.bytes);
-    if (e.side && e.side !== r.output!.side) problems.push(`output ${i} (frame ${r.index}) left toward the ${r.output!.side}, expected the ${e.side}`);
-    const at = outerSportAt(got);
-    if (mask && at >= 0 && outerSportAt(want) === at) {
-      const sport = (got[at] << 8) | got[at + 1];
-      if (sport < 0xc000) problems.push(`output ${i} (frame ${r.index}): outer UDP source port ${sport} is outside 49152-65535`);
-      const flow = innerFlowId(got);
-      const seen = sportOfFlow.get(flow);
-      if (seen !== undefined && seen !== sport) problems.push(`output ${i} (frame ${r.index}): outer UDP source port ${sport} differs from ${seen} for the same flow`);
-      sportOfFlow.set(flow, sport);
-      got[at] = want[at]; got[at + 1] = want[at + 1];
-    }
-    if (Buffer.compare(Buffer.from(got), Buffer.from(want)) !== 0) {
-      problems.push(`output ${i} (frame ${r.index}) differs (${got.length} bytes, expected ${want.length}):\n${hexDiff(want, got)}`);
-    }
-  });
-  return problems;
+/** Read a capture file; errors name the file. */
+export function loadCapture(path: string): CapturedFrame[] {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new InputError(`${path}: ${(err as Error).message}`);
+  }
+  try {
+    return readCapture(bytes);
+  } catch (err) {
+    if (err instanceof CaptureError) throw new InputError(`${path}: ${err.message}`);
+    throw err;
+  }
 }
 
-export async function checkFixture(dir: string): Promise<FixtureReport> {
-  const read = (f: string) => {
-    const p = join(dir, f);
-    if (!existsSync(p)) throw new Error(`${dir} has no ${f}`);
-    return readFileSync(p);
-  };
-  const compiled = compilePort(JSON.parse(read("port.json").toString("utf8")));
-  const scenario = JSON.parse(read("scenario.json").toString("utf8")) as ScenarioFile;
-  const results = await replayFrames(compiled, framesOf(readCapture(read("in.pcap"))));
-  const expected = readCapture(read("expected.pcap"));
-  return { name: dir.split("/").filter(Boolean).pop()!, story: scenario.story, results, mismatches: compareFixture(results, expected, scenario) };
+/** Errors a replay should report as bad input (exit 2) rather than as a bug. */
+export function isInputError(err: unknown): boolean {
+  return err instanceof InputError || err instanceof ConfigError || err instanceof CaptureError || err instanceof EngineError;
 }
 
+/** Column header for `describeResult` lines. */
+export const RESULT_HEADER = `${"#".padStart(4)}  ${"from".padEnd(7)}  ${"verdict".padEnd(7)}  ${"layer".padEnd(8)}  ${"rule".padEnd(8)}  ${"reason".padEnd(21)}  output`;
+
+/** Width of a `describeResult` line with the longest output column, for tables that add a column. */
+export const RESULT_WIDTH = RESULT_HEADER.length + 10;
+
+/** One line per frame: index, side, verdict, deciding layer and rule, drop reason, output side and length. */
 export function describeResult(r: FrameResult): string {
-  const what = r.verdict === "drop" ? `DROP ${r.reason}` : r.verdict === "hairpin" ? "HAIRPIN" : "PASS";
-  const by = r.layer ? ` by ${r.layer}/${r.rule}` : "";
-  const out = r.output ? ` → ${r.output.side} ${r.output.bytes.length}B` : "";
-  return `#${String(r.index).padEnd(3)} from ${r.side.padEnd(7)} ${what}${by}${out}`;
+  const out = r.output ? `${r.output.side} ${r.output.bytes.length} B` : "-";
+  return `${String(r.index).padStart(4)}  ${r.side.padEnd(7)}  ${r.verdict.padEnd(7)}  ${(r.layer ?? "-").padEnd(8)}  ${r.rule.padEnd(8)}  ${(r.reason || "-").padEnd(21)}  ${out}`;
+}
+
+/** A result as JSON for scripts: the output's bytes as hex. */
+export function resultJson(r: FrameResult): object {
+  return {
+    index: r.index, side: r.side, verdict: r.verdict, reason: r.reason || undefined, layer: r.layer, rule: r.rule,
+    output: r.output ? { side: r.output.side, length: r.output.bytes.length, hex: Buffer.from(r.output.bytes).toString("hex") } : undefined,
+  };
 }

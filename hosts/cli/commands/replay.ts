@@ -1,62 +1,91 @@
-// `wopte replay`: run captured frames through a port, or check a fixture.
+// `wopte replay`: run captured frames through a fresh port, or check a
+// golden-packet fixture (docs/fixtures.md).
 //
-//   wopte replay --config port.json --in in.pcap --out out.pcap [--dir out|in] [--json]
-//   wopte replay fixtures/<scenario>
+//   wopte replay --config port.json --in in.pcap [--out out.pcap] [--dir out|in] [--json]
+//   wopte replay fixtures/<scenario> [--out got.pcap] [--json]
 //
-// Exit codes: 0 ok, 1 fixture mismatch, 2 bad input (config, capture, usage).
+// Exit codes: 0 ok, 1 fixture mismatch, 2 bad input (usage, config, capture).
 
 import { parseArgs } from "node:util";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
-import { compilePort } from "../../../layers/vpc/compile.js";
-import { ConfigError } from "../../../layers/vpc/config.js";
-import { readCapture, writeCapture, CaptureError } from "../../pcap/pcapng.js";
-import { replayFrames, framesOf, checkFixture, describeResult } from "../../harness/replay.js";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { RESULT_HEADER, RESULT_WIDTH, describeResult, framesOf, isInputError, loadCapture, loadPortConfig, replayFrames, resultJson, InputError } from "../../harness/replay.js";
+import { checkFixture, outputCapture } from "../../harness/fixture.js";
+import { describeCheck } from "../../harness/compare.js";
 
 const HELP = `usage: wopte replay --config <port.json> --in <in.pcap> [--out <out.pcap>] [--dir out|in] [--json]
-       wopte replay <fixture-dir>
+       wopte replay <fixture-dir> [--out <got.pcap>] [--json]
 
-Captures are pcapng with interfaces named "guest" (frames from the guest) and
-"network" (frames from the underlay), or classic pcap with --dir.
-See docs/fixtures.md.`;
+Runs the frames of a capture through a fresh port and prints one line per
+frame: index, side it came from, verdict, deciding layer and rule
+("default" for a layer's default), drop reason, output side and length.
+--out writes what the port emitted (pcapng, interfaces guest and network).
+
+Captures are pcapng with interfaces named "guest" (frames from the guest)
+and "network" (frames from the underlay), or classic pcap with --dir
+(out: every frame from the guest, in: every frame from the network).
+
+Given a fixture directory (port.json, in.pcap, expected.pcap, scenario.json)
+it checks the fixture: exit 0 when everything matches, 1 with the
+differences and a hex diff otherwise. Bad input exits 2. See docs/fixtures.md.`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
-    config: { type: "string" }, in: { type: "string" }, out: { type: "string" }, dir: { type: "string" },
-    json: { type: "boolean" }, help: { type: "boolean" } } });
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({ args, allowPositionals: true, options: {
+      config: { type: "string" }, in: { type: "string" }, out: { type: "string" }, dir: { type: "string" },
+      json: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
+  } catch (err) {
+    console.error(`wopte replay: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
   if (values.help) { console.log(HELP); return 0; }
   try {
-    if (positionals.length === 1 && !values.config) {
-      const dir = positionals[0];
-      if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a fixture directory`);
-      const report = await checkFixture(dir);
-      console.log(`${report.name}: ${report.story}`);
-      for (const r of report.results) console.log(describeResult(r));
-      if (report.mismatches.length) {
-        console.log(`\nMISMATCH (${report.mismatches.length}):\n${report.mismatches.join("\n")}`);
-        return 1;
-      }
-      console.log(`\nok: ${report.results.length} frames as expected`);
-      return 0;
-    }
-    if (!values.config || !values.in) { console.error(HELP); return 2; }
-    if (values.dir && values.dir !== "out" && values.dir !== "in") throw new Error("--dir is out (from the guest) or in (from the network)");
-    const compiled = compilePort(JSON.parse(readFileSync(values.config, "utf8")));
-    const frames = framesOf(readCapture(readFileSync(values.in)), values.dir as "out" | "in" | undefined);
-    const results = await replayFrames(compiled, frames);
-    if (values.out) {
-      writeFileSync(values.out, writeCapture(results.filter((r) => r.output).map((r) => ({ side: r.output!.side, timeMs: frames[r.index].timeMs, bytes: r.output!.bytes }))));
-    }
-    if (values.json) {
-      console.log(JSON.stringify(results.map((r) => ({ ...r, output: r.output ? { side: r.output.side, length: r.output.bytes.length } : undefined })), null, 2));
-    } else {
-      for (const r of results) console.log(describeResult(r));
-    }
-    return 0;
+    if (positionals.length === 1 && !values.config && !values.in) return await fixture(positionals[0], values.out, values.json);
+    if (positionals.length || !values.config || !values.in) { console.error(HELP); return 2; }
+    if (values.dir !== undefined && values.dir !== "out" && values.dir !== "in") throw new InputError("--dir is out (frames from the guest) or in (frames from the network)");
+    return await replay(values.config, values.in, values.out, values.dir as "out" | "in" | undefined, values.json);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof CaptureError || err instanceof SyntaxError || (err as NodeJS.ErrnoException).code === "ENOENT" || err instanceof Error) {
-      console.error(`wopte replay: ${(err as Error).message}`);
-      return 2;
-    }
-    throw err;
+    if (isInputError(err)) { console.error(`wopte replay: ${(err as Error).message}`); return 2; }
+    console.error(`wopte replay: internal error: ${(err as Error)?.stack ?? err}`);
+    return 2;
   }
+}
+
+async function replay(config: string, input: string, out: string | undefined, dir: "out" | "in" | undefined, json?: boolean): Promise<number> {
+  const compiled = loadPortConfig(config);
+  const frames = framesOf(loadCapture(input), dir);
+  const results = await replayFrames(compiled, frames);
+  if (out) writeFileSync(out, outputCapture(frames, results));
+  if (json) {
+    console.log(JSON.stringify(results.map(resultJson), null, 2));
+    return 0;
+  }
+  console.log(RESULT_HEADER);
+  for (const r of results) console.log(describeResult(r));
+  const emitted = results.filter((r) => r.output).length;
+  console.log(`\n${results.length} frames: ${emitted} out, ${results.length - emitted} dropped${out ? `; wrote ${out}` : ""}`);
+  return 0;
+}
+
+async function fixture(dir: string, out: string | undefined, json?: boolean): Promise<number> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${dir} is not a fixture directory (or pass --config and --in)`);
+  const report = await checkFixture(dir);
+  if (out) writeFileSync(out, outputCapture(report.inputs, report.results));
+  if (json) {
+    console.log(JSON.stringify({
+      name: report.name, story: report.story, ok: report.mismatches.length === 0, mismatches: report.mismatches,
+      frames: report.frames.map((c) => ({ ...resultJson(c.result), expected: c.expected, verdictOk: c.verdictOk, outputOk: c.outputOk })),
+    }, null, 2));
+    return report.mismatches.length ? 1 : 0;
+  }
+  console.log(`${report.name}: ${report.story}\n`);
+  console.log(`${RESULT_HEADER.padEnd(RESULT_WIDTH)}  check`);
+  for (const c of report.frames) console.log(`${describeResult(c.result).padEnd(RESULT_WIDTH)}  ${describeCheck(c)}`);
+  if (report.mismatches.length) {
+    console.log(`\nMISMATCH: ${report.mismatches.length} difference${report.mismatches.length === 1 ? "" : "s"}`);
+    for (const m of report.mismatches) console.log(`- ${m}`);
+    return 1;
+  }
+  console.log(`\nok: ${report.results.length} frames as scenario.json and expected.pcap say`);
+  return 0;
 }
