@@ -1,11 +1,13 @@
 // A simulated host on one side of a port: a guest behind its VNIC, or the
-// external server behind the customer's router. It answers pings and TCP the
+// external server behind the customer's router. A guest first ARPs for its
+// gateway (RFC 826; the engine answers for the gateway) and sends nothing
+// else until it has the answer. It answers ARP for itself, pings and TCP the
 // way a small stack would (SYN → SYN-ACK, data → ACK, FIN → FIN-ACK) and runs
 // traffic generators: pings, a bulk TCP stream, many short TCP requests, and
 // probes a firewall should stop. Frames are built by hand (hosts/lib/frames).
 
-import { ipFrame, tcp, icmpEcho, TCP_FLAGS } from "../lib/frames.js";
-import { ipText } from "../../layers/program/addr.js";
+import { eth, ipFrame, tcp, icmpEcho, TCP_FLAGS } from "../lib/frames.js";
+import { ipText, macBytes, parseIpv4 } from "../../layers/program/addr.js";
 
 export type Traffic =
   | { kind: "ping"; to: string; everyMs: number }
@@ -14,6 +16,8 @@ export type Traffic =
   | { kind: "probe"; to: string; port: number; everyMs: number };
 
 export interface EndpointStats {
+  /** ms from the first ARP request for the gateway to its answer (guests; -1 while unanswered) */
+  arpResolvedMs?: number;
   pingsSent: number; pingsAnswered: number;
   bulkBytesSent: number; bulkBytesAcked: number;
   shortStarted: number; shortCompleted: number;
@@ -21,15 +25,18 @@ export interface EndpointStats {
   bytesReceived: number;
   /** Sources of connections this endpoint served (for "the server sees the SNAT address"). */
   servedFrom: Record<string, number>;
+  /** Sources of echo requests this endpoint answered, with how many. */
+  pingedFrom?: Record<string, number>;
 }
 
 interface Conn { role: "client" | "server"; peer: string; sport: number; dport: number; seq: number; ack: number; state: string; kind?: "bulk" | "short" | "probe" }
 
 const SEGMENT = 1400;
+const V4_MAPPED = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
 export class Endpoint {
   readonly stats: EndpointStats = { pingsSent: 0, pingsAnswered: 0, bulkBytesSent: 0, bulkBytesAcked: 0, shortStarted: 0, shortCompleted: 0,
-    probesSent: 0, probesAnswered: 0, bytesReceived: 0, servedFrom: {} };
+    probesSent: 0, probesAnswered: 0, bytesReceived: 0, servedFrom: {}, pingedFrom: {} };
   private readonly conns = new Map<string, Conn>();
   private nextPort = 40000;
   private pingSeq = 0;
@@ -37,11 +44,27 @@ export class Endpoint {
   private bulk: Conn | undefined;
   private bulkCredit = 0;
 
-  constructor(readonly name: string, readonly mac: string, readonly ip: string, readonly nextHopMac: string,
-              private readonly out: (frames: Uint8Array[]) => void, readonly traffic: Traffic[] = []) {}
+  private nextHopMac: string | undefined;
+  private arpSentAt = 0;
+  private arpFirstAt = 0;
+
+  /** `nextHop`: a known MAC, or an address to ARP for first. */
+  constructor(readonly name: string, readonly mac: string, readonly ip: string, private readonly nextHop: { mac: string } | { arpFor: string },
+              private readonly out: (frames: Uint8Array[]) => void, readonly traffic: Traffic[] = []) {
+    if ("mac" in nextHop) this.nextHopMac = nextHop.mac;
+    else this.stats.arpResolvedMs = -1;
+  }
+
+  private arp(op: 1 | 2, targetMac: string, targetIp: string): Uint8Array {
+    const a = new Uint8Array(28);
+    a.set([0, 1, 8, 0, 6, 4, 0, op]);
+    a.set(macBytes(this.mac), 8); a.set(parseIpv4(this.ip), 14);
+    a.set(op === 1 ? new Uint8Array(6) : macBytes(targetMac), 18); a.set(parseIpv4(targetIp), 24);
+    return eth(op === 1 ? "ff:ff:ff:ff:ff:ff" : targetMac, this.mac, 0x0806, a);
+  }
 
   private frame(dst: string, proto: number, l4: Uint8Array): Uint8Array {
-    return ipFrame(this.nextHopMac, this.mac, this.ip, dst, proto, l4);
+    return ipFrame(this.nextHopMac!, this.mac, this.ip, dst, proto, l4);
   }
   private seg(c: Conn, flags: number, payload = new Uint8Array()): Uint8Array {
     return this.frame(c.peer, 6, tcp(this.ip, c.peer, c.sport, c.dport, flags, payload, c.seq, c.ack));
@@ -50,6 +73,15 @@ export class Endpoint {
 
   /** Traffic generators, called every tick with the host clock. */
   tick(now: number): void {
+    if (this.nextHopMac === undefined) {
+      // no gateway MAC yet: ask (again, every half second) and wait
+      if ("arpFor" in this.nextHop && now - this.arpSentAt >= 500) {
+        this.arpFirstAt ||= now;
+        this.arpSentAt = now;
+        this.out([this.arp(1, "", this.nextHop.arpFor)]);
+      }
+      return;
+    }
     const out: Uint8Array[] = [];
     for (const t of this.traffic) {
       const last = this.last.get(t) ?? 0;
@@ -96,20 +128,37 @@ export class Endpoint {
     return f;
   }
 
+  /** ARP: learn the gateway's MAC from its reply; answer requests for this endpoint's address. */
+  private receiveArp(f: Uint8Array, out: Uint8Array[]): void {
+    const op = f[21], senderMac = [...f.subarray(22, 28)].map((b) => b.toString(16).padStart(2, "0")).join(":"), senderIp = ipText(Uint8Array.from([...V4_MAPPED, ...f.subarray(28, 32)]));
+    const target = ipText(Uint8Array.from([...V4_MAPPED, ...f.subarray(38, 42)]));
+    if (op === 2 && "arpFor" in this.nextHop && senderIp === this.nextHop.arpFor && this.nextHopMac === undefined) {
+      this.nextHopMac = senderMac;
+      this.stats.arpResolvedMs = Date.now() - this.arpFirstAt;
+    } else if (op === 1 && target === this.ip) {
+      out.push(this.arp(2, senderMac, senderIp));
+    }
+  }
+
   /** Frames delivered to this endpoint. */
   receive(frames: Uint8Array[]): void {
     const out: Uint8Array[] = [];
     for (const f of frames) {
+      if (f.length >= 42 && f[12] === 0x08 && f[13] === 0x06) { this.receiveArp(f, out); continue; }
+      if (this.nextHopMac === undefined) continue; // cannot answer anyone before the gateway is resolved
       if (f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) continue; // the demo speaks IPv4
       const ihl = (f[14] & 0xf) * 4;
-      const src = ipText(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...f.subarray(26, 30)]));
+      const src = ipText(Uint8Array.from([...V4_MAPPED, ...f.subarray(26, 30)]));
       const proto = f[23];
       const l4 = 14 + ihl;
       const payloadEnd = 14 + ((f[16] << 8) | f[17]);
       this.stats.bytesReceived += f.length;
       if (proto === 1 && f.length >= l4 + 8) {
         const type = f[l4], id = (f[l4 + 4] << 8) | f[l4 + 5], seq = (f[l4 + 6] << 8) | f[l4 + 7];
-        if (type === 8) out.push(this.frame(src, 1, icmpEcho(this.ip, src, false, id, seq, f.slice(l4 + 8, payloadEnd))));
+        if (type === 8) {
+          this.stats.pingedFrom![src] = (this.stats.pingedFrom![src] ?? 0) + 1;
+          out.push(this.frame(src, 1, icmpEcho(this.ip, src, false, id, seq, f.slice(l4 + 8, payloadEnd))));
+        }
         else if (type === 0) this.stats.pingsAnswered++;
       } else if (proto === 6 && f.length >= l4 + 20) {
         const sport = (f[l4] << 8) | f[l4 + 1], dport = (f[l4 + 2] << 8) | f[l4 + 3];

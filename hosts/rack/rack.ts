@@ -1,16 +1,20 @@
 // The rack in a box: two sleds and a gateway host, each a worker thread with
-// its own engine, joined by an underlay switch that forwards Geneve frames by
-// outer IPv6 destination (the seed's switches, minus ECMP). Guests and the
-// external server are simulated endpoints with traffic generators.
+// its own engine, joined by an underlay switch (./switch.ts) that forwards
+// Geneve frames by outer IPv6 destination over shared-memory rings. Guests are
+// simulated endpoints in a worker per sled, joined to their ports by rings;
+// the external server sits on the gateway's external side. The story: start
+// the machines, wire them to the switch, start the traffic, report every
+// second, stop, summarize.
 
 import { Worker } from "node:worker_threads";
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ipText, ip16 } from "../../layers/program/addr.js";
 import { Topology, portConfigs, natEntries } from "./topology.js";
 import type { WorkerSpec } from "./worker.js";
 import { createVnicRings } from "../io/ring-device.js";
 import type { EndpointStats } from "./endpoint.js";
+import { UnderlaySwitch, SwitchCounters } from "./switch.js";
+import { liveView } from "./view.js";
 
 export interface PortStatsView {
   port: string; flows?: number; counters: Record<string, number> & { drops: Record<string, number> };
@@ -20,17 +24,24 @@ export interface MachineReport { machine: string; role: "sled" | "guests" | "gat
 
 export interface RackSummary {
   seconds: number;
+  /** in topology order: each sled, its guests, the gateway */
   machines: MachineReport[];
+  /** frames the underlay switch delivered, and those it could not */
   switched: number;
   unroutable: number;
+  underlay: SwitchCounters;
+  /** machines that failed while running (their last report stands) */
+  errors: string[];
 }
 
 export interface RackOptions {
   durationMs: number;
   /** Real guests: network namespaces behind TAP devices, with the kernel's stack and real traffic (root). */
   tap?: boolean;
-  /** Called about once a second with the latest reports (the live view). */
-  onTick?: (reports: MachineReport[], elapsedMs: number) => void;
+  /** Print the live view (hosts/rack/view.ts) to stdout about once a second. */
+  live?: boolean;
+  /** Called about once a second with the latest reports. */
+  onTick?: (reports: MachineReport[], elapsedMs: number, underlay: SwitchCounters) => void;
   signal?: AbortSignal;
 }
 
@@ -40,77 +51,78 @@ function workerUrl(): URL {
 }
 
 export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary> {
+  // every machine gets a port on the underlay switch
+  const underlay = new UnderlaySwitch();
   const specs: WorkerSpec[] = [];
   const ports = portConfigs(t);
   t.sleds.forEach((s, si) => {
+    const link = underlay.attach(s.name, s.underlay);
     if (o.tap) {
-      specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: ports.get(s.name)!.map((p, gi) => ({ ...p, tap: `wrk${si}g${gi}` })) });
+      specs.push({ role: "sled", name: s.name, underlay: s.underlay, link, ports: ports.get(s.name)!.map((p, gi) => ({ ...p, tap: `wrk${si}g${gi}` })) });
       return;
     }
     // guests run in their own worker, joined to the sled's ports by vhost-style rings
     const guests = ports.get(s.name)!.map((p) => ({ ...p, rings: createVnicRings(1024, 2048) }));
-    specs.push({ role: "sled", name: s.name, underlay: s.underlay, ports: guests });
+    specs.push({ role: "sled", name: s.name, underlay: s.underlay, link, ports: guests });
     specs.push({ role: "guests", name: s.name, guests });
   });
-  specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, boundary: t.boundary, nat: natEntries(t),
-    server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
+  specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, link: underlay.attach("gateway", t.boundary.underlay),
+    boundary: t.boundary, nat: natEntries(t), server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
 
-  const workers = new Map<string, Worker>(); // underlay address → worker
-  const reports = new Map<string, MachineReport>();
-  let switched = 0, unroutable = 0;
+  // start the machines, each a worker with its own engine; wait until all are up
+  const reports = new Map<string, MachineReport>(specs.map((s) => [`${s.name}/${s.role}`, { machine: s.name, role: s.role, ports: [], endpoints: [] }]));
   const started = Date.now();
   const execArgv = import.meta.url.endsWith(".ts") ? process.execArgv : [];
-
-  const all: Promise<Worker>[] = [];
-  const everyWorker: Worker[] = [];
-  for (const spec of specs) {
-    const w = new Worker(workerUrl(), { workerData: spec, execArgv });
-    everyWorker.push(w);
-    if (spec.role !== "guests") workers.set(ipText(ip16(spec.underlay)), w);
-    all.push(new Promise<Worker>((resolve, reject) => {
-      w.on("message", (m: { type: string; frames?: ArrayBuffer[]; error?: string } & MachineReport) => {
-        if (m.type === "ready") resolve(w);
-        else if (m.type === "error") reject(new Error(m.error));
+  const everyWorker = specs.map((spec) => new Worker(workerUrl(), { workerData: spec, execArgv }));
+  const errors: string[] = [];
+  try {
+    await Promise.all(everyWorker.map((w, i) => new Promise<void>((resolve, reject) => {
+      let up = false;
+      const failed = (e: unknown) => {
+        if (up) errors.push(`${specs[i].name}/${specs[i].role}: ${String((e as Error)?.stack ?? e)}`);
+        else reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      w.on("message", (m: { type: string; error?: string } & MachineReport) => {
+        if (m.type === "ready") { up = true; resolve(); }
+        else if (m.type === "error") failed(m.error);
         else if (m.type === "stats") reports.set(`${m.machine}/${m.role}`, m);
-        else if (m.type === "underlay") {
-          // the switch: deliver each frame to the machine owning its outer destination
-          const byDest = new Map<Worker, ArrayBuffer[]>();
-          for (const b of m.frames!) {
-            const f = new Uint8Array(b);
-            const dst = f.length >= 54 ? ipText(f.subarray(38, 54)) : "";
-            const to = workers.get(dst);
-            if (!to) { unroutable++; continue; }
-            byDest.set(to, [...(byDest.get(to) ?? []), b]);
-            switched++;
-          }
-          for (const [to, frames] of byDest) to.postMessage({ type: "underlay", frames }, frames);
-        }
       });
-      w.on("error", reject);
-    }));
+      w.on("error", failed);
+    })));
+  } catch (e) {
+    await Promise.all(everyWorker.map((w) => w.terminate()));
+    throw e;
   }
-  await Promise.all(all);
+  underlay.start();
   const realGuests = o.tap ? startTapGuests(t, specs, o.durationMs, (r) => reports.set(`${r.machine}/guests`, r)) : undefined;
   for (const w of everyWorker) w.postMessage({ type: "start" });
+  const previous = new Map();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const elapsed = Date.now() - started;
-      o.onTick?.([...reports.values()], elapsed);
+      if (o.live) {
+        if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
+        console.log(liveView([...reports.values()], elapsed, previous, underlay.counters));
+      }
+      o.onTick?.([...reports.values()], elapsed, { ...underlay.counters });
       if ((o.durationMs > 0 && elapsed >= o.durationMs) || o.signal?.aborted) { clearInterval(tick); resolve(); }
     }, 1000);
     o.signal?.addEventListener("abort", () => { clearInterval(tick); resolve(); });
   });
   await realGuests?.done;
-  // final reports, then stop
-  await Promise.all(everyWorker.map((w) => new Promise<void>((resolve) => {
-    const onMsg = (m: { type: string }) => { if (m.type === "stopped") { w.off("message", onMsg); resolve(); } };
+  // final reports, then stop (a machine that does not answer within 2 s is terminated anyway)
+  await Promise.all(everyWorker.map((w, i) => new Promise<void>((resolve) => {
+    const giveUp = setTimeout(() => { errors.push(`${specs[i].name}/${specs[i].role}: did not stop within 2 s`); resolve(); }, 2000);
+    const onMsg = (m: { type: string }) => { if (m.type === "stopped") { clearTimeout(giveUp); w.off("message", onMsg); resolve(); } };
     w.on("message", onMsg);
+    w.on("exit", () => { clearTimeout(giveUp); resolve(); });
     w.postMessage({ type: "stop" });
   })));
-  await new Promise((r) => setTimeout(r, 20));
+  underlay.close();
   await Promise.all(everyWorker.map((w) => w.terminate()));
   realGuests?.cleanup();
-  return { seconds: (Date.now() - started) / 1000, machines: [...reports.values()], switched, unroutable };
+  return { seconds: (Date.now() - started) / 1000, machines: [...reports.values()], switched: underlay.counters.switched,
+    unroutable: underlay.counters.unroutable, underlay: { ...underlay.counters }, errors };
 }
 
 /**

@@ -56,17 +56,38 @@ for (const t of spec.traffic ?? []) {
       s.on("error", () => {});
     });
   } else if (t.kind === "bulk") {
-    const s = connect({ host: t.to, port: t.port });
+    // The peer's listener lives in another namespace's process that may start
+    // a moment later (a refused connect), so keep dialling until one holds.
     const chunk = Buffer.alloc(64 * 1024);
     const perTick = (t.mbps * 1e6) / 8 / 20;
-    let credit = 0;
-    s.on("connect", () => every(50, () => {
-      credit += perTick;
-      while (credit >= chunk.length && s.writableLength < 4 * chunk.length) { s.write(chunk); stats.bulkBytesSent += chunk.length; credit -= chunk.length; }
-    }));
-    s.on("error", () => {});
-    // bytes the kernel says the peer acknowledged: written minus what is still queued
-    timers.push(setInterval(() => { stats.bulkBytesAcked = Math.max(0, stats.bulkBytesSent - s.writableLength); }, 100));
+    let sentBefore = 0;       // bytes written on connections that already ended
+    let current: { s: Socket; sent: number } | undefined;
+    const dial = (): void => {
+      if (Date.now() >= end) return;
+      const s = connect({ host: t.to, port: t.port });
+      const here = { s, sent: 0 };
+      current = here;
+      let credit = 0;
+      let pump: NodeJS.Timeout | undefined;
+      s.on("connect", () => {
+        pump = setInterval(() => {
+          if (Date.now() >= end) return;
+          credit += perTick;
+          while (credit >= chunk.length && s.writableLength < 4 * chunk.length) { s.write(chunk); here.sent += chunk.length; stats.bulkBytesSent += chunk.length; credit -= chunk.length; }
+        }, 50);
+        timers.push(pump);
+      });
+      s.on("error", () => {});
+      s.on("close", () => {
+        if (pump) clearInterval(pump);
+        sentBefore += here.sent;
+        current = undefined;
+        setTimeout(dial, 200);
+      });
+    };
+    dial();
+    // bytes handed to the kernel and no longer queued in Node: written minus what is still queued
+    timers.push(setInterval(() => { stats.bulkBytesAcked = Math.max(0, sentBefore + (current ? current.sent - current.s.writableLength : 0)); }, 100));
   }
 }
 

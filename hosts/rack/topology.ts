@@ -43,20 +43,31 @@ export const TopologySchema = z.object({
 });
 export type Topology = z.output<typeof TopologySchema>;
 
+/** A topology file that does not match the schema, every problem with its path. */
+export class TopologyError extends ConfigError {
+  constructor(file: string, issues: { path: string; message: string }[]) {
+    super(issues);
+    this.message = `invalid topology ${file}:\n${issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n")}`;
+  }
+}
+
 export function loadTopology(path?: string): Topology {
   const file = path ?? join(packageRoot(), "examples", "rack.json");
   let json: unknown;
   try { json = JSON.parse(readFileSync(file, "utf8")); } catch (e) { throw new Error(`cannot read ${file}: ${(e as Error).message}`); }
   const r = TopologySchema.safeParse(json);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
+  if (!r.success) throw new TopologyError(file, r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
   return r.data;
 }
 
+/** A guest's port config and what its simulated guest needs to know. */
+export interface GuestPort { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayIp: string }
+
 /** Each sled's port configs, as a control plane would hand them to the sleds. */
-export function portConfigs(t: Topology): Map<string, { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string }[]> {
+export function portConfigs(t: Topology): Map<string, GuestPort[]> {
   const vpc = new Map(t.vpcs.map((v) => [v.name, v]));
   const everyone = t.sleds.flatMap((s) => s.guests.map((g) => ({ ...g, sled: s })));
-  const out = new Map<string, { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string }[]>();
+  const out = new Map<string, GuestPort[]>();
   for (const s of t.sleds) {
     out.set(s.name, s.guests.map((g) => {
       const v = vpc.get(g.vpc);
@@ -75,7 +86,7 @@ export function portConfigs(t: Topology): Map<string, { name: string; json: unkn
         ttlMs: { tcpClosed: 1000, tcpClosing: 2000, udp: 10_000, icmp: 5000 },
         limits: { flows: 16384 },
       };
-      return { name: g.name, json, traffic: g.traffic as Traffic[], mac: g.mac, ip: g.ipv4, gatewayMac: v.gateway.mac };
+      return { name: g.name, json, traffic: g.traffic as Traffic[], mac: g.mac, ip: g.ipv4, gatewayIp: v.gateway.ipv4 };
     }));
   }
   return out;

@@ -2,12 +2,13 @@
 // packet and bit rates, active flows, drops by reason and NAT port use.
 
 import type { MachineReport, RackSummary } from "./rack.js";
+import type { SwitchCounters } from "./switch.js";
 import { table } from "../cli/client.js";
 import { rate } from "../cli/commands/top.js";
 
 type Prev = Map<string, { t: number; c: Record<string, number> }>;
 
-export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev): string {
+export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev, underlay?: SwitchCounters): string {
   const now = Date.now();
   const rows: Record<string, unknown>[] = [];
   for (const m of reports) {
@@ -26,16 +27,19 @@ export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev
       });
     }
   }
-  return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}`;
+  const sw = underlay ? `\nunderlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings` : "";
+  return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}${sw}`;
 }
 
 export function summary(s: RackSummary): string {
-  const lines: string[] = [`\nwopte rack in a box — summary after ${s.seconds.toFixed(1)} s: ${s.switched} frames crossed the underlay switch`];
+  const lines: string[] = [`\nwopte rack in a box — summary after ${s.seconds.toFixed(1)} s: ${s.switched} frames crossed the underlay switch` +
+    (s.unroutable ? ` (${s.unroutable} unroutable)` : "")];
   const rows: Record<string, unknown>[] = [];
   for (const m of s.machines) {
     for (const e of m.endpoints) {
       rows.push({
         machine: m.machine, endpoint: e.name,
+        "gateway arp": e.arpResolvedMs === undefined ? "-" : e.arpResolvedMs < 0 ? "unanswered" : `${e.arpResolvedMs} ms`,
         pings: e.pingsSent ? `${e.pingsAnswered}/${e.pingsSent}` : "-",
         "bulk acked": e.bulkBytesSent ? `${rate(e.bulkBytesAcked, "B")} of ${rate(e.bulkBytesSent, "B")}` : "-",
         "short flows": e.shortStarted ? `${e.shortCompleted}/${e.shortStarted}` : "-",
@@ -53,6 +57,9 @@ export function summary(s: RackSummary): string {
     const srcs = new Map<string, number>();
     for (const k of Object.keys(server.servedFrom)) { const ip = k.split(":")[0]; srcs.set(ip, (srcs.get(ip) ?? 0) + 1); }
     lines.push(`\nthe external server saw connections from: ${[...srcs].map(([ip, n]) => `${ip} (${n})`).join(", ") || "nobody"}`);
+    const pings = Object.entries(server.pingedFrom ?? {}).map(([ip, n]) => `${ip} (${n})`).join(", ");
+    lines.push(`the external server answered pings from: ${pings || "nobody"}`);
   }
+  for (const e of s.errors) lines.push(`\nfailed: ${e}`);
   return lines.join("\n");
 }

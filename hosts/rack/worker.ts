@@ -1,7 +1,7 @@
 // One machine of the rack in a box, in its own worker thread with its own
 // engine.wasm: a sled (its guests' ports and the simulated guests) or the
 // gateway (boundary services and the external server). Underlay frames go to
-// and from the main thread's switch in batches.
+// and from the main thread's switch in batches over shared-memory rings.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { SledHost } from "../sled/sled.js";
@@ -9,35 +9,35 @@ import { GatewayHost } from "../gateway/gateway.js";
 import type { GuestDevice } from "../sled/devices.js";
 import type { UnderlayDriver } from "../sled/underlay.js";
 import { Endpoint, Traffic } from "./endpoint.js";
+import type { GuestPort } from "./topology.js";
 import type { NatIngressEntry } from "../../layers/boundary/boundary.js";
 import { RingDevice, GuestRings, VnicRings } from "../io/ring-device.js";
 import { TapDevice } from "../io/tap.js";
 
-export type GuestSpec = { name: string; json: unknown; traffic: Traffic[]; mac: string; ip: string; gatewayMac: string; rings?: VnicRings; tap?: string };
+export type GuestSpec = GuestPort & { rings?: VnicRings; tap?: string };
 export type WorkerSpec =
-  | { role: "sled"; name: string; underlay: string; ports: GuestSpec[] }
+  | { role: "sled"; name: string; underlay: string; link: VnicRings; ports: GuestSpec[] }
   | { role: "guests"; name: string; guests: GuestSpec[] }
-  | { role: "gateway"; name: string; underlay: string; boundary: { externalMac: string; routerMac: string; ownedPrefixes: string[]; externalIpv4: string };
+  | { role: "gateway"; name: string; underlay: string; link: VnicRings; boundary: { externalMac: string; routerMac: string; ownedPrefixes: string[]; externalIpv4: string };
       nat: NatIngressEntry[]; server: { ip: string; traffic: Traffic[] } };
 
 const TICK_MS = 5;
 
-/** The underlay as the switch in the main thread sees it. */
-class SwitchPort implements UnderlayDriver {
-  private cb: ((f: Uint8Array[]) => void) | undefined;
-  readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+/** This machine's underlay NIC: a link of two rings to the switch in the main thread. */
+class SwitchLink implements UnderlayDriver {
+  private readonly nic: RingDevice;
+  private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+  constructor(rings: VnicRings) { this.nic = new RingDevice("underlay", rings); }
   send(frames: Uint8Array[]): void {
-    const bufs = frames.map((f) => f.slice().buffer);
-    this.counters.tx += frames.length;
-    parentPort!.postMessage({ type: "underlay", frames: bufs }, bufs);
+    const queued = this.nic.send(frames);
+    this.counters.tx += queued;
+    this.counters.txErrors += frames.length - queued;
   }
-  deliver(bufs: ArrayBuffer[]): void {
-    this.counters.rx += bufs.length;
-    this.cb?.(bufs.map((b) => new Uint8Array(b)));
+  onFrames(cb: (f: Uint8Array[]) => void): void {
+    this.nic.onFrames((frames) => { this.counters.rx += frames.length; cb(frames); });
   }
-  onFrames(cb: (f: Uint8Array[]) => void): void { this.cb = cb; }
   stats() { return { ...this.counters }; }
-  async close(): Promise<void> {}
+  async close(): Promise<void> { this.nic.close(); }
 }
 
 /** A VNIC wired to a simulated endpoint. */
@@ -54,9 +54,7 @@ class WireDevice implements GuestDevice {
 
 async function main(): Promise<void> {
   const spec = workerData as WorkerSpec;
-  const underlay = new SwitchPort();
-  parentPort!.on("message", (m: { type: string; frames?: ArrayBuffer[] }) => {
-    if (m.type === "underlay") underlay.deliver(m.frames!);
+  parentPort!.on("message", (m: { type: string }) => {
     if (m.type === "start") start();
     if (m.type === "stop") {
       clearInterval(timer);
@@ -70,6 +68,7 @@ async function main(): Promise<void> {
   let shutdown: () => Promise<void> = async () => {};
   let timer: NodeJS.Timeout | undefined;
   if (spec.role === "sled") {
+    const underlay = new SwitchLink(spec.link);
     // each guest VNIC is a pair of vhost-style rings shared with the guests' worker
     const sled = await SledHost.create({ name: spec.name, underlay, underlayAddress: spec.underlay });
     // (with --tap, each guest is a network namespace behind a real TAP device)
@@ -78,15 +77,20 @@ async function main(): Promise<void> {
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "sled",
       ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: [] });
   } else if (spec.role === "guests") {
+    const links: GuestRings[] = [];
     for (const g of spec.guests) {
       const rings = new GuestRings(g.rings!);
-      const e = new Endpoint(g.name, g.mac, g.ip, g.gatewayMac, (f) => { rings.send(f); }, g.traffic);
+      // a guest boots knowing its address and its gateway's; it ARPs for the gateway's MAC (the engine answers)
+      const e = new Endpoint(g.name, g.mac, g.ip, { arpFor: g.gatewayIp }, (f) => { rings.send(f); }, g.traffic);
       rings.onFrames((f) => e.receive(f));
       endpoints.push(e);
+      links.push(rings);
     }
+    shutdown = async () => { for (const l of links) l.close(); };
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "guests", ports: [], endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
   } else {
     const dev = new WireDevice("external");
+    const underlay = new SwitchLink(spec.link);
     const gw = await GatewayHost.create({
       name: spec.name, underlay, underlayAddress: spec.underlay, underlayMac: "02:08:20:bb:00:01", underlayNextHopMac: "02:08:20:ff:ff:01",
       external: dev, boundary: { externalMac: spec.boundary.externalMac, nextHopMac: spec.boundary.routerMac, ownedPrefixes: spec.boundary.ownedPrefixes,
@@ -94,8 +98,9 @@ async function main(): Promise<void> {
     });
     for (const e of spec.nat) gw.addNat(e);
     // the server sits behind the customer's router: it sends to the gateway's external MAC
-    dev.endpoint = new Endpoint("server", spec.boundary.routerMac, spec.server.ip, spec.boundary.externalMac, (f) => dev.fromEndpoint(f), spec.server.traffic);
+    dev.endpoint = new Endpoint("server", spec.boundary.routerMac, spec.server.ip, { mac: spec.boundary.externalMac }, (f) => dev.fromEndpoint(f), spec.server.traffic);
     endpoints.push(dev.endpoint);
+    shutdown = () => gw.close();
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "gateway",
       ports: [{ port: "boundary", ...gw.stats(), nat: [] }], endpoints: endpoints.map((e) => ({ name: e.name, ...e.stats })) });
   }

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { loadTopology } from "../../rack/topology.js";
 import { runRack } from "../../rack/rack.js";
-import { liveView, summary } from "../../rack/view.js";
+import { summary } from "../../rack/view.js";
 
 const HELP = `usage: wopte demo [--topology rack.json] [--duration 20] [--no-live] [--tap]
 
@@ -21,21 +21,14 @@ export async function run(args: string[]): Promise<number> {
     topology: { type: "string" }, duration: { type: "string" }, "no-live": { type: "boolean" }, tap: { type: "boolean" }, help: { type: "boolean" } } });
   if (values.help) { console.log(HELP); return 0; }
   const topology = loadTopology(values.topology);
-  const durationMs = Number(values.duration ?? 20) * 1000;
+  const seconds = Number(values.duration ?? 20);
+  if (!Number.isFinite(seconds) || seconds < 0) { console.error(`--duration wants seconds (0 = until Ctrl-C), not ${values.duration}`); return 2; }
+  const durationMs = seconds * 1000;
   if (values.tap && process.getuid?.() !== 0) { console.error("wopte demo --tap needs root (TAP devices and network namespaces)"); return 2; }
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
   process.once("SIGTERM", () => stop.abort());
-  const prev = new Map();
-  const live = !values["no-live"];
-  const s = await runRack(topology, {
-    durationMs, signal: stop.signal, tap: values.tap,
-    onTick: (reports, elapsed) => {
-      if (!live) return;
-      if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
-      console.log(liveView(reports, elapsed, prev));
-    },
-  });
+  const s = await runRack(topology, { durationMs, live: !values["no-live"], signal: stop.signal, tap: values.tap });
   console.log(summary(s));
   return 0;
 }

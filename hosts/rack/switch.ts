@@ -1,0 +1,69 @@
+// The rack's underlay switch: one port per machine (a sled or the gateway),
+// each a pair of vhost-style rings (hosts/io/ring.ts) shared with that
+// machine's worker thread. It forwards Geneve frames by outer IPv6
+// destination (the seed's sled addresses, fd00:1122:3344:<rack><sled>::1),
+// a whole batch per wake-up and one doorbell per destination per batch, as
+// the rack's switches do minus ECMP. The machine's end of a link is a
+// RingDevice (its underlay NIC); the switch holds the far end, the way a
+// guest holds its VNIC's.
+
+import { createVnicRings, GuestRings, VnicRings } from "../io/ring-device.js";
+import { ip16 } from "../../layers/program/addr.js";
+
+/** Outer IPv6 destination: Ethernet 14 + IPv6 fixed header offset 24. */
+const OUTER_DST = 14 + 24;
+
+interface SwitchPort { name: string; address: Uint8Array; link: GuestRings }
+
+export interface SwitchCounters {
+  /** frames delivered to a machine's ring */
+  switched: number;
+  /** frames whose outer destination no port owns */
+  unroutable: number;
+  /** frames the destination's ring had no room for */
+  ringFull: number;
+}
+
+export class UnderlaySwitch {
+  readonly counters: SwitchCounters = { switched: 0, unroutable: 0, ringFull: 0 };
+  private readonly ports: SwitchPort[] = [];
+
+  /** A port for the machine at `underlay`; hand the rings to its worker. */
+  attach(name: string, underlay: string): VnicRings {
+    const rings = createVnicRings(2048, 2048);
+    this.ports.push({ name, address: ip16(underlay), link: new GuestRings(rings) });
+    return rings;
+  }
+
+  /** Start forwarding: each port's incoming batches go out by destination. */
+  start(): void {
+    for (const p of this.ports) p.link.onFrames((frames) => this.forward(frames));
+  }
+
+  private forward(frames: Uint8Array[]): void {
+    const byPort = new Map<SwitchPort, Uint8Array[]>();
+    for (const f of frames) {
+      const to = this.portFor(f);
+      if (!to) { this.counters.unroutable++; continue; }
+      const list = byPort.get(to);
+      if (list) list.push(f); else byPort.set(to, [f]);
+    }
+    for (const [to, list] of byPort) {
+      const queued = to.link.send(list);
+      this.counters.switched += queued;
+      this.counters.ringFull += list.length - queued;
+    }
+  }
+
+  /** A handful of ports: compare addresses directly. */
+  private portFor(f: Uint8Array): SwitchPort | undefined {
+    if (f.length < OUTER_DST + 16 || f[12] !== 0x86 || f[13] !== 0xdd) return undefined;
+    next: for (const p of this.ports) {
+      for (let i = 0; i < 16; i++) if (f[OUTER_DST + i] !== p.address[i]) continue next;
+      return p;
+    }
+    return undefined;
+  }
+
+  close(): void { for (const p of this.ports) p.link.close(); }
+}
