@@ -12,7 +12,7 @@ import { fastPathSuite, slowPath, memoryPerFlow, QUICK, FULL, FastResult, SlowRe
 import { LINE_RATE_MPPS, FLOOR_MPPS } from "./setup.js";
 import { multiCore } from "./multicore.js";
 import { microBench } from "./micro.js";
-import { snapshotBench } from "./snapshot-bench.js";
+import { benchSnapshot } from "./snapshot.js";
 import { buildNative, nativeToolsAvailable } from "../hosts/native-c/bundle-bench.js";
 
 const SUITES = ["fast", "slow", "memory", "micro", "multicore", "native", "snapshot"];
@@ -111,10 +111,10 @@ async function main(): Promise<void> {
     results.native = n;
   }
   if (want("snapshot")) {
-    const s = await snapshotBench(quick ? 100_000 : 1_000_000);
-    row(`snapshot export, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.exportFlowsPerSec)));
-    row(`snapshot restore, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.restoreFlowsPerSec)));
-    row("snapshot size", "bytes/flow", s.bytesPerFlow, "TCP/IPv4 flows to a VPC peer");
+    const s = await benchSnapshot({ flows: quick ? 100_000 : 1_000_000 });
+    row(`snapshot export, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.exportFlowsPerSec)), `${s.exportNsPerFlow.toFixed(0)} ns/flow`);
+    row(`snapshot restore, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.restoreFlowsPerSec)), `${s.restoreNsPerFlow.toFixed(0)} ns/flow`);
+    row("snapshot size", "bytes/flow", s.bytesPerFlow.toFixed(1), `SNAT'd TCP ${s.bytesPerSnatTcpFlow.toFixed(0)}, VPC peer ${s.bytesPerPeerTcpFlow.toFixed(0)}`);
     results.snapshot = s;
   }
 
