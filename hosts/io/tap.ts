@@ -70,7 +70,7 @@ export class TapDevice implements FrameDevice {
     this.rx = new RingConsumer(rxMem);
     this.tx = new RingProducer(txMem);
     this.batch = new FrameBatch(o.maxBatch ?? 256);
-    this.handle = tapAddon().attach(fd, new Uint8Array(rxMem), new Uint8Array(txMem), () => this.drain());
+    this.handle = tapAddon().attach(fd, new Uint8Array(rxMem), new Uint8Array(txMem), () => this.schedule());
   }
 
   /** Create (or attach to) TAP interface `name` and start its I/O thread. Needs CAP_NET_ADMIN. */
@@ -84,13 +84,27 @@ export class TapDevice implements FrameDevice {
     }
   }
 
+  /**
+   * The I/O thread's wake-up only schedules a drain. Draining inside the
+   * wake-up itself starved the event loop: Node dispatches a threadsafe
+   * function's queued calls back to back (up to 1000 per loop turn), and the
+   * reader queues the next call as soon as the last one starts, so under load
+   * timers, sockets and the HTTP API waited seconds. Draining from
+   * setImmediate gives them a turn after every ring's worth.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.drain());
+  }
+
   /** Drain the receive ring: at most one ring's worth per turn of the event loop. */
   private drain(): void {
     this.scheduled = false;
     if (!this.open || !this.cb) return;
     let n = 0;
     while (n < this.rx.capacity && this.rx.drainBatch(this.batch, this.cb) > 0) n += this.batch.count;
-    if (this.rx.pending() > 0 && !this.scheduled) { this.scheduled = true; setImmediate(() => this.drain()); }
+    if (this.rx.pending() > 0) this.schedule();
   }
 
   onBatch(cb: (batch: FrameBatch) => void): void {
