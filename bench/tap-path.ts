@@ -43,12 +43,13 @@ async function measure(frameBytes: number): Promise<{ frameBytes: number; kpps: 
   const gen = `const s=require("dgram").createSocket("udp4");const b=Buffer.alloc(${payload});const end=Date.now()+${seconds * 1000};
     let n=0;function go(){for(let i=0;i<64;i++){s.send(b,7000+(n++%64),"172.30.0.6");}if(Date.now()<end)setImmediate(go);else setTimeout(()=>process.exit(0),200);}go();`;
   const p = spawn("ip", ["netns", "exec", NS, process.execPath, "-e", gen], { stdio: "ignore" });
+  const exited = new Promise((r) => p.on("exit", r)); // listen now: a slow start must not make us miss the exit
   await new Promise((r) => setTimeout(r, 500)); // warm up
   const id = sled.port("web-a").id;
   const c0 = sled.engine.counters(id), t0 = performance.now(), s0 = await sunk();
   await new Promise((r) => setTimeout(r, (seconds - 1) * 1000));
   const c1 = sled.engine.counters(id), t1 = performance.now(), s1 = await sunk();
-  await new Promise((r) => p.on("exit", r));
+  await exited;
   const secs = (t1 - t0) / 1000;
   const pps = (c1.pktsOut - c0.pktsOut) / secs;
   await sled.close();
