@@ -10,7 +10,7 @@
 //   10 port u16     port id
 //   12 dir u8       1 = in (from the network side), 2 = out (from the guest side)
 // engine-written:
-//   13 verdict u8   1 pass, 2 drop, 3 hairpin (reply goes back the way it came)
+//   13 verdict u8   1 pass, 2 drop, 3 hairpin (reply goes back the way it came), 4 to host (frame unchanged)
 //   14 reason u8    drop reason (Reason), 0 otherwise
 //   15 layer u8     index of the layer that decided (0xff: none/engine)
 //   16 rule u32     id of the rule that decided (0xfffffffe: layer default, 0xffffffff: none)
@@ -52,7 +52,7 @@ export function batchAreaNew(bytes: u32): usize {
   return false;
 }
 
-/** Process `count` descriptors at `descs` with the host's clock `nowMs`. Returns frames passed or hairpinned. */
+/** Process `count` descriptors at `descs` with the host's clock `nowMs`. Returns the frames not dropped. */
 export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
   let passed: u32 = 0;
   if (<u64>count * DESC_SIZE > <u64>0xffffffff || !inArea(descs, descs + <usize>count * DESC_SIZE)) return 0;

@@ -34,8 +34,11 @@ import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
 import { noteDeletion } from "./snapshot/snapshot";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
+import { isMulticastIp, multicastMac } from "./packet/multicast";
 
-export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3 }
+// ToHost: a ToHost rule handed the frame, unchanged, to the host (membership
+// reports the host learns from, docs/abi.md); nothing crosses the port.
+export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3, ToHost = 4 }
 
 // Static scratch: the per-packet path allocates nothing.
 export const meta = changetype<PacketMeta>(memory.data(512, 16));
@@ -229,6 +232,12 @@ function encap(p: Port, params: usize): u32 {
   const table = load<u32>(params + 4);
   let i: u32;
   const m = meta;
+  const group = (flags & EncapFlag.Multicast) != 0;
+  if (group) {
+    if (!isMulticastIp(m.dstHi, m.dstLo)) return Reason.NoMulticastTarget;
+    // replication hands out copies; it cannot carry a connection (OPTE refuses it too)
+    if (m.proto == Proto.Tcp) return Reason.MulticastTcp;
+  }
   if ((flags & EncapFlag.KeyFromInnerDst) != 0) {
     const vni = (flags & EncapFlag.KeyVniZero) != 0 ? 0 : p.vni;
     const port = m.proto == Proto.Tcp || m.proto == Proto.Udp || m.icmpId != NONE ? m.dstPort : 0;
@@ -236,12 +245,18 @@ function encap(p: Port, params: usize): u32 {
   } else {
     i = targetFind(table, load<u32>(params + 8), ld64(params + 12), ld64(params + 20), load<u32>(params + 28));
   }
-  if (i == 0xffffffff) return Reason.NoEncapTarget;
+  if (i == 0xffffffff) return group ? Reason.NoMulticastTarget : Reason.NoEncapTarget;
   const e = entryAt(i);
   store<u64>(e + E_HITS, load<u64>(e + E_HITS) + 1);
   store<u32>(XB + X_ENCAP, targetRef(i));
-  xbAdd(Mod.Encap | ((flags & EncapFlag.External) != 0 ? Mod.EncapExternal : 0));
-  if ((flags & EncapFlag.SetInnerEthDst) != 0) xbSetMac(false, load<u64>(e + E_MAC));
+  let mods: u32 = Mod.Encap;
+  if ((flags & EncapFlag.External) != 0) mods |= Mod.EncapExternal;
+  // a TCP header, that is: a non-first fragment has no segment to carry an MSS for
+  if ((flags & EncapFlag.MssOnTcp) != 0 && m.proto == Proto.Tcp && m.l4 != NONE) mods |= Mod.EncapMss;
+  if (group) mods |= Mod.EncapMulticast;
+  xbAdd(mods);
+  if (group) xbSetMac(false, multicastMac(m.dstHi, m.dstLo));
+  else if ((flags & EncapFlag.SetInnerEthDst) != 0) xbSetMac(false, load<u64>(e + E_MAC));
   return 0;
 }
 
@@ -353,6 +368,13 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
         count(p, Ctr.Hairpins, 1);
         return Verdict.Hairpin;
       }
+      case ActionKind.ToHost:
+        undoNat(p);
+        store<u32>(outFrame, <u32>ptr);
+        store<u32>(outFrame, len, 4);
+        decidedLayer = li; decidedRule = ruleId;
+        count(p, Ctr.ToHost, 1);
+        return Verdict.ToHost;
       case ActionKind.Encap: {
         const r = encap(p, params);
         if (r != 0) return fail(p, dir, li, ruleId, r);

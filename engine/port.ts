@@ -30,7 +30,8 @@ export const enum Ctr {
   FastIn = 4, FastOut = 5, SlowIn = 6, SlowOut = 7,
   FlowsCreated = 8, FlowsExpired = 9, FlowsClosed = 10,
   Hairpins = 11, DropsIn = 12, DropsOut = 13, Reevaluated = 14,
-  Count = 15,
+  ToHost = 15,           // frames a ToHost rule handed to the host (verdict 4)
+  Count = 16,
 }
 export const DROP_COUNTERS_AT: u32 = Ctr.Count; // then Reason.Count u64s
 

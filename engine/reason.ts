@@ -48,5 +48,10 @@ export const enum Reason {
   SnapshotVersion = 51,   // a snapshot format version this engine does not know
   SnapshotMismatch = 52,  // the target port cannot hold it: NAT binding outside its pools, too many flows
   SnapshotGap = 53,       // incremental export asked for changes the deletion log no longer covers
-  Count = 54,
+  // --- multicast (54..)
+  MulticastTcp = 54,      // TCP to a multicast group: replication cannot carry a connection
+  NoMulticastTarget = 55, // no multicast-to-physical (M2P) mapping for the group, or not a group address
+  NotMember = 56,         // inbound multicast for a group the port has not joined
+  SourceFiltered = 57,    // inbound multicast from a source the port's group filter excludes
+  Count = 58,
 }

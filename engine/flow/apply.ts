@@ -9,11 +9,14 @@ import { Reason } from "../reason";
 import { Port } from "../port";
 import { Mod, X_MODS, X_IP_DELTA, X_L4_DELTA, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP } from "./xform";
 import { targetDeref, E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO } from "../maps/targets";
+import { emitOxideExternal, emitOxideMss, emitOxideMulticast, Replication } from "../packet/geneve";
+import { ipv6MulticastMac } from "../packet/multicast";
 
 export const ENCAP_LEN: u32 = 14 + 40 + 8 + 8;       // outer Ethernet + IPv6 + UDP + Geneve base
-export const OXIDE_OPTION_LEN: u32 = 4;               // the External option has no body
+export const EXTERNAL_OPTION_LEN: u32 = 4;            // the External option has no body
+export const MSS_OPTION_LEN: u32 = 8;                 // MSS and Multicast: 4-byte header + 4-byte body
+export const MULTICAST_OPTION_LEN: u32 = 8;
 export const GENEVE_UDP_PORT: u32 = 6081;
-export const OXIDE_OPTION_CLASS: u32 = 0x0129;
 export const UNDERLAY_HOP_LIMIT: u32 = 255;           // as the rack's switch sends it
 
 /** Where the transformed frame starts and how long it is (written by xformApply). */
@@ -144,14 +147,15 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
   if ((mods & Mod.Encap) != 0) {
     const e = targetDeref(load<u32>(x + X_ENCAP));
     if (e == 0) return Reason.NoEncapTarget;
-    const optLen: u32 = (mods & Mod.EncapExternal) != 0 ? OXIDE_OPTION_LEN : 0;
+    const optLen: u32 = ((mods & Mod.EncapExternal) != 0 ? EXTERNAL_OPTION_LEN : 0) +
+      ((mods & Mod.EncapMss) != 0 ? MSS_OPTION_LEN : 0) + ((mods & Mod.EncapMulticast) != 0 ? MULTICAST_OPTION_LEN : 0);
     const encapLen = ENCAP_LEN + optLen;
     if (headroom < encapLen) return Reason.NoHeadroom;
     if (encapLen - 14 + len > p.mtu) return Reason.TooBig; // outer IPv6 packet vs underlay MTU
     start -= encapLen;
     const o = start;
-    // outer Ethernet
-    stMac(o, p.nextHopMac);
+    // outer Ethernet: to the next hop, or for an underlay group to its group MAC (RFC 2464 §7)
+    stMac(o, (mods & Mod.EncapMulticast) != 0 ? ipv6MulticastMac(load<u64>(e + E_UNDERLAY_LO)) : p.nextHopMac);
     stMac(o + 6, p.underlayMac);
     st16(o + 12, 0x86dd);
     // outer IPv6
@@ -175,11 +179,12 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
     store<u8>(g + 1, 0);
     st16(g + 2, 0x6558);
     st32(g + 4, load<u32>(e + E_ENCAP_VNI) << 8);
-    if (optLen != 0) {
-      st16(g + 8, OXIDE_OPTION_CLASS);
-      store<u8>(g + 10, 0x00); // External, not critical
-      store<u8>(g + 11, 0);
-    }
+    let opt = g + 8;
+    if ((mods & Mod.EncapExternal) != 0) opt += emitOxideExternal(opt);
+    // the MSS body stays 0: a host that segments (LSO) writes the guest's MSS there
+    if ((mods & Mod.EncapMss) != 0) opt += emitOxideMss(opt, 0);
+    // replication starts as External; the host picks the real mode per next hop
+    if ((mods & Mod.EncapMulticast) != 0) emitOxideMulticast(opt, Replication.External);
     len += encapLen;
   }
   store<u32>(outFrame, <u32>start);

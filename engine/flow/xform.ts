@@ -43,6 +43,8 @@ export const enum Mod {
   Encap = 0x0080,
   Decap = 0x0100,
   EncapExternal = 0x0200, // add the Oxide "external" Geneve option
+  EncapMss = 0x0400,      // add the Oxide MSS option (body 0: the host may fill in the MSS when it segments)
+  EncapMulticast = 0x0800, // add the Oxide Multicast option; outer Ethernet destination from the underlay group
   Valid = 0x8000,         // the transformation has been composed at the record's epoch
 }
 

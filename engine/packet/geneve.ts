@@ -19,6 +19,9 @@ export const OXIDE_OPT_EXTERNAL: u32 = 0x00;   // no body: packet came from / go
 export const OXIDE_OPT_MULTICAST: u32 = 0x01;  // 4-byte body, replication mode in the top 2 bits
 export const OXIDE_OPT_MSS: u32 = 0x02;        // 4-byte body, u32 MSS
 
+/** Where the rack's switches replicate a multicast packet (the Multicast option's top 2 bits). */
+export const enum Replication { External = 0, Underlay = 1, Both = 2, Reserved = 3 }
+
 /** Body length an Oxide option must have, or -1 for a type we do not know. */
 function oxideBodyLen(type: u32): i32 {
   switch (type) {

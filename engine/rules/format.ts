@@ -1,4 +1,4 @@
-// Numbers of the binary rule-program format, version 1 (docs/rule-program.md).
+// Numbers of the binary rule-program format, version 2 (docs/rule-program.md).
 //
 // Rules are data: layers/ (TypeScript) compiles a VPC config into these bytes
 // and the engine loads them at run time. Every number here is part of the
@@ -6,7 +6,10 @@
 
 export const PORT_PROGRAM_MAGIC: u32 = 0x50504f57; // "WOPP" little-endian
 export const LAYER_MAGIC: u32 = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION: u32 = 1;
+export const PROGRAM_VERSION: u32 = 2;
+// Version 1 programs still load: version 2 only added the ToHost action and
+// the Multicast and MssOnTcp encap flags, which a version-1 layer may not use.
+export const OLDEST_PROGRAM_VERSION: u32 = 1;
 
 export const LAYER_HDR_SIZE: u32 = 32;
 export const LAYER_NAME_LEN: u32 = 16;
@@ -79,6 +82,7 @@ export const enum ActionKind {
   Snat = 8,           // source NAT from a port-block pool: u32 pool id
   Nat11Src = 9,       // 1:1 NAT out: source := external IP (16 bytes)
   Nat11Dst = 10,      // 1:1 NAT in: destination := private IP (16 bytes)
+  ToHost = 11,        // (v2) hand the frame, untouched, to the host: verdict ToHost
 }
 
 // Modify set-ops: [op u8, len u8, reserved u16, value (len bytes, padded to 4)].
@@ -98,4 +102,12 @@ export const enum EncapFlag {
   SetInnerEthDst = 2,  // inner Ethernet destination := the entry's MAC
   External = 4,        // add the Oxide External Geneve option (class 0x0129 type 0)
   KeyVniZero = 8,      // with KeyFromInnerDst: look up with VNI 0 instead of the port's VNI
+  // (v2) Multicast delivery: the entry is the group's M2P mapping; inner Ethernet
+  // destination := the group's MAC (RFC 1112 §6.4, RFC 2464 §7), outer Ethernet
+  // destination := the underlay group's MAC, Oxide Multicast option added. TCP is refused.
+  Multicast = 16,
+  MssOnTcp = 32,       // (v2) TCP inside: add the Oxide MSS option (body 0, for the host to fill)
 }
+// The encap flag bits a layer of each version may set; any other bit is refused.
+export const ENCAP_FLAGS_V1: u32 = 15;
+export const ENCAP_FLAGS_V2: u32 = 63;

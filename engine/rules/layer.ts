@@ -9,7 +9,7 @@ import { Reason } from "../reason";
 import { PacketMeta, L3 } from "../packet/meta";
 import { predicatesHold } from "./predicate";
 import {
-  LAYER_MAGIC, PROGRAM_VERSION, LAYER_HDR_SIZE, RULE_HDR_SIZE, PRED_HDR_SIZE,
+  LAYER_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, ENCAP_FLAGS_V1, ENCAP_FLAGS_V2, LAYER_HDR_SIZE, RULE_HDR_SIZE, PRED_HDR_SIZE,
   MAX_RULES_PER_LAYER, ActionKind, RuleDir, SetOp, fieldKind, valueSize, ENCAP_PARAMS_SIZE, Field,
 } from "./format";
 
@@ -105,7 +105,9 @@ export function ruleParams(rule: usize): usize {
   return q;
 }
 
-function validAction(a: u32): bool { return a >= <u32>ActionKind.Allow && a <= <u32>ActionKind.Nat11Dst; }
+function validAction(a: u32, version: u32): bool {
+  return a >= <u32>ActionKind.Allow && a <= (version >= 2 ? <u32>ActionKind.ToHost : <u32>ActionKind.Nat11Dst);
+}
 function validDefault(a: u32): bool {
   return a == ActionKind.Allow || a == ActionKind.Deny || a == ActionKind.StatefulAllow;
 }
@@ -132,13 +134,15 @@ function validSetOps(p: usize, len: u32): bool {
   return true;
 }
 
-function validParams(action: u32, p: usize, len: u32): bool {
+function validParams(action: u32, p: usize, len: u32, version: u32): bool {
   switch (action) {
     case ActionKind.Allow: case ActionKind.Deny: case ActionKind.StatefulAllow: case ActionKind.Decap:
+    case ActionKind.ToHost:
       return len == 0;
     case ActionKind.Modify: return validSetOps(p, len);
     case ActionKind.Hairpin: return len >= 4;
-    case ActionKind.Encap: return len == ENCAP_PARAMS_SIZE;
+    case ActionKind.Encap:
+      return len == ENCAP_PARAMS_SIZE && (load<u32>(p) & ~(version >= 2 ? ENCAP_FLAGS_V2 : ENCAP_FLAGS_V1)) == 0;
     case ActionKind.Snat: return len == 4;
     case ActionKind.Nat11Src: case ActionKind.Nat11Dst: return len == 16;
   }
@@ -146,7 +150,7 @@ function validParams(action: u32, p: usize, len: u32): bool {
 }
 
 /** Check one rule at `rule` with `avail` bytes left; returns its size or -Reason. */
-function validateRule(rule: usize, avail: u32): i32 {
+function validateRule(rule: usize, avail: u32, version: u32): i32 {
   if (avail < RULE_HDR_SIZE) return -Reason.Truncated;
   const size = <u32>load<u16>(rule + RH_SIZE);
   if (size < RULE_HDR_SIZE || (size & 3) != 0) return -Reason.BadHeaderLength;
@@ -154,7 +158,7 @@ function validateRule(rule: usize, avail: u32): i32 {
   const dir = <u32>load<u8>(rule + RH_DIR);
   if (dir < <u32>RuleDir.In || dir > <u32>RuleDir.Both) return -Reason.BadVersion;
   const action = <u32>load<u8>(rule + RH_ACTION);
-  if (!validAction(action)) return -Reason.BadVersion;
+  if (!validAction(action, version)) return -Reason.BadVersion;
   const reason = <u32>load<u8>(rule + RH_REASON);
   if (reason >= <u32>Reason.Count) return -Reason.BadVersion;
   const end = rule + size;
@@ -171,7 +175,7 @@ function validateRule(rule: usize, avail: u32): i32 {
   }
   const alen = <u32>load<u16>(rule + RH_ACTION_LEN);
   if (q + alen > end) return -Reason.Truncated;
-  if (!validParams(action, q, alen)) return -Reason.BadLength;
+  if (!validParams(action, q, alen, version)) return -Reason.BadLength;
   return <i32>size;
 }
 
@@ -210,7 +214,8 @@ export function layerLoad(src: usize, len: u32, errOut: usize): usize {
   store<u32>(errOut, 0);
   if (len < LAYER_HDR_SIZE) { store<u32>(errOut, Reason.Truncated); return 0; }
   if (load<u32>(src) != LAYER_MAGIC) { store<u32>(errOut, Reason.BadVersion); return 0; }
-  if (<u32>load<u16>(src + 4) != PROGRAM_VERSION) { store<u32>(errOut, Reason.BadVersion); return 0; }
+  const version = <u32>load<u16>(src + 4);
+  if (version < OLDEST_PROGRAM_VERSION || version > PROGRAM_VERSION) { store<u32>(errOut, Reason.BadVersion); return 0; }
   const defIn = <u32>load<u8>(src + 24), defOut = <u32>load<u8>(src + 25);
   if (!validDefault(defIn) || !validDefault(defOut)) { store<u32>(errOut, Reason.BadVersion); return 0; }
   const count = load<u32>(src + 28);
@@ -218,7 +223,7 @@ export function layerLoad(src: usize, len: u32, errOut: usize): usize {
   // validate every rule before allocating anything
   let off: u32 = LAYER_HDR_SIZE;
   for (let i: u32 = 0; i < count; i++) {
-    const r = validateRule(src + off, len - off);
+    const r = validateRule(src + off, len - off, version);
     if (r < 0) { store<u32>(errOut, <u32>(-r)); return 0; }
     off += <u32>r;
   }

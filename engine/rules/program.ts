@@ -7,7 +7,7 @@
 import { Reason } from "../reason";
 import { Port, portLayer } from "../port";
 import { Layer, layerLoad, layerFree, layerNamePtr } from "./layer";
-import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN } from "./format";
+import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN } from "./format";
 import { bumpEpoch } from "../flow/epoch";
 
 const err: usize = memory.data(4);
@@ -17,7 +17,8 @@ const staged: usize = memory.data(<i32>(MAX_LAYERS << 2));
 export function loadPortProgram(p: Port, src: usize, len: u32): u32 {
   if (len < 8) return Reason.Truncated;
   if (load<u32>(src) != PORT_PROGRAM_MAGIC) return Reason.BadVersion;
-  if (<u32>load<u16>(src + 4) != PROGRAM_VERSION) return Reason.BadVersion;
+  const version = <u32>load<u16>(src + 4);
+  if (version < OLDEST_PROGRAM_VERSION || version > PROGRAM_VERSION) return Reason.BadVersion;
   const n = <u32>load<u16>(src + 6);
   if (n > MAX_LAYERS) return Reason.BadLength;
   let off: u32 = 8;

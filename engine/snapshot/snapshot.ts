@@ -276,7 +276,9 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   const nflows = load<u32>(src + 32);
   // ---- pass 1: validate everything
   const ncounters = r32();
-  if (ncounters != COUNTER_SLOTS || !need(<usize>ncounters << 3)) return Reason.SnapshotCorrupt;
+  if (!need(<usize>ncounters << 3)) return Reason.SnapshotCorrupt;
+  // an engine build with another counter layout (counters or reasons added): refused, not misread
+  if (ncounters != COUNTER_SLOTS) return Reason.SnapshotMismatch;
   const countersAt = r;
   r += <usize>ncounters << 3;
   const npools = r32();

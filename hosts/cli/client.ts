@@ -1,5 +1,5 @@
 // A small client for the sled host API, shared by the `wopte` commands that
-// talk to a running sled (port, fw, route, v2p, flows, layers, stats,
+// talk to a running sled (port, fw, route, v2p, mcast, flows, layers, stats,
 // snapshot export/restore). `--api http://host:port` or $WOPTE_API picks the
 // sled; the default is http://127.0.0.1:7878.
 

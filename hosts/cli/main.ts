@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
   fw: { file: "fw", summary: "list, add and remove firewall rules of a port" },
   route: { file: "route", summary: "list, add and remove routes of a port" },
   v2p: { file: "v2p", summary: "list, set and remove virtual-to-physical mappings" },
+  mcast: { file: "mcast", summary: "multicast: M2P mappings and the groups ports have joined" },
   flows: { file: "flows", summary: "dump a port's flow table" },
   layers: { file: "layers", summary: "dump a port's layers and rule hit counts" },
   stats: { file: "stats", summary: "show a port's counters and drops by reason" },

@@ -5,7 +5,8 @@
 
 import type { Engine } from "./engine.js";
 
-export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3 }
+/** ToHost: a ToHost rule handed the frame, unchanged, to the host (docs/abi.md); it crosses nothing. */
+export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3, ToHost = 4 }
 export const enum Dir { In = 1, Out = 2 }
 export const DESC_SIZE = 32;
 
@@ -53,7 +54,7 @@ export class Batch {
     this.describe(i, frame.length, port, dir);
   }
 
-  /** Process descriptors [0, count). Returns how many frames passed or were hairpinned. */
+  /** Process descriptors [0, count). Returns how many frames were not dropped. */
   run(count: number, nowMs: number): number {
     if (count > this.slots) throw new Error("count exceeds batch slots");
     return this.process(this.descs, count, nowMs);

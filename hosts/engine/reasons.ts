@@ -10,8 +10,9 @@ export const REASONS: Record<string, number> = {
   XformUnsupported: 43, NoHeadroom: 44, HairpinFailed: 45, RateLimited: 46, TcpInvalid: 47,
   BadDescriptor: 48, Unroutable: 49,
   SnapshotCorrupt: 50, SnapshotVersion: 51, SnapshotMismatch: 52, SnapshotGap: 53,
+  MulticastTcp: 54, NoMulticastTarget: 55, NotMember: 56, SourceFiltered: 57,
 };
-export const REASON_COUNT = 54;
+export const REASON_COUNT = 58;
 
 const byNumber = new Map<number, string>(Object.entries(REASONS).map(([k, v]) => [v, k]));
 
@@ -28,6 +29,6 @@ export function reasonNumber(name: string): number {
 /** The engine's per-port counters before the drop-reason block (engine/port.ts Ctr). */
 export const PORT_COUNTERS = [
   "pktsIn", "pktsOut", "bytesIn", "bytesOut", "fastIn", "fastOut", "slowIn", "slowOut",
-  "flowsCreated", "flowsExpired", "flowsClosed", "hairpins", "dropsIn", "dropsOut", "reevaluated",
+  "flowsCreated", "flowsExpired", "flowsClosed", "hairpins", "dropsIn", "dropsOut", "reevaluated", "toHost",
 ] as const;
 export type PortCounterName = (typeof PORT_COUNTERS)[number];

@@ -129,7 +129,8 @@ export class GatewayHost {
       const toRack: Uint8Array[] = [], toExternal: Uint8Array[] = [];
       take.forEach((x, i) => {
         const v = b.verdict(i);
-        if (v === Verdict.Drop) return;
+        // boundary programs have no ToHost rules; a frame handed over would have nowhere to go
+        if (v === Verdict.Drop || v === Verdict.ToHost) return;
         const out = Uint8Array.from(b.output(i));
         ((v === Verdict.Pass) === (x.dir === Dir.Out) ? toRack : toExternal).push(out);
       });

@@ -25,7 +25,7 @@ export function parseScenario(json: unknown, name = "scenario.json"): ScenarioFi
   if (!Array.isArray(s.frames)) throw bad("frames: expected an array");
   s.frames.forEach((f: unknown, i) => {
     const v = (f as Record<string, unknown> | null)?.verdict;
-    if (v !== "pass" && v !== "drop" && v !== "hairpin") throw bad(`frames.${i}.verdict: expected "pass", "drop" or "hairpin"`);
+    if (v !== "pass" && v !== "drop" && v !== "hairpin" && v !== "host") throw bad(`frames.${i}.verdict: expected "pass", "drop", "hairpin" or "host"`);
   });
   return json as ScenarioFile;
 }
@@ -119,6 +119,9 @@ function verdictText(v: { verdict: string; reason?: string; layer?: string }): s
   return `${v.verdict}${v.reason ? ` ${v.reason}` : ""}${v.layer ? ` by ${v.layer}` : ""}`;
 }
 
+/** Passed frames and hairpin replies come out of the port; drops and frames for the host do not. */
+function emitsFrame(v: VerdictName): boolean { return v === "pass" || v === "hairpin"; }
+
 /** Compare a replay with scenario.json and expected.pcap. */
 export function compareFixture(results: FrameResult[], expected: CapturedFrame[], scenario: ScenarioFile): Comparison {
   const mismatches: string[] = [];
@@ -126,12 +129,12 @@ export function compareFixture(results: FrameResult[], expected: CapturedFrame[]
 
   // Which expected frame belongs to which input frame: by the scenario's verdicts when
   // they account for expected.pcap, else by position among the frames that came out.
-  const emitting = scenario.frames.filter((f) => f.verdict !== "drop").length;
+  const emitting = scenario.frames.filter((f) => emitsFrame(f.verdict)).length;
   const byScenario = emitting === expected.length && scenario.frames.length === results.length;
   const expectedIndex: (number | undefined)[] = [];
   let n = 0;
   for (let i = 0; i < results.length; i++) {
-    const emits = byScenario ? scenario.frames[i].verdict !== "drop" : results[i].output !== undefined;
+    const emits = byScenario ? emitsFrame(scenario.frames[i].verdict) : results[i].output !== undefined;
     expectedIndex.push(emits ? n++ : undefined);
   }
   const produced = results.filter((r) => r.output).length;

@@ -15,7 +15,8 @@ import { compilePort, applyPort, CompiledPort } from "../../layers/vpc/compile.j
 import { ConfigError } from "../../layers/vpc/config.js";
 import { readCapture, Side, CapturedFrame, CaptureError } from "../pcap/pcapng.js";
 
-export type VerdictName = "pass" | "drop" | "hairpin";
+/** "host": a ToHost rule gave the frame to the host (a sled learns membership reports this way); nothing comes out. */
+export type VerdictName = "pass" | "drop" | "hairpin" | "host";
 
 export interface FrameResult {
   index: number;
@@ -81,7 +82,7 @@ export async function replayFrames(compiled: CompiledPort, frames: InputFrame[],
 
 function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, side: Side, layers: string[]): FrameResult {
   const v = b.verdict(j);
-  const verdict: VerdictName = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : "drop";
+  const verdict: VerdictName = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : v === Verdict.ToHost ? "host" : "drop";
   const rule = b.rule(j), layer = b.layer(j);
   const r: FrameResult = {
     index, side, verdict,
@@ -89,7 +90,7 @@ function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, s
     layer: layer === LAYER_NONE ? undefined : layers[layer] ?? `layer${layer}`,
     rule: rule === RULE_DEFAULT ? "default" : rule === RULE_NONE ? "-" : String(rule),
   };
-  if (verdict !== "drop") r.output = { side: outputSide(side, verdict), bytes: Uint8Array.from(b.output(j)) };
+  if (verdict === "pass" || verdict === "hairpin") r.output = { side: outputSide(side, verdict), bytes: Uint8Array.from(b.output(j)) };
   return r;
 }
 

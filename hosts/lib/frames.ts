@@ -101,11 +101,31 @@ export function ipFrame(dstMac: string, srcMac: string, src: string, dst: string
     : eth(dstMac, srcMac, 0x0800, ipv4(src, dst, proto, l4, ttl));
 }
 
-export interface GeneveOpts { vni: number; external?: boolean; sport?: number }
+export interface GeneveOpts {
+  vni: number;
+  /** Oxide options (class 0x0129), in this order: External (no body), MSS (u32 body), Multicast (replication mode 0-3). */
+  external?: boolean;
+  mss?: number;
+  multicast?: number;
+  sport?: number;
+}
+
+/** The Oxide Geneve options `o` asks for, as bytes. */
+export function oxideOptions(o: GeneveOpts): Uint8Array {
+  const parts: Uint8Array[] = [];
+  if (o.external) parts.push(Uint8Array.from([0x01, 0x29, 0x00, 0x00]));
+  if (o.mss !== undefined) {
+    const m = Uint8Array.from([0x01, 0x29, 0x02, 0x01, 0, 0, 0, 0]);
+    new DataView(m.buffer).setUint32(4, o.mss);
+    parts.push(m);
+  }
+  if (o.multicast !== undefined) parts.push(Uint8Array.from([0x01, 0x29, 0x01, 0x01, (o.multicast & 3) << 6, 0, 0, 0]));
+  return cat(...parts);
+}
 
 /** Outer Ethernet/IPv6/UDP(6081)/Geneve around an inner Ethernet frame. Zero outer UDP checksum. */
 export function geneve(dstMac: string, srcMac: string, src6: string, dst6: string, o: GeneveOpts, inner: Uint8Array): Uint8Array {
-  const opt = o.external ? Uint8Array.from([0x01, 0x29, 0x00, 0x00]) : new Uint8Array();
+  const opt = oxideOptions(o);
   const g = new Uint8Array(8);
   g[0] = opt.length >> 2;
   g[2] = 0x65; g[3] = 0x58;

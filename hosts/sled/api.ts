@@ -6,7 +6,8 @@ import { createServer, IncomingMessage, ServerResponse, Server } from "node:http
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import { SledHost, NotFound, Conflict } from "./sled.js";
-import { ConfigError, FirewallRule, Route, V2pMapping } from "../../layers/vpc/config.js";
+import { ConfigError, FirewallRule, Route, V2pMapping, M2pMapping, MulticastGroup } from "../../layers/vpc/config.js";
+import { ip16, ipText, isIP } from "../../layers/program/addr.js";
 import { EngineError } from "../engine/engine.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
 import { PORT_COUNTERS } from "../engine/reasons.js";
@@ -88,7 +89,7 @@ export class SledApi {
       if (!r.success) throw new ConfigError(r.error!.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
       return r.data as T;
     };
-    this.add("GET", "/health", () => ({ ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size }));
+    this.add("GET", "/health", () => ({ ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, underlayDrops: h.underlayDrops }));
     this.add("GET", "/ports", () => h.summary());
     this.add("POST", "/ports", async (_r, _p, b) => {
       const spec = (b ?? {}) as { config?: unknown; device?: unknown };
@@ -159,6 +160,32 @@ export class SledApi {
       return m;
     });
     this.add("DELETE", "/v2p/:vni/:ip", (_r, p) => { h.removeV2p(Number(p.vni), p.ip); return { removed: p.ip }; });
+    // multicast: M2P mappings are rack-wide; each port has its groups (and learns them from its guest's reports)
+    this.add("GET", "/m2p", () => h.listM2p());
+    this.add("PUT", "/m2p", (_r, _p, b) => {
+      const m = body(M2pMapping, b);
+      h.setM2p(m);
+      return m;
+    });
+    this.add("DELETE", "/m2p/:group", (_r, p) => { h.removeM2p(p.group); return { removed: p.group }; });
+    this.add("GET", "/ports/:name/multicast", (_r, p) => h.port(p.name).compiled.config.multicast);
+    this.add("PUT", "/ports/:name/multicast", (_r, p, b) => {
+      if (!Array.isArray(b)) throw new HttpError(400, "body must be an array of groups");
+      return h.setGroups(p.name, b.map((x) => body(MulticastGroup, x))).compiled.config.multicast;
+    });
+    this.add("POST", "/ports/:name/multicast", (_r, p, b) => {
+      const g = body(MulticastGroup, b);
+      const same = sameGroup(g.group);
+      h.setGroups(p.name, [...h.port(p.name).compiled.config.multicast.filter((x) => !same(x.group)), g]);
+      return g;
+    });
+    this.add("DELETE", "/ports/:name/multicast/:group", (_r, p) => {
+      const groups = h.port(p.name).compiled.config.multicast;
+      const same = sameGroup(p.group);
+      if (!groups.some((x) => same(x.group))) throw new NotFound(`${p.name} has not joined ${p.group}`);
+      h.setGroups(p.name, groups.filter((x) => !same(x.group)));
+      return { removed: p.group };
+    });
     // packet capture: pcapng of what the port sees, before and after the engine
     this.add("GET", "/ports/:name/capture", async (_r, p, _b, q) => {
       const seconds = Number(q.get("seconds") ?? 10), max = Number(q.get("max") ?? 10_000);
@@ -253,6 +280,13 @@ export class SledApi {
   close(): Promise<void> {
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** A test for "the same group as `group`" whatever the spelling (ff0e::1, ff0e:0::1); nothing matches a non-address. */
+function sameGroup(group: string): (other: string) => boolean {
+  if (!isIP(group)) return () => false;
+  const want = ipText(ip16(group));
+  return (other) => isIP(other) !== 0 && ipText(ip16(other)) === want;
 }
 
 const MAX_BODY = 64 * 1024 * 1024;

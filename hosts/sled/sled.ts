@@ -2,7 +2,9 @@
 // guest devices and the Geneve underlay in batches (RFD 63 "Instance to
 // Instance" steps 5-10). Control-plane changes recompile the port's VPC
 // config and swap only the layers that changed, so rule hit counters and
-// flow state survive unrelated updates.
+// flow state survive unrelated updates. Multicast reaches every local member
+// port (hosts/sled/multicast.ts), and a guest's IGMPv3/MLDv2 reports, which
+// the engine hands over with verdict ToHost, change its port's membership.
 
 import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
@@ -16,6 +18,8 @@ import { appendFileSync } from "node:fs";
 import { Capture, CapturePoint } from "./capture.js";
 import type { GuestDevice } from "./devices.js";
 import type { UnderlayDriver } from "./underlay.js";
+import { SledMulticast, M2pEntry, innerGroupOf } from "./multicast.js";
+import { groupsAfterReports, Membership, ReportCounters } from "./membership.js";
 
 export interface SledPort {
   name: string;
@@ -28,6 +32,8 @@ export interface SledPort {
   compiled: CompiledPort;
   device: GuestDevice;
   layerBytes: Map<string, Uint8Array>;
+  /** Membership reports from the guest (hosts/sled/membership.ts). */
+  reports: ReportCounters;
 }
 
 export interface V2pEntry { vni: number; ip: string; mac: string; underlay: string }
@@ -59,13 +65,15 @@ export class SledHost {
   readonly ports = new Map<string, SledPort>();
   private readonly byMacVni = new Map<string, SledPort>();
   private readonly v2p = new Map<string, V2pEntry>();
+  private readonly mcast: SledMulticast<SledPort>;
   private readonly batch: Batch;
   private queue: Pending[] = [];
   private flushing = false;
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
-  readonly underlayDrops = { unknownDestination: 0, malformed: 0 };
+  /** Underlay frames for no local port: unicast to an unknown MAC, multicast to a group no local port joined. */
+  readonly underlayDrops = { unknownDestination: 0, noMembers: 0, malformed: 0 };
 
   private readonly self: Uint8Array | undefined;
 
@@ -73,6 +81,7 @@ export class SledHost {
     this.now = o.now ?? (() => Date.now());
     this.self = o.underlayAddress ? ip16(o.underlayAddress) : undefined;
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
+    this.mcast = new SledMulticast(engine);
     o.underlay.onFrames((frames) => this.fromUnderlay(frames));
     this.timer = setInterval(() => this.expire(), o.expireIntervalMs ?? 100);
     this.timer.unref();
@@ -122,10 +131,13 @@ export class SledHost {
     const port: SledPort = {
       name, id, json: structuredClone(json), compiled, device,
       layerBytes: new Map(compiled.layers.map((l) => [l.name, encodeLayer(l)])),
+      reports: { learned: 0, bad: 0, ignoredRecords: 0 },
     };
     this.ports.set(name, port);
     this.byMacVni.set(key, port);
     for (const m of compiled.config.v2p) this.v2p.set(`${m.vni ?? compiled.config.vni}/${m.ip}`, { vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
+    for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
+    this.mcast.reindex(this.ports.values());
     device.onFrames((frames) => this.fromGuest(port, frames));
     return port;
   }
@@ -136,6 +148,7 @@ export class SledHost {
     this.engine.destroyPort(p.id);
     this.ports.delete(name);
     this.byMacVni.delete(`${p.compiled.config.vni}/${p.compiled.config.guest.mac.toLowerCase()}`);
+    this.mcast.reindex(this.ports.values());
   }
 
   /** running, paused (no processing, dumps work), or reset (flows and counters cleared, then ready). */
@@ -191,6 +204,8 @@ export class SledHost {
     applyMeters(e, p.id, compiled, this.now());
     p.json = json;
     p.compiled = compiled;
+    for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
+    this.mcast.reindex(this.ports.values());
     return p;
   }
 
@@ -206,6 +221,34 @@ export class SledHost {
   }
   listV2p(): V2pEntry[] { return [...this.v2p.values()]; }
 
+  // ---- multicast: M2P (rack-wide) and each port's groups
+
+  setM2p(m: M2pEntry): void { this.mcast.setM2p(m); }
+  removeM2p(group: string): void {
+    if (!this.mcast.removeM2p(group)) throw new NotFound(`no M2P mapping for ${group}`);
+  }
+  listM2p(): M2pEntry[] { return this.mcast.listM2p(); }
+  /** Replace a port's groups (validated with the rest of its config; the layers follow). */
+  setGroups(name: string, groups: Membership[]): SledPort {
+    return this.updatePort(name, (j) => { j.multicast = groups; });
+  }
+
+  /**
+   * A guest's membership reports (verdict ToHost), one batch's worth: its
+   * port's groups become what they say, with one recompile for all of them.
+   */
+  private learnFromReports(port: SledPort, frames: Uint8Array[]): void {
+    const { groups, reports } = groupsAfterReports(port.compiled.config.multicast, frames, port.reports);
+    try {
+      if (groups) this.setGroups(port.name, groups);
+      port.reports.learned += reports;
+    } catch (err) {
+      // more groups or sources than a port config holds: counted, the port unchanged
+      port.reports.bad += reports;
+      port.reports.lastError = (err as Error).message;
+    }
+  }
+
   // ---- the datapath pump
 
   private fromGuest(port: SledPort, frames: Uint8Array[]): void {
@@ -213,14 +256,27 @@ export class SledHost {
     this.scheduleFlush();
   }
 
-  /** Underlay frames go to the port owning the inner destination MAC on the frame's VNI. */
-  private fromUnderlay(frames: Uint8Array[]): void {
+  /**
+   * Underlay frames go to the port owning the inner destination MAC on the
+   * frame's VNI; a group's frames to every local member port but `except`
+   * (the sender, when a local guest sent it).
+   */
+  private fromUnderlay(frames: Uint8Array[], except?: SledPort): void {
     for (const f of frames) {
       if (f.length < 70 + 14) { this.underlayDrops.malformed++; continue; }
       const opt = (f[62] & 0x3f) * 4;
       const vni = (f[66] << 16) | (f[67] << 8) | f[68];
       const inner = 70 + opt;
       if (f.length < inner + 14) { this.underlayDrops.malformed++; continue; }
+      // to an underlay group, or to an Ethernet group address inside (RFC 7042 §2.1; the udp
+      // driver rebuilds the outer header to this sled): IP multicast, or broadcast, which no port takes
+      if (f[38] === 0xff || (f[inner] & 1) !== 0) {
+        const group = innerGroupOf(f);
+        const members = group ? this.mcast.membersOf(group).filter((p) => p !== except) : [];
+        if (members.length === 0) this.underlayDrops[group ? "noMembers" : "unknownDestination"]++;
+        for (const port of members) this.queue.push({ port, dir: Dir.In, frame: f });
+        continue;
+      }
       let mac = 0n;
       for (let i = 0; i < 6; i++) mac = (mac << 8n) | BigInt(f[inner + i]);
       const port = this.byMacVni.get(`${vni}/${macText(mac)}`);
@@ -255,16 +311,23 @@ export class SledHost {
         this.o.onBatch?.(n, Number(process.hrtime.bigint() - t0) / 1e9);
         const toUnderlay: Uint8Array[] = [];
         const toGuest = new Map<SledPort, Uint8Array[]>();
+        const groupSends: { from: SledPort; frame: Uint8Array }[] = [];
+        const reports = new Map<SledPort, Uint8Array[]>();
         let i = 0;
         for (const item of take) {
           if (item.frame.length > b.capacity) continue;
           const v = b.verdict(i);
-          if (v !== Verdict.Drop) {
+          if (v === Verdict.ToHost) {
+            reports.set(item.port, [...(reports.get(item.port) ?? []), Uint8Array.from(b.output(i))]);
+          } else if (v !== Verdict.Drop) {
             const out = Uint8Array.from(b.output(i));
             const towardNetwork = (v === Verdict.Pass) === (item.dir === Dir.Out);
             item.port.capture?.add(towardNetwork ? CapturePoint.ToNetwork : CapturePoint.ToGuest, out);
-            if (towardNetwork) toUnderlay.push(out);
-            else {
+            if (towardNetwork) {
+              toUnderlay.push(out);
+              // to an underlay group (outer destination ff..): local members get it too
+              if (out.length >= 54 && out[38] === 0xff) groupSends.push({ from: item.port, frame: Uint8Array.from(out) });
+            } else {
               const list = toGuest.get(item.port) ?? [];
               list.push(out);
               toGuest.set(item.port, list);
@@ -278,7 +341,10 @@ export class SledHost {
         const remote = local.length ? toUnderlay.filter((f) => !local.includes(f)) : toUnderlay;
         if (remote.length) this.o.underlay.send(remote);
         if (local.length) this.fromUnderlay(local);
+        for (const g of groupSends) this.fromUnderlay([g.frame], g.from);
         for (const [port, frames] of toGuest) port.device.send(frames);
+        // after the batch's frames are out: learning recompiles layers and may grow engine memory
+        for (const [port, frames] of reports) this.learnFromReports(port, frames);
       }
     } finally {
       this.flushing = false;
@@ -337,7 +403,8 @@ export class SledHost {
     const c = this.engine.counters(p.id);
     const nat = p.compiled.natPools.map((x) => ({ ...x, ...this.engine.natUsage(p.id, x.pool) }));
     return { port: name, id: p.id, state: this.engine.portState(p.id), flows: this.engine.flowCount(p.id),
-      flowCapacity: this.engine.flowCapacity(p.id), epoch: this.engine.portEpoch(p.id), counters: c, nat };
+      flowCapacity: this.engine.flowCapacity(p.id), epoch: this.engine.portEpoch(p.id), counters: c, nat,
+      multicast: { groups: p.compiled.config.multicast.length, reports: { ...p.reports } } };
   }
   flows(name: string) { return this.engine.flows(this.port(name).id); }
   layers(name: string) {

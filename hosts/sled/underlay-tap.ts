@@ -122,7 +122,8 @@ export class TapUnderlay implements UnderlayDriver {
       if (f.length < 58) { this.counters.txErrors++; continue; }
       // ECMP: the outer UDP source port carries the flow hash
       const p = live[((f[54] << 8) | f[55]) % live.length];
-      f.set(p.mac!, 0);
+      // an underlay group keeps the group MAC the engine derived (RFC 2464); the switch replicates it
+      if (f[38] !== 0xff) f.set(p.mac!, 0);
       f.set(this.mac, 6);
       p.dev.send([f]);
       p.tx++;

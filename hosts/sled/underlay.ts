@@ -6,7 +6,9 @@
 // engine always sees whole frames. For development without root, `peers` maps
 // underlay addresses to loopback sockets, so several sleds can share ::1.
 // The kernel picks one source port per socket, so ECMP entropy from the outer
-// source port is lost with this driver (the `tap` driver keeps it).
+// source port is lost with this driver (the `tap` driver keeps it). A frame
+// to an underlay multicast group goes to every peer; without peers it goes to
+// the group address, but the driver joins no groups, so it receives none.
 
 import { createSocket, Socket, RemoteInfo } from "node:dgram";
 import { ip16, ipText } from "../../layers/program/addr.js";
@@ -91,9 +93,14 @@ export class UdpUnderlay implements UnderlayDriver {
         continue;
       }
       const dst = ipText(f.subarray(38, 54));
-      const target = this.peers.get(dst) ?? { host: dst, port: GENEVE_PORT };
-      this.sock.send(f.subarray(OUTER_LEN), target.port, target.host, (err) => { if (err) this.counters.txErrors++; });
-      this.counters.tx++;
+      // An underlay group with peers configured: every peer gets a copy, as the
+      // rack's switches replicate to the sleds (this driver cannot join groups).
+      const targets = this.peers.get(dst) ? [this.peers.get(dst)!] : f[38] === 0xff && this.peers.size ? [...this.peers.values()]
+        : [{ host: dst, port: GENEVE_PORT }];
+      for (const target of targets) {
+        this.sock.send(f.subarray(OUTER_LEN), target.port, target.host, (err) => { if (err) this.counters.txErrors++; });
+        this.counters.tx++;
+      }
     }
   }
 

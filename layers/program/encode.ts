@@ -1,5 +1,5 @@
 // The rule-program encoder: layers and rules as plain data → the engine's
-// binary rule-program format, version 1 (docs/rule-program.md). The VPC
+// binary rule-program format, version 2 (docs/rule-program.md). The VPC
 // compiler (layers/vpc) builds these objects; the engine validates and runs
 // the bytes.
 
@@ -7,7 +7,7 @@ import { prefix16, parseMac, ip16 } from "./addr.js";
 
 export const PORT_PROGRAM_MAGIC = 0x50504f57; // "WOPP"
 export const LAYER_MAGIC = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION = 1;
+export const PROGRAM_VERSION = 2;
 
 export const FIELD = {
   ethSrc: 1, ethDst: 2, etherType: 3, ipVersion: 4, srcIp: 5, dstIp: 6, proto: 7, srcPort: 8,
@@ -44,11 +44,19 @@ export type Action =
   | { kind: "statefulAllow" }
   | { kind: "modify"; set: SetOp[] }
   | { kind: "hairpin"; hairpin: number; params: Uint8Array }
-  | { kind: "encap"; table: number; key: EncapKey; setInnerEthDst?: boolean; external?: boolean }
+  | {
+      kind: "encap"; table: number; key: EncapKey; setInnerEthDst?: boolean; external?: boolean;
+      /** The entry is a multicast group's underlay (M2P): group MACs inside and out, the Multicast option; TCP refused. */
+      multicast?: boolean;
+      /** Inner TCP carries the Oxide MSS option (body 0, for the host to fill when it segments). */
+      mssOnTcp?: boolean;
+    }
   | { kind: "decap" }
   | { kind: "snat"; pool: number }
   | { kind: "nat11Src"; ip: string }
-  | { kind: "nat11Dst"; ip: string };
+  | { kind: "nat11Dst"; ip: string }
+  /** Hand the frame, unchanged, to the host (verdict ToHost). */
+  | { kind: "toHost" };
 
 export type RuleDir = "in" | "out" | "both";
 
@@ -71,10 +79,10 @@ export interface LayerDef {
   rules: Rule[];
 }
 
-const ACTION = { allow: 1, deny: 2, statefulAllow: 3, modify: 4, hairpin: 5, encap: 6, decap: 7, snat: 8, nat11Src: 9, nat11Dst: 10 } as const;
+const ACTION = { allow: 1, deny: 2, statefulAllow: 3, modify: 4, hairpin: 5, encap: 6, decap: 7, snat: 8, nat11Src: 9, nat11Dst: 10, toHost: 11 } as const;
 const DIR = { in: 1, out: 2, both: 3 } as const;
 const SETOP = { ethSrc: 1, ethDst: 2, ipSrc: 3, ipDst: 4, sport: 5, dport: 6, meta: 7, ttlDec: 11, meter: 12 } as const;
-export const ENCAP_FLAG = { keyFromInnerDst: 1, setInnerEthDst: 2, external: 4, keyVniZero: 8 } as const;
+export const ENCAP_FLAG = { keyFromInnerDst: 1, setInnerEthDst: 2, external: 4, keyVniZero: 8, multicast: 16, mssOnTcp: 32 } as const;
 
 /** A growable little-endian byte writer. */
 class Writer {
@@ -139,7 +147,7 @@ function encodePredicate(w: Writer, p: Predicate): void {
 function encodeAction(a: Action): Uint8Array {
   const w = new Writer();
   switch (a.kind) {
-    case "allow": case "deny": case "statefulAllow": case "decap": break;
+    case "allow": case "deny": case "statefulAllow": case "decap": case "toHost": break;
     case "modify":
       for (const s of a.set) {
         switch (s.op) {
@@ -160,6 +168,8 @@ function encodeAction(a: Action): Uint8Array {
       let flags = 0;
       if (a.setInnerEthDst) flags |= ENCAP_FLAG.setInnerEthDst;
       if (a.external) flags |= ENCAP_FLAG.external;
+      if (a.multicast) flags |= ENCAP_FLAG.multicast;
+      if (a.mssOnTcp) flags |= ENCAP_FLAG.mssOnTcp;
       if (a.key === "innerDst" || a.key === "innerDstNoVni") {
         flags |= ENCAP_FLAG.keyFromInnerDst;
         if (a.key === "innerDstNoVni") flags |= ENCAP_FLAG.keyVniZero;

@@ -13,6 +13,7 @@ import { natLayer, externalIpsOf } from "./nat.js";
 import { overlayLayer } from "./overlay.js";
 import { TABLE } from "./constants.js";
 import { bandwidthLayer, meterSettings, MeterSetting } from "./bandwidth.js";
+import { MULTICAST_VNI, groupMac } from "./multicast.js";
 
 export const LAYER_ORDER = ["gateway", "firewall", "router", "nat", "overlay", "bandwidth"] as const;
 
@@ -46,6 +47,7 @@ export function compilePort(json: unknown): CompiledPort {
     table: TABLE.v2p, vni: m.vni ?? c.vni, ip: m.ip, portLo: 0, portHi: 65535,
     target: { encapVni: m.vni ?? c.vni, underlay: m.underlay, mac: m.mac },
   }));
+  for (const m of c.m2p) mappings.push(m2pEntry(m.group, m.underlay));
   if (c.boundary) {
     mappings.push({ table: TABLE.boundary, vni: 0, ip: "::", portLo: 0, portHi: 0,
       target: { encapVni: c.boundary.vni, underlay: c.boundary.underlay, mac: c.boundary.mac } });
@@ -62,6 +64,12 @@ export function compilePort(json: unknown): CompiledPort {
     mappings,
     meters: meterSettings(c),
   };
+}
+
+/** The M2P table entry for a group: found by (VNI 0, group), sent on VNI 77 to the underlay group (its MAC for dumps). */
+export function m2pEntry(group: string, underlay: string): MappingEntry {
+  return { table: TABLE.m2p, vni: 0, ip: group, portLo: 0, portHi: 65535,
+    target: { encapVni: MULTICAST_VNI, underlay, mac: groupMac(underlay) } };
 }
 
 /** The program bytes of one layer of a compiled port (for replacing just that layer). */

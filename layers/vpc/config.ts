@@ -4,7 +4,8 @@
 // with zod; errors name the path and the reason.
 
 import { z } from "zod";
-import { prefix16, isIP } from "../program/addr.js";
+import { prefix16, isIP, isV4, ip16, ipText } from "../program/addr.js";
+import { isRoutableGroup, isMulticast, isUnderlayGroup } from "./multicast.js";
 
 const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address like a8:40:25:00:00:01");
 const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
@@ -63,6 +64,22 @@ export const SnatBlock = z.object({ ip, firstPort: port, lastPort: port, igw: ig
 
 export const V2pMapping = z.object({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
+const group = ip.refine((s) => isIP(s) !== 0 && isRoutableGroup(s), "expected a multicast group outside link scope (not 224.0.0.0/24, not an IPv6 scope 0-2 group)");
+/**
+ * A group the port has joined with an IGMPv3/MLDv2 source filter (RFC 3376
+ * §3.1): `include` takes only the listed sources, `exclude` all but them
+ * (`exclude` with no sources: any source). INCLUDE {} is no membership, so
+ * it is refused here; a learned report that says it removes the group.
+ */
+export const MulticastGroup = z.object({
+  group,
+  mode: z.enum(["include", "exclude"]).default("exclude"),
+  sources: z.array(ip.refine((s) => isIP(s) === 0 || !isMulticast(s), "a source is a unicast address")).max(256).default([]),
+}).refine((g) => g.mode === "exclude" || g.sources.length > 0, "an include filter needs at least one source")
+  .refine((g) => g.sources.every((s) => isV4(s) === isV4(g.group)), "sources must be of the group's address family");
+/** Multicast to physical: an overlay group and the admin-local underlay group (ff04::/16) that carries it. */
+export const M2pMapping = z.object({ group, underlay: ipv6.refine((s) => isIP(s) === 6 && isUnderlayGroup(s), "expected an underlay group in ff04::/16") });
+
 const mbps = z.number().positive().max(400_000);
 export const BandwidthClass = z.object({
   name: z.string().min(1),
@@ -114,6 +131,10 @@ export const PortConfigSchema = z.object({
   firewall: z.array(FirewallRule).default([]),
   routes: z.array(Route).default([]),
   v2p: z.array(V2pMapping).default([]),
+  /** Groups the guest has joined (set by the control plane or learned from its IGMPv3/MLDv2 reports). */
+  multicast: z.array(MulticastGroup).max(256).default([]),
+  /** Multicast-to-physical mappings of the groups the guest sends to (the sled also sets them rack-wide). */
+  m2p: z.array(M2pMapping).default([]),
   bandwidth: Bandwidth.default({ classes: [] }),
   limits: z.object({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
   ttlMs: z.object({
@@ -131,10 +152,17 @@ export const PortConfigSchema = z.object({
   if ((ext.snat || ext.ephemeral || ext.floating.length || c.attachedSubnets.some((a) => a.external)) && !c.boundary) {
     ctx.addIssue({ code: "custom", path: ["boundary"], message: "required when the port has external IPs" });
   }
+  const groups = c.multicast.map((g) => ip16Text(g.group));
+  groups.forEach((g, i) => {
+    if (groups.indexOf(g) !== i) ctx.addIssue({ code: "custom", path: ["multicast", i, "group"], message: "the group is listed twice" });
+  });
   if (c.routes.some((r) => r.target.type === "internetGateway") && !c.boundary) {
     ctx.addIssue({ code: "custom", path: ["boundary"], message: "required by an internetGateway route" });
   }
 });
+
+/** One spelling per address (ff0e::1 and ff0e:0::1 are one group). */
+function ip16Text(s: string): string { return isIP(s) ? ipText(ip16(s)) : s; }
 
 export type PortConfigInput = z.input<typeof PortConfigSchema>;
 export type VpcPortConfig = z.output<typeof PortConfigSchema>;

@@ -10,10 +10,12 @@ export const TABLE = {
   boundary: 2,
   /** The gateway host's NAT ingress: (external IP, port range) → sled, VNI, guest MAC. */
   natIngress: 3,
+  /** Multicast to physical: (VNI 0, overlay group) → underlay group, VNI 77. */
+  m2p: 4,
 } as const;
 
 /** meta0: what the router decided (read by the NAT and overlay layers). */
-export const ROUTE = { none: 0, vpc: 1, instance: 2, internet: 3 } as const;
+export const ROUTE = { none: 0, vpc: 1, instance: 2, internet: 3, multicast: 4 } as const;
 
 export const BOUNDARY_VNI = 99;
 export const SERVICES_VNI = 100;
@@ -22,8 +24,8 @@ export const FIRST_GUEST_VNI = 1024;
 /** Engine reason numbers the VPC uses for its denies (engine/reason.ts). */
 export const REASON = {
   layerDeny: 32, natExhausted: 36, noEncapTarget: 37, spoofedSource: 38, wrongVni: 39,
-  notForPort: 40, ttlExceeded: 41, unroutable: 49,
+  notForPort: 40, ttlExceeded: 41, unroutable: 49, notMember: 56, sourceFiltered: 57,
 } as const;
 
 export const ETHERTYPE = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd } as const;
-export const PROTO = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
+export const PROTO = { icmp: 1, igmp: 2, tcp: 6, udp: 17, icmpv6: 58 } as const;

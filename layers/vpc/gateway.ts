@@ -1,8 +1,9 @@
 // The gateway layer: the guest's virtual, off-subnet router (RFD 63 "Internal
 // DNS" steps 3-4, "Instance to Instance" step 4). The engine answers ARP, NDP,
 // DHCPv4/v6 and pings for the gateway itself, and drops frames whose source
-// MAC or IP is not the guest's (anti-spoofing, seed 000). Inbound, every
-// frame appears to come from the gateway's MAC.
+// MAC or IP is not the guest's (anti-spoofing, seed 000). The guest's
+// IGMPv3/MLDv2 membership reports go to the host, which learns the groups it
+// joins from them. Inbound, every frame appears to come from the gateway's MAC.
 
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import {
@@ -12,10 +13,11 @@ import {
 import type { VpcPortConfig } from "./config.js";
 import { ETHERTYPE, PROTO, REASON } from "./constants.js";
 import { linkLocalFromMac } from "./addresses.js";
+import { IGMPV3_REPORTS_TO, MLDV2_REPORTS_TO, MLDV2_REPORT_TYPE, MLD_TYPES, groupMac } from "./multicast.js";
 
 const P = {
   spoofMac: 10, arp: 20, arpOther: 21, dhcp: 30, ndp: 40, ndpOther: 45,
-  ping: 50, toGateway: 60, spoofIp: 70, etherType: 80,
+  ping: 50, membership: 55, linkOnly: 56, toGateway: 60, spoofIp: 70, etherType: 80,
 } as const;
 
 export function gatewayLayer(c: VpcPortConfig): LayerDef {
@@ -60,6 +62,10 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       { field: "dstIp", prefixes: [c.gateway.ipv4] }, { field: "proto", values: [PROTO.icmp] }, { field: "icmpType", values: [8] },
       { field: "srcIp", prefixes: [c.guest.ipv4] },
     ], { kind: "hairpin", hairpin: HairpinKind.Icmp4EchoReply, params: encodeIcmp4EchoParams(gw) });
+    // IGMPv3 reports tell the host which groups the guest joined; other IGMP never leaves the link.
+    add(P.membership, "out", [{ field: "proto", values: [PROTO.igmp] }, { field: "dstIp", prefixes: [IGMPV3_REPORTS_TO] },
+      { field: "srcIp", prefixes: [c.guest.ipv4, "0.0.0.0"] }], { kind: "toHost" });
+    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.igmp] }, { field: "srcIp", prefixes: [c.guest.ipv4, "0.0.0.0"] }], deny(REASON.layerDeny));
     // Nothing else addressed to the gateway leaves the port.
     add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv4] }], deny(REASON.layerDeny));
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv4, true), not: true }], deny(REASON.spoofedSource));
@@ -98,13 +104,21 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     add(P.ping, "out", [
       { field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }, { field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [128] },
     ], { kind: "hairpin", hairpin: HairpinKind.Icmp6EchoReply, params: encodeIcmp6EchoParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6 }) });
+    // MLDv2 reports go to the host as IGMPv3 ones do; other MLD stays on the link.
+    add(P.membership, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [MLDV2_REPORT_TYPE] },
+      { field: "dstIp", prefixes: [MLDV2_REPORTS_TO] }, fromGuest], { kind: "toHost" });
+    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: MLD_TYPES }, fromGuest], deny(REASON.layerDeny));
     add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }], deny(REASON.layerDeny));
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv6, false), not: true }], deny(REASON.spoofedSource));
   } else {
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(REASON.spoofedSource));
   }
 
-  // Inbound: the guest sees every frame as coming from its gateway.
+  // Inbound: the guest sees every frame as coming from its gateway, a group's
+  // traffic addressed to the group's MAC whatever the sender's sled put there.
+  for (const g of c.multicast) {
+    add(90, "in", [{ field: "dstIp", prefixes: [g.group] }], { kind: "modify", set: [{ op: "ethSrc", mac: c.gateway.mac }, { op: "ethDst", mac: groupMac(g.group) }] });
+  }
   add(100, "in", [], { kind: "modify", set: [{ op: "ethSrc", mac: c.gateway.mac }, { op: "ethDst", mac: c.guest.mac }] });
 
   return { name: "gateway", defaultIn: "allow", defaultOut: "allow", rules };

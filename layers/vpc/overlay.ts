@@ -3,17 +3,23 @@
 //
 // Outbound, by the router's decision: VPC destinations are looked up in the
 // V2P table (guest IP → sled underlay address, guest MAC) and sent with the
-// VPC's VNI and the destination guest's MAC; internet-bound traffic goes to
-// boundary services with the boundary VNI and the Oxide External option.
+// VPC's VNI and the destination guest's MAC, TCP with the Oxide MSS option
+// (room for the host to carry the guest's MSS when it segments, as OPTE
+// reserves it); internet-bound traffic goes to boundary services with the
+// boundary VNI and the Oxide External option; multicast goes to the group's
+// underlay address from the M2P table (VNI 77, group MACs, the Multicast
+// option; TCP refused by the engine).
 // Inbound, only Geneve on the port's VNI, addressed to the guest's MAC and
-// one of its addresses (private or external), is decapsulated; anything else
-// is dropped with the reason counted.
+// one of its addresses (private or external), is decapsulated, and multicast
+// on VNI 77 or the port's VNI for a group the port joined, from a source its
+// filter takes; anything else is dropped with the reason counted.
 
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import { isV4 } from "../program/addr.js";
 import type { VpcPortConfig } from "./config.js";
 import { ROUTE, REASON, TABLE } from "./constants.js";
 import { externalAddresses } from "./nat.js";
+import { MULTICAST_PREFIXES, MULTICAST_VNI } from "./multicast.js";
 
 export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): LayerDef {
   const rules: Rule[] = [];
@@ -21,16 +27,19 @@ export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): Layer
   const route = (v: number): Predicate => ({ field: "meta0", values: [v] });
 
   rules.push({ id: id++, dir: "out", priority: 10, predicates: [route(ROUTE.vpc)],
-    action: { kind: "encap", table: TABLE.v2p, key: "innerDst", setInnerEthDst: true } });
+    action: { kind: "encap", table: TABLE.v2p, key: "innerDst", setInnerEthDst: true, mssOnTcp: true } });
   instanceTargets.forEach((ip, k) => {
     rules.push({ id: id++, dir: "out", priority: 20, predicates: [route(ROUTE.instance), { field: "meta1", values: [k] }],
-      action: { kind: "encap", table: TABLE.v2p, key: { vni: c.vni, ip, port: 0 }, setInnerEthDst: true } });
+      action: { kind: "encap", table: TABLE.v2p, key: { vni: c.vni, ip, port: 0 }, setInnerEthDst: true, mssOnTcp: true } });
   });
+  rules.push({ id: id++, dir: "out", priority: 25, predicates: [route(ROUTE.multicast)],
+    action: { kind: "encap", table: TABLE.m2p, key: "innerDstNoVni", multicast: true } });
   if (c.boundary) {
     rules.push({ id: id++, dir: "out", priority: 30, predicates: [route(ROUTE.internet)],
       action: { kind: "encap", table: TABLE.boundary, key: { vni: 0, ip: "::", port: 0 }, external: true } });
   }
 
+  id = multicastInbound(c, rules, id);
   rules.push({ id: id++, dir: "in", priority: 10, predicates: [{ field: "vni", values: [c.vni], not: true }], action: { kind: "deny", reason: REASON.wrongVni } });
   rules.push({ id: id++, dir: "in", priority: 20, predicates: [{ field: "ethDst", macs: [c.guest.mac], not: true }], action: { kind: "deny", reason: REASON.notForPort } });
   rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "ipVersion", values: [4, 6], not: true }], action: { kind: "deny", reason: REASON.notForPort } });
@@ -43,4 +52,30 @@ export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): Layer
   }
   rules.push({ id: id++, dir: "in", priority: 100, predicates: [], action: { kind: "decap" } });
   return { name: "overlay", defaultIn: "deny", defaultOut: "deny", rules };
+}
+
+/**
+ * Inbound multicast, decided before the unicast checks: the fleet-wide VNI or
+ * the port's own, then per joined group its source filter (IGMPv3/MLDv2
+ * include or exclude), then no membership. Groups are distinct addresses, so
+ * one priority per step serves every group. Returns the next rule id.
+ */
+function multicastInbound(c: VpcPortConfig, rules: Rule[], firstId: number): number {
+  let id = firstId;
+  const toGroup: Predicate = { field: "dstIp", prefixes: MULTICAST_PREFIXES };
+  rules.push({ id: id++, dir: "in", priority: 1, predicates: [toGroup, { field: "vni", values: [MULTICAST_VNI, c.vni], not: true }],
+    action: { kind: "deny", reason: REASON.wrongVni } });
+  for (const g of c.multicast) {
+    const group: Predicate = { field: "dstIp", prefixes: [g.group] };
+    const listed: Predicate[] = g.sources.length ? [{ field: "srcIp", prefixes: g.sources }] : [];
+    const include = g.mode === "include";
+    if (listed.length) {
+      rules.push({ id: id++, dir: "in", priority: 2, predicates: [group, ...listed],
+        action: include ? { kind: "decap" } : { kind: "deny", reason: REASON.sourceFiltered } });
+    }
+    rules.push({ id: id++, dir: "in", priority: 3, predicates: [group],
+      action: include ? { kind: "deny", reason: REASON.sourceFiltered } : { kind: "decap" } });
+  }
+  rules.push({ id: id++, dir: "in", priority: 4, predicates: [toGroup], action: { kind: "deny", reason: REASON.notMember } });
+  return id;
 }

@@ -1,6 +1,6 @@
 // The router layer: longest-prefix match over the port's routes, for IPv4
-// and IPv6 (RFD 21 VPC routing: a system table — the VPC subnets — plus a
-// custom table). The decision is left in metadata register 0 (and 1 for
+// and IPv6 (RFD 21 VPC routing: a system table — the VPC subnets and
+// multicast — plus a custom table). The decision is left in metadata register 0 (and 1 for
 // instance routes) for the NAT and overlay layers; the router itself only
 // drops unroutable traffic and answers expiring TTLs for the internet path.
 //
@@ -12,6 +12,7 @@ import { HairpinKind, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../
 import { prefix16 } from "../program/addr.js";
 import type { VpcPortConfig, RouteConfig } from "./config.js";
 import { ROUTE, REASON } from "./constants.js";
+import { MULTICAST_PREFIXES, LINK_SCOPE_MULTICAST } from "./multicast.js";
 
 export interface CompiledRoutes {
   rules: Rule[];
@@ -66,6 +67,20 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
       case "drop":
         rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "deny", reason: REASON.unroutable } });
         break;
+    }
+  }
+  // Multicast is a system route of its own (the overlay sends it to the group's
+  // underlay address); link-scope groups stay on the guest's link. Priorities
+  // follow the prefix lengths, so a custom route to a narrower group range wins.
+  for (const v4 of [true, false]) {
+    if (!(v4 ? c.guest.ipv4 : c.guest.ipv6)) continue;
+    const fam = (p: string) => p.includes(".") === v4;
+    const group = MULTICAST_PREFIXES.filter(fam)[0];
+    rules.push({ id: id++, dir: "out", priority: 1000 + 2 * (128 - prefix16(group).len), predicates: [{ field: "dstIp", prefixes: [group] }],
+      action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.multicast }] } });
+    for (const linkScope of LINK_SCOPE_MULTICAST.filter(fam)) {
+      rules.push({ id: id++, dir: "out", priority: 1000 + 2 * (128 - prefix16(linkScope).len), predicates: [{ field: "dstIp", prefixes: [linkScope] }],
+        action: { kind: "deny", reason: REASON.unroutable } });
     }
   }
   // External attached subnets reach the internet without NAT, never private addresses.

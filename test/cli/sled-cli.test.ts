@@ -65,6 +65,21 @@ describe.skipIf(!built)("wopte sled + CLI", () => {
     expect(stats).toMatchObject({ port: "web-a", state: "running" });
   });
 
+  it("sets M2P mappings and joins and leaves groups with source filters", async () => {
+    await wopte("mcast", "m2p", "set", "--group", "239.1.2.3", "--underlay", "ff04::1:2:3");
+    expect(await wopte("mcast", "m2p", "list")).toMatch(/^239\.1\.2\.3\s+ff04::1:2:3$/m);
+    await wopte("mcast", "join", "web-a", "--group", "239.1.2.3", "--mode", "include", "--source", "172.30.0.6", "--source", "172.30.0.7");
+    expect(await wopte("mcast", "list", "web-a")).toMatch(/^239\.1\.2\.3\s+include\s+172\.30\.0\.6,172\.30\.0\.7$/m);
+    const stats = JSON.parse(await wopte("stats", "web-a", "--json"));
+    expect(stats.multicast.groups).toBe(1);
+    await wopte("mcast", "leave", "web-a", "--group", "239.1.2.3");
+    expect(JSON.parse(await wopte("mcast", "list", "web-a", "--json"))).toEqual([]);
+    await wopte("mcast", "m2p", "rm", "--group", "239.1.2.3");
+    expect(await wopte("mcast", "m2p", "list")).toBe("(none)\n");
+    await expect(run("node", [bin, "mcast", "join", "web-a", "--group", "224.0.0.251", "--api", api]))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/multicast group outside link scope/) });
+  });
+
   it("reports a clear error for a bad request and exits non-zero", async () => {
     await expect(run("node", [bin, "fw", "rm", "web-a", "nope", "--api", api])).rejects.toMatchObject({ stderr: expect.stringMatching(/no firewall rule nope/) });
   });

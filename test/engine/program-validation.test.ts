@@ -63,7 +63,7 @@ function stillInstalled(fx: Fixture, epoch: number): void {
 
 const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["a wrong program magic", "BadVersion", (b) => { b[0] ^= 0xff; }],
-  ["program version 2", "BadVersion", (_, dv) => dv.setUint16(4, 2, true)],
+  ["program version 3", "BadVersion", (_, dv) => dv.setUint16(4, 3, true)],
   ["13 layers (more than the engine holds)", "BadLength", (_, dv) => dv.setUint16(6, 13, true)],
   ["2 layers announced, 1 present", "Truncated", (_, dv) => dv.setUint16(6, 2, true)],
   ["a layer length past the end", "Truncated", (b, dv) => dv.setUint32(8, b.length, true)],
@@ -79,8 +79,9 @@ const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["rule direction 0", "BadVersion", (b) => { b[RULE1 + 2] = 0; }],
   ["rule direction 4", "BadVersion", (b) => { b[RULE1 + 2] = 4; }],
   ["action 0", "BadVersion", (b) => { b[RULE1 + 6] = 0; }],
-  ["action 11 (unknown)", "BadVersion", (b) => { b[RULE1 + 6] = 11; }],
-  ["a deny reason beyond the last Reason", "BadVersion", (b) => { b[RULE1 + 7] = 54; }],
+  ["action 12 (unknown)", "BadVersion", (b) => { b[RULE1 + 6] = 12; }],
+  ["action 11 (ToHost) in a version-1 layer", "BadVersion", (b, dv) => { dv.setUint16(LAYER + 4, 1, true); b[RULE1 + 6] = 11; }],
+  ["a deny reason beyond the last Reason", "BadVersion", (b) => { b[RULE1 + 7] = 58; }],
   ["predicate field 0", "BadVersion", (b) => { b[RULE1 + 16] = 0; }],
   ["predicate field 255 (unknown)", "BadVersion", (b) => { b[RULE1 + 16] = 255; }],
   ["a predicate with no values", "BadLength", (_, dv) => dv.setUint16(RULE1 + 18, 0, true)],
@@ -104,6 +105,13 @@ describe("rule program validation", () => {
     expect(fx.result(toPort(22), Dir.Out)).toBe("pass");
     expect(fx.result(toPort(23), Dir.Out)).toBe("LayerDeny");
     expect(fx.send(toHost7(), Dir.Out).out.subarray(26, 30)).toEqual(Uint8Array.of(10, 9, 9, 9));
+  });
+
+  it("still loads version 1 programs, which the version-2 additions leave out", async () => {
+    const fx = await portWith([installed]);
+    const v1 = mutated((_, dv) => { dv.setUint16(4, 1, true); dv.setUint16(LAYER + 4, 1, true); });
+    expect(tryLoad(fx, v1)).toBe("loaded");
+    expect(fx.result(toPort(23), Dir.Out)).toBe("LayerDeny");
   });
 
   it.each(cases)("refuses %s with %s and keeps the old program", async (_what, reason, f) => {

@@ -24,7 +24,7 @@ export const BASE_CONFIG: PortConfig = {
   underlayMac: UNDERLAY_MAC, nextHopMac: SWITCH_MAC, mtu: 9000,
 };
 
-/** What the engine decided for one frame. `reason` is the name ("pass"/"hairpin" when not dropped). */
+/** What the engine decided for one frame. `reason` is the name ("pass"/"hairpin"/"toHost" when not dropped). */
 export interface Sent {
   verdict: Verdict;
   reason: string;
@@ -38,14 +38,14 @@ export interface Fixture {
   e: Engine;
   b: Batch;
   send(frame: Uint8Array, dir: Dir, now?: number): Sent;
-  /** Just the outcome: "pass", "hairpin" or the drop reason's name. */
+  /** Just the outcome: "pass", "hairpin", "toHost" or the drop reason's name. */
   result(frame: Uint8Array, dir: Dir, now?: number): string;
 }
 
 export function sentAt(b: Batch, i: number): Sent {
   const verdict = b.verdict(i);
   const reasonNo = b.reason(i);
-  const reason = verdict === Verdict.Pass ? "pass" : verdict === Verdict.Hairpin ? "hairpin" : reasonName(reasonNo);
+  const reason = verdict === Verdict.Pass ? "pass" : verdict === Verdict.Hairpin ? "hairpin" : verdict === Verdict.ToHost ? "toHost" : reasonName(reasonNo);
   return { verdict, reason, reasonNo, layer: b.layer(i), rule: b.rule(i), out: b.output(i).slice() };
 }
 

@@ -23,7 +23,7 @@ describe("capture", () => {
     // both frames went through the engine in one batch: inputs, then outputs
     expect(frames.map((f) => [f.interfaceName, f.bytes.length])).toEqual([
       ["guest-in", 50], ["guest-in", 54],      // the ping and the SYN as the guest sent them
-      ["guest-out", 50], ["network-out", 124], // the gateway's echo reply, and the SYN in Geneve
+      ["guest-out", 50], ["network-out", 132], // the gateway's echo reply, and the SYN in Geneve with the MSS option
     ]);
     expect(() => sled.capture("nope", 1, 10)).toThrow(/no port/);
     await sled.close();

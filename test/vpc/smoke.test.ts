@@ -27,10 +27,10 @@ describe("vpc smoke", () => {
     expect(v).toEqual([
       [Verdict.Hairpin, "None", 0, 42],
       [Verdict.Hairpin, "None", 0, 50],
-      [Verdict.Pass, "None", 255, 54 + 70],
-      [Verdict.Pass, "None", 255, 54 + 74],
+      [Verdict.Pass, "None", 255, 54 + 70 + 8], // VPC-internal TCP: Geneve + the MSS option
+      [Verdict.Pass, "None", 255, 54 + 74],     // internet-bound: Geneve + the External option
       [Verdict.Drop, "SpoofedSource", 0, 0],
-      [Verdict.Pass, "None", 255, 74 + 70],
+      [Verdict.Pass, "None", 255, 74 + 70 + 8],
     ]);
     const flows = e.flows(0);
     const snat = flows.find((f) => f.out.dst === "203.0.113.9")!;
