@@ -54,6 +54,12 @@ export class Batch {
     this.describe(i, frame.length, port, dir);
   }
 
+  /** Copy bytes [off, off+len) of `src` into slot i and describe them (no frame over capacity: check first). */
+  setFrom(i: number, src: Uint8Array, off: number, len: number, port: number, dir: Dir): void {
+    this.engine.u8.set(src.subarray(off, off + len), this.framePtr(i));
+    this.describe(i, len, port, dir);
+  }
+
   /** Process descriptors [0, count). Returns how many frames were not dropped. */
   run(count: number, nowMs: number): number {
     if (count > this.slots) throw new Error("count exceeds batch slots");
@@ -65,6 +71,9 @@ export class Batch {
   layer(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + 15]; }
   rule(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 16, true); }
   hash(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 28, true); }
+  /** Where slot i's output frame starts in engine memory (engine.u8), and its length: no view allocated. */
+  outputAt(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 20, true); }
+  outputLength(i: number): number { return this.engine.dv.getUint16(this.descs + i * DESC_SIZE + 24, true); }
   /** The output frame of slot i (a view into engine memory; copy it before the next run). */
   output(i: number): Uint8Array {
     const dv = this.engine.dv;

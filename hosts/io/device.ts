@@ -38,6 +38,10 @@ export interface FrameDevice {
   send(frames: readonly Uint8Array[]): number;
   /** Queue a received batch as it is (no per-frame views). */
   sendBatch(batch: FrameBatch): number;
+  /** Copy one frame (bytes [off, off+len) of `buf`) in without sending yet; false (counted) if it does not fit. */
+  stage(buf: Uint8Array, off: number, len: number): boolean;
+  /** Send everything staged, with one doorbell. */
+  commit(): void;
   stats(): DeviceStats;
   close(): void;
 }

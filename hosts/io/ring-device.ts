@@ -44,6 +44,8 @@ class RingEnd {
   onFrames(cb: (frames: Uint8Array[]) => void): void { this.onBatch((b) => cb(b.copy())); }
   send(frames: readonly Uint8Array[]): number { return this.closed ? 0 : this.output.push(frames); }
   sendBatch(batch: FrameBatch): number { return this.closed ? 0 : this.output.pushBatch(batch); }
+  stage(buf: Uint8Array, off: number, len: number): boolean { return !this.closed && this.output.stage(buf, off, len); }
+  commit(): void { this.output.commit(); }
 
   stats(): DeviceStats {
     const i = this.input.stats, o = this.output.stats;

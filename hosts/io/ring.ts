@@ -152,6 +152,27 @@ export class RingProducer extends RingView {
     Atomics.notify(this.availWord, 0);
   }
 
+  private staged = 0;
+
+  /**
+   * Copy one frame in without publishing it (false, and counted, when it does
+   * not fit); `commit` publishes everything staged with one doorbell. The
+   * sled host stages each output frame straight from engine memory.
+   */
+  stage(src: Uint8Array, off: number, len: number): boolean {
+    const ok = this.put(src, off, len);
+    if (ok) this.staged++;
+    return ok;
+  }
+
+  /** Publish what `stage` queued; true if there was anything. */
+  commit(): boolean {
+    if (this.staged === 0) return false;
+    this.staged = 0;
+    this.publish();
+    return true;
+  }
+
   /** Queue frames; those that do not fit (ring full or too big) are dropped and counted. Returns how many were queued. */
   push(frames: readonly Uint8Array[]): number {
     let n = 0;

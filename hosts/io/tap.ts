@@ -130,6 +130,9 @@ export class TapDevice implements FrameDevice {
     return n;
   }
 
+  stage(buf: Uint8Array, off: number, len: number): boolean { return this.open && this.tx.stage(buf, off, len); }
+  commit(): void { if (this.tx.commit()) this.kick(); }
+
   /** The JS side's view plus the I/O thread's own counters. */
   stats(): DeviceStats & { native: TapNativeStats; txFull: number; txTooBig: number } {
     const native = tapAddon().stats(this.handle);

@@ -33,6 +33,10 @@ class SwitchLink implements UnderlayDriver {
     this.counters.tx += queued;
     this.counters.txErrors += frames.length - queued;
   }
+  stage(buf: Uint8Array, off: number, len: number): void {
+    if (this.nic.stage(buf, off, len)) this.counters.tx++; else this.counters.txErrors++;
+  }
+  commit(): void { this.nic.commit(); }
   onFrames(cb: (f: Uint8Array[]) => void): void {
     this.nic.onFrames((frames) => { this.counters.rx += frames.length; cb(frames); });
   }

@@ -89,7 +89,7 @@ export class SledApi {
       if (!r.success) throw new ConfigError(r.error!.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
       return r.data as T;
     };
-    this.add("GET", "/health", () => ({ ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, underlayDrops: h.underlayDrops }));
+    this.add("GET", "/health", () => ({ ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops }));
     this.add("GET", "/ports", () => h.summary());
     this.add("POST", "/ports", async (_r, _p, b) => {
       const spec = (b ?? {}) as { config?: unknown; device?: unknown };

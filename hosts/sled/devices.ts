@@ -2,6 +2,8 @@
 // of frames out. TAP devices and vhost-style rings (hosts/io) and the
 // in-memory device used by tests all fit this shape.
 
+import type { FrameBatch } from "../io/ring.js";
+
 export interface GuestDevice {
   readonly kind: string;
   readonly name: string;
@@ -10,6 +12,14 @@ export interface GuestDevice {
   /** Deliver frames to the guest. */
   send(frames: Uint8Array[]): void;
   close(): void;
+  /**
+   * The copy-free path, when the device has one (TAP devices and rings do):
+   * batches as views valid during the call, and output staged straight from
+   * engine memory then sent with one doorbell.
+   */
+  onBatch?(cb: (batch: FrameBatch) => void): void;
+  stage?(buf: Uint8Array, off: number, len: number): boolean;
+  commit?(): void;
 }
 
 /** An in-process device: tests and embedders push guest frames and read what the port delivered. */

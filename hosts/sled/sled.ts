@@ -17,6 +17,7 @@ import { macText, ip16 } from "../../layers/program/addr.js";
 import { appendFileSync } from "node:fs";
 import { Capture, CapturePoint } from "./capture.js";
 import type { GuestDevice } from "./devices.js";
+import type { FrameBatch } from "../io/ring.js";
 import type { UnderlayDriver } from "./underlay.js";
 import { SledMulticast, M2pEntry, innerGroupOf } from "./multicast.js";
 import { groupsAfterReports, Membership, ReportCounters } from "./membership.js";
@@ -68,6 +69,13 @@ export class SledHost {
   private readonly mcast: SledMulticast<SledPort>;
   private readonly batch: Batch;
   private queue: Pending[] = [];
+  /** The port and direction of each slot of the batch in flight. */
+  private readonly slotPort: SledPort[] = [];
+  private readonly slotDir: Dir[] = [];
+  /** Guest devices with output staged in the batch in flight. */
+  private readonly touched = new Set<GuestDevice>();
+  /** Frames bigger than an engine slot (9216 B), from either side. */
+  readonly pumpDrops = { oversize: 0 };
   private flushing = false;
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
@@ -138,7 +146,8 @@ export class SledHost {
     for (const m of compiled.config.v2p) this.v2p.set(`${m.vni ?? compiled.config.vni}/${m.ip}`, { vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
     for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
     this.mcast.reindex(this.ports.values());
-    device.onFrames((frames) => this.fromGuest(port, frames));
+    if (device.onBatch && device.stage && device.commit) device.onBatch((fb) => this.fromGuestBatch(port, fb));
+    else device.onFrames((frames) => this.fromGuest(port, frames));
     return port;
   }
 
@@ -257,6 +266,43 @@ export class SledHost {
   }
 
   /**
+   * A guest device's batch, as views into its ring valid only during this
+   * call. With nothing else waiting, the frames go straight into engine slots
+   * and their results straight onto the output rings: one copy in, one copy
+   * out, nothing allocated per frame. Otherwise they join the queue as copies,
+   * so frames keep their order.
+   */
+  private fromGuestBatch(port: SledPort, fb: FrameBatch): void {
+    if (this.flushing || this.queue.length) {
+      for (let j = 0; j < fb.count; j++) this.queue.push({ port, dir: Dir.Out, frame: fb.buf.slice(fb.offsets[j], fb.offsets[j] + fb.lengths[j]) });
+      this.scheduleFlush();
+      return;
+    }
+    this.flushing = true;
+    try {
+      const b = this.batch;
+      let j = 0;
+      while (j < fb.count) {
+        let n = 0;
+        for (; j < fb.count && n < b.slots; j++) {
+          const off = fb.offsets[j], len = fb.lengths[j];
+          if (len > b.capacity) { this.pumpDrops.oversize++; continue; }
+          port.capture?.add(CapturePoint.FromGuest, fb.buf.subarray(off, off + len));
+          b.setFrom(n, fb.buf, off, len, port.id, Dir.Out);
+          this.slotPort[n] = port;
+          this.slotDir[n] = Dir.Out;
+          n++;
+        }
+        this.runAndDeliver(n);
+      }
+    } finally {
+      this.flushing = false;
+    }
+    // frames the batch looped back to local ports (or queued meanwhile)
+    if (this.queue.length) this.flush();
+  }
+
+  /**
    * Underlay frames go to the port owning the inner destination MAC on the
    * frame's VNI; a group's frames to every local member port but `except`
    * (the sender, when a local guest sent it).
@@ -302,58 +348,84 @@ export class SledHost {
         const take = this.queue.splice(0, b.slots);
         let n = 0;
         for (const item of take) {
-          if (item.frame.length > b.capacity) continue;
+          if (item.frame.length > b.capacity) { this.pumpDrops.oversize++; continue; }
           item.port.capture?.add(item.dir === Dir.Out ? CapturePoint.FromGuest : CapturePoint.FromNetwork, item.frame);
-          b.set(n++, item.frame, item.port.id, item.dir);
+          b.set(n, item.frame, item.port.id, item.dir);
+          this.slotPort[n] = item.port;
+          this.slotDir[n] = item.dir;
+          n++;
         }
-        const t0 = process.hrtime.bigint();
-        b.run(n, this.now());
-        this.o.onBatch?.(n, Number(process.hrtime.bigint() - t0) / 1e9);
-        const toUnderlay: Uint8Array[] = [];
-        const toGuest = new Map<SledPort, Uint8Array[]>();
-        const groupSends: { from: SledPort; frame: Uint8Array }[] = [];
-        const reports = new Map<SledPort, Uint8Array[]>();
-        let i = 0;
-        for (const item of take) {
-          if (item.frame.length > b.capacity) continue;
-          const v = b.verdict(i);
-          if (v === Verdict.ToHost) {
-            reports.set(item.port, [...(reports.get(item.port) ?? []), Uint8Array.from(b.output(i))]);
-          } else if (v !== Verdict.Drop) {
-            const out = Uint8Array.from(b.output(i));
-            const towardNetwork = (v === Verdict.Pass) === (item.dir === Dir.Out);
-            item.port.capture?.add(towardNetwork ? CapturePoint.ToNetwork : CapturePoint.ToGuest, out);
-            if (towardNetwork) {
-              toUnderlay.push(out);
-              // to an underlay group (outer destination ff..): local members get it too
-              if (out.length >= 54 && out[38] === 0xff) groupSends.push({ from: item.port, frame: Uint8Array.from(out) });
-            } else {
-              const list = toGuest.get(item.port) ?? [];
-              list.push(out);
-              toGuest.set(item.port, list);
-            }
-          }
-          i++;
-        }
-        // Guest to guest on this sled: the frame goes out of one port and into the
-        // other (both ports' layers apply) without touching the underlay.
-        const local = this.self ? toUnderlay.filter((f) => this.isLocal(f)) : [];
-        const remote = local.length ? toUnderlay.filter((f) => !local.includes(f)) : toUnderlay;
-        if (remote.length) this.o.underlay.send(remote);
-        if (local.length) this.fromUnderlay(local);
-        for (const g of groupSends) this.fromUnderlay([g.frame], g.from);
-        for (const [port, frames] of toGuest) port.device.send(frames);
-        // after the batch's frames are out: learning recompiles layers and may grow engine memory
-        for (const [port, frames] of reports) this.learnFromReports(port, frames);
+        this.runAndDeliver(n);
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private isLocal(f: Uint8Array): boolean {
-    if (f.length < 54) return false;
-    for (let i = 0; i < 16; i++) if (f[38 + i] !== this.self![i]) return false;
+  /**
+   * Run slots [0, n) (their ports and directions in slotPort/slotDir) and send
+   * each result on. Frames to the underlay and to guests are staged straight
+   * from engine memory where the device can (one doorbell per device per
+   * batch); loopback, group and ToHost frames are copied, as they go round
+   * again or to the control plane.
+   */
+  private runAndDeliver(n: number): void {
+    const b = this.batch;
+    const t0 = process.hrtime.bigint();
+    b.run(n, this.now());
+    this.o.onBatch?.(n, Number(process.hrtime.bigint() - t0) / 1e9);
+    const u8 = this.engine.u8;
+    const underlay = this.o.underlay;
+    const touched = this.touched;
+    let remote: Uint8Array[] | undefined, local: Uint8Array[] | undefined;
+    let groupSends: { from: SledPort; frame: Uint8Array }[] | undefined;
+    let toGuest: Map<SledPort, Uint8Array[]> | undefined, reports: Map<SledPort, Uint8Array[]> | undefined;
+    for (let i = 0; i < n; i++) {
+      const v = b.verdict(i);
+      if (v === Verdict.Drop) continue;
+      const port = this.slotPort[i];
+      const at = b.outputAt(i), len = b.outputLength(i);
+      if (v === Verdict.ToHost) {
+        reports ??= new Map();
+        reports.set(port, [...(reports.get(port) ?? []), u8.slice(at, at + len)]);
+        continue;
+      }
+      const towardNetwork = (v === Verdict.Pass) === (this.slotDir[i] === Dir.Out);
+      if (port.capture) port.capture.add(towardNetwork ? CapturePoint.ToNetwork : CapturePoint.ToGuest, u8.subarray(at, at + len));
+      if (towardNetwork) {
+        // to an underlay group (outer destination ff..): local members get it too
+        if (len >= 54 && u8[at + 38] === 0xff) (groupSends ??= []).push({ from: port, frame: u8.slice(at, at + len) });
+        // guest to guest on this sled: out of one port and into the other (both
+        // ports' layers apply) without touching the underlay
+        if (this.isLocalAt(u8, at, len)) (local ??= []).push(u8.slice(at, at + len));
+        else if (underlay.stage) underlay.stage(u8, at, len);
+        else (remote ??= []).push(u8.slice(at, at + len));
+      } else {
+        const dev = port.device;
+        if (dev.stage) { dev.stage(u8, at, len); touched.add(dev); }
+        else {
+          toGuest ??= new Map();
+          const list = toGuest.get(port) ?? [];
+          list.push(u8.slice(at, at + len));
+          toGuest.set(port, list);
+        }
+      }
+    }
+    underlay.commit?.();
+    for (const dev of touched) dev.commit!();
+    touched.clear();
+    if (remote) underlay.send(remote);
+    if (local) this.fromUnderlay(local);
+    if (groupSends) for (const g of groupSends) this.fromUnderlay([g.frame], g.from);
+    if (toGuest) for (const [port, frames] of toGuest) port.device.send(frames);
+    // after the batch's frames are out: learning recompiles layers and may grow engine memory
+    if (reports) for (const [port, frames] of reports) this.learnFromReports(port, frames);
+  }
+
+  private isLocalAt(u8: Uint8Array, at: number, len: number): boolean {
+    const self = this.self;
+    if (!self || len < 54) return false;
+    for (let i = 0; i < 16; i++) if (u8[at + 38 + i] !== self[i]) return false;
     return true;
   }
 

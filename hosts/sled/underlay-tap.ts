@@ -64,6 +64,7 @@ export class TapUnderlay implements UnderlayDriver {
   private readonly mac: Uint8Array;
   private readonly timer: NodeJS.Timeout;
   private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+  private live: Path[] = [];
 
   constructor(private readonly o: TapUnderlayOptions) {
     this.self = ip16(o.address);
@@ -85,6 +86,7 @@ export class TapUnderlay implements UnderlayDriver {
       const dstMac = new Uint8Array([0x33, 0x33, 0xff, target[13], target[14], target[15]]);
       p.dev.send([ndpFrame(135, this.mac, dstMac, this.self, solicitedNode(target), target)]);
     }
+    this.refreshLive();
   }
 
   private receive(p: Path, frames: Uint8Array[]): void {
@@ -98,7 +100,7 @@ export class TapUnderlay implements UnderlayDriver {
           // an advertisement from our next hop: learn (or refresh) its MAC
           p.mac = f.length >= 54 + 32 && f[78] === 2 ? f.slice(80, 86) : f.slice(6, 12);
           p.lastSeen = Date.now();
-          p.up = true;
+          if (!p.up) { p.up = true; this.refreshLive(); }
         } else if (type === 135 && eq(f, this.self, 62)) {
           // someone asks for our underlay address
           p.dev.send([ndpFrame(136, this.mac, f.slice(6, 12), this.self, f.slice(22, 38), this.self, 0x60)]);
@@ -116,20 +118,28 @@ export class TapUnderlay implements UnderlayDriver {
   onFrames(cb: (frames: Uint8Array[]) => void): void { this.cb = cb; }
 
   send(frames: Uint8Array[]): void {
-    const live = this.paths.filter((p) => p.up && p.mac);
-    if (live.length === 0) { this.counters.txErrors += frames.length; return; }
-    for (const f of frames) {
-      if (f.length < 58) { this.counters.txErrors++; continue; }
-      // ECMP: the outer UDP source port carries the flow hash
-      const p = live[((f[54] << 8) | f[55]) % live.length];
-      // an underlay group keeps the group MAC the engine derived (RFC 2464); the switch replicates it
-      if (f[38] !== 0xff) f.set(p.mac!, 0);
-      f.set(this.mac, 6);
-      p.dev.send([f]);
-      p.tx++;
-      this.counters.tx++;
-    }
+    for (const f of frames) this.stage(f, 0, f.length);
+    this.commit();
   }
+
+  /** Queue one frame on the next hop its flow hashes to, rewriting its outer MACs in place. */
+  stage(buf: Uint8Array, off: number, len: number): void {
+    const live = this.live;
+    if (live.length === 0 || len < 58) { this.counters.txErrors++; return; }
+    // ECMP: the outer UDP source port carries the flow hash
+    const p = live[((buf[off + 54] << 8) | buf[off + 55]) % live.length];
+    // an underlay group keeps the group MAC the engine derived (RFC 2464); the switch replicates it
+    if (buf[off + 38] !== 0xff) buf.set(p.mac!, off);
+    buf.set(this.mac, off + 6);
+    if (!p.dev.stage(buf, off, len)) { this.counters.txErrors++; return; }
+    p.tx++;
+    this.counters.tx++;
+  }
+
+  commit(): void { for (const p of this.paths) p.dev.commit(); }
+
+  /** The next hops that are up, in NIC order (kept current so staging allocates nothing). */
+  private refreshLive(): void { this.live = this.paths.filter((p) => p.up && p.mac); }
 
   /** Per next hop: is it up, and how many frames went its way. */
   paths_(): { tap: string; nextHop: string; mac?: string; up: boolean; tx: number }[] {

@@ -19,6 +19,13 @@ export const OUTER_LEN = 14 + 40 + 8; // Ethernet + IPv6 + UDP before the Geneve
 export interface UnderlayDriver {
   /** Send whole frames the engine emitted (outer Ethernet/IPv6/UDP/Geneve + inner). */
   send(frames: Uint8Array[]): void;
+  /**
+   * Optional copy-free path: take frame [off, off+len) of `buf` (engine memory,
+   * valid only during the call; the driver may rewrite its outer MACs in place),
+   * and send everything staged at `commit`.
+   */
+  stage?(buf: Uint8Array, off: number, len: number): void;
+  commit?(): void;
   onFrames(cb: (frames: Uint8Array[]) => void): void;
   close(): Promise<void>;
   stats(): { tx: number; rx: number; txErrors: number; rxErrors: number };
@@ -86,23 +93,34 @@ export class UdpUnderlay implements UnderlayDriver {
   onFrames(cb: (frames: Uint8Array[]) => void): void { this.cb = cb; }
 
   send(frames: Uint8Array[]): void {
-    for (const f of frames) {
-      // outer Ethernet type IPv6, next header UDP, destination port 6081
-      if (f.length < OUTER_LEN + 8 || f[12] !== 0x86 || f[13] !== 0xdd || f[20] !== 17 || ((f[56] << 8) | f[57]) !== GENEVE_PORT) {
-        this.counters.txErrors++;
-        continue;
-      }
-      const dst = ipText(f.subarray(38, 54));
-      // An underlay group with peers configured: every peer gets a copy, as the
-      // rack's switches replicate to the sleds (this driver cannot join groups).
-      const targets = this.peers.get(dst) ? [this.peers.get(dst)!] : f[38] === 0xff && this.peers.size ? [...this.peers.values()]
-        : [{ host: dst, port: GENEVE_PORT }];
-      for (const target of targets) {
-        this.sock.send(f.subarray(OUTER_LEN), target.port, target.host, (err) => { if (err) this.counters.txErrors++; });
-        this.counters.tx++;
-      }
-    }
+    for (const f of frames) this.sendOne(f, 0, f.length, false);
   }
+
+  /** The frame is engine memory: the datagram is copied out, as the socket sends it later. */
+  stage(buf: Uint8Array, off: number, len: number): void { this.sendOne(buf, off, len, true); }
+
+  private sendOne(f: Uint8Array, off: number, len: number, copy: boolean): void {
+    // outer Ethernet type IPv6, next header UDP, destination port 6081
+    if (len < OUTER_LEN + 8 || f[off + 12] !== 0x86 || f[off + 13] !== 0xdd || f[off + 20] !== 17 || ((f[off + 56] << 8) | f[off + 57]) !== GENEVE_PORT) {
+      this.counters.txErrors++;
+      return;
+    }
+    const dst = ipText(f.subarray(off + 38, off + 54));
+    const datagram = copy ? f.slice(off + OUTER_LEN, off + len) : f.subarray(off + OUTER_LEN, off + len);
+    // An underlay group with peers configured: every peer gets a copy, as the
+    // rack's switches replicate to the sleds (this driver cannot join groups).
+    const peer = this.peers.get(dst);
+    if (peer) this.sendTo(datagram, peer.host, peer.port);
+    else if (f[off + 38] === 0xff && this.peers.size) for (const t of this.peers.values()) this.sendTo(datagram, t.host, t.port);
+    else this.sendTo(datagram, dst, GENEVE_PORT);
+  }
+
+  private sendTo(datagram: Uint8Array, host: string, port: number): void {
+    this.sock.send(datagram, port, host, this.onSent);
+    this.counters.tx++;
+  }
+
+  private readonly onSent = (err: Error | null): void => { if (err) this.counters.txErrors++; };
 
   private receive(msg: Buffer, rinfo: RemoteInfo): void {
     const src = this.reverse.get(`${rinfo.address}|${rinfo.port}`) ?? rinfo.address.replace(/%.*$/, "");
