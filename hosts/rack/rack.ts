@@ -66,7 +66,7 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
     specs.push({ role: "sled", name: s.name, underlay: s.underlay, link, ports: guests });
     specs.push({ role: "guests", name: s.name, guests });
   });
-  specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, link: underlay.attach("gateway", t.boundary.underlay),
+  specs.push({ role: "gateway", name: "gateway", underlay: t.boundary.underlay, link: underlay.attach("gateway", t.boundary.underlay, false),
     boundary: t.boundary, nat: natEntries(t), server: { ip: t.external.server.ip, traffic: t.external.server.traffic as never } });
 
   // start the machines, each a worker with its own engine; wait until all are up

@@ -3,7 +3,11 @@
 // machine's worker thread. It forwards Geneve frames by outer IPv6
 // destination (the seed's sled addresses, fd00:1122:3344:<rack><sled>::1),
 // a whole batch per wake-up and one doorbell per destination per batch, as
-// the rack's switches do minus ECMP. The machine's end of a link is a
+// the rack's switches do minus ECMP. A frame to an underlay multicast group
+// (ff04::/16: multicast-to-physical mappings) is replicated to every
+// sled but the sender, as the switches replicate a group to the ports that
+// subscribed to it; each sled then delivers it to its member ports. The
+// machine's end of a link is a
 // RingDevice (its underlay NIC); the switch holds the far end, the way a
 // guest holds its VNIC's.
 
@@ -13,7 +17,7 @@ import { ip16 } from "../../layers/program/addr.js";
 /** Outer IPv6 destination: Ethernet 14 + IPv6 fixed header offset 24. */
 const OUTER_DST = 14 + 24;
 
-interface SwitchPort { name: string; address: Uint8Array; link: GuestRings }
+interface SwitchPort { name: string; address: Uint8Array; link: GuestRings; groups: boolean }
 
 export interface SwitchCounters {
   /** frames delivered to a machine's ring */
@@ -22,31 +26,37 @@ export interface SwitchCounters {
   unroutable: number;
   /** frames the destination's ring had no room for */
   ringFull: number;
+  /** copies made of underlay multicast frames (one per receiving sled) */
+  replicated: number;
 }
 
 export class UnderlaySwitch {
-  readonly counters: SwitchCounters = { switched: 0, unroutable: 0, ringFull: 0 };
+  readonly counters: SwitchCounters = { switched: 0, unroutable: 0, ringFull: 0, replicated: 0 };
   private readonly ports: SwitchPort[] = [];
 
-  /** A port for the machine at `underlay`; hand the rings to its worker. */
-  attach(name: string, underlay: string): VnicRings {
+  /** A port for the machine at `underlay`; hand the rings to its worker. `groups`: it receives underlay multicast (sleds do, boundary services not). */
+  attach(name: string, underlay: string, groups = true): VnicRings {
     const rings = createVnicRings(2048, 2048);
-    this.ports.push({ name, address: ip16(underlay), link: new GuestRings(rings) });
+    this.ports.push({ name, address: ip16(underlay), link: new GuestRings(rings), groups });
     return rings;
   }
 
   /** Start forwarding: each port's incoming batches go out by destination. */
   start(): void {
-    for (const p of this.ports) p.link.onFrames((frames) => this.forward(frames));
+    for (const p of this.ports) p.link.onFrames((frames) => this.forward(p, frames));
   }
 
-  private forward(frames: Uint8Array[]): void {
+  private forward(from: SwitchPort, frames: Uint8Array[]): void {
     const byPort = new Map<SwitchPort, Uint8Array[]>();
+    const add = (to: SwitchPort, f: Uint8Array) => { const list = byPort.get(to); if (list) list.push(f); else byPort.set(to, [f]); };
     for (const f of frames) {
+      if (f.length >= OUTER_DST + 16 && f[12] === 0x86 && f[13] === 0xdd && f[OUTER_DST] === 0xff) {
+        for (const p of this.ports) if (p !== from && p.groups) { add(p, f); this.counters.replicated++; }
+        continue;
+      }
       const to = this.portFor(f);
       if (!to) { this.counters.unroutable++; continue; }
-      const list = byPort.get(to);
-      if (list) list.push(f); else byPort.set(to, [f]);
+      add(to, f);
     }
     for (const [to, list] of byPort) {
       const queued = to.link.send(list);

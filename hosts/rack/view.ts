@@ -27,7 +27,7 @@ export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev
       });
     }
   }
-  const sw = underlay ? `\nunderlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings` : "";
+  const sw = underlay ? `\nunderlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings${underlay.replicated ? `, ${underlay.replicated} multicast copies` : ""}` : "";
   return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}${sw}`;
 }
 
