@@ -203,6 +203,32 @@ describe("SNAT", () => {
     expect(send(fromInternet(EXT, port), Dir.In).reason).toBe("pass");
   });
 
+  it("reconfiguring the external IP keeps bindings that still fit (soft reset) and re-NATs the rest", async () => {
+    const { send, e } = await snatPort(16384, 16387);
+    const portOf = (out: Uint8Array) => (out[34] << 8) | out[35];
+    const p1 = portOf(send(toInternet(5001), Dir.Out).out);
+    const p2 = portOf(send(toInternet(5002), Dir.Out).out);
+    // a wider block on the same address: both bindings still belong to it and stay
+    e.setNatPool(0, 0, EXT, 16384, 16447);
+    expect(e.natUsage(0, 0)).toMatchObject({ inUse: 2, size: 64 });
+    expect(portOf(send(toInternet(5001), Dir.Out).out)).toBe(p1);
+    expect(send(fromInternet(EXT, p2), Dir.In).reason).toBe("pass");   // replies still find the guest
+    // a block that leaves p1 out: that flow is re-NATed inside the new block, p2's binding stays
+    const [lo, hi] = p1 < p2 ? [p2, p2 + 7] : [p2 - 7, p2];
+    e.setNatPool(0, 0, EXT, lo, hi);
+    const moved = portOf(send(toInternet(5001), Dir.Out).out);
+    expect(moved).toBeGreaterThanOrEqual(lo);
+    expect(moved).toBeLessThanOrEqual(hi);
+    expect(moved).not.toBe(p2);
+    expect(portOf(send(toInternet(5002), Dir.Out).out)).toBe(p2);
+    // another address: every binding is re-made on it
+    e.setNatPool(0, 0, "198.51.100.77", 20000, 20007);
+    const fresh = send(toInternet(5002), Dir.Out).out;
+    expect([...fresh.subarray(26, 30)]).toEqual([198, 51, 100, 77]);
+    expect(portOf(fresh)).toBeGreaterThanOrEqual(20000);
+    expect(send(fromInternet(EXT, p2), Dir.In).reason).not.toBe("pass");      // the old address no longer maps
+  });
+
   it("clearing the flows releases every NAT port", async () => {
     const { result, e } = await snatPort(16384, 16385);
     result(toInternet(1), Dir.Out); result(toInternet(2), Dir.Out);
