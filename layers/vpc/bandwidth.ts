@@ -10,7 +10,11 @@ import { PROTO } from "./constants.js";
 export interface MeterSetting { meter: number; dir: "in" | "out"; bitsPerSec: number; burstBytes: number }
 
 function burst(c: VpcPortConfig, mbps: number): number {
-  return c.bandwidth.burstBytes ?? Math.max(Math.ceil(1.5 * 1514), Math.ceil((mbps * 1e6) / 8 / 100));
+  // 300 ms of the rate: deeper than TCP's minimum retransmission timeout
+  // (200 ms), so a sender that stalls on a timeout after a burst of drops
+  // gets the idle time back. A shallow policer starves TCP: at 10 Mbit/s a
+  // 10 ms bucket let through 6 % of the rate (test/netns/bandwidth-tcp.test.ts).
+  return c.bandwidth.burstBytes ?? Math.max(Math.ceil(1.5 * 1514), Math.ceil((mbps * 1e6 * 0.3) / 8));
 }
 
 export function meterSettings(c: VpcPortConfig): MeterSetting[] {

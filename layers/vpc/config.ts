@@ -92,7 +92,7 @@ export const Bandwidth = z.object({
   /** Limits for the whole port, Mbit/s of frames (before encapsulation). */
   inMbps: mbps.optional(),
   outMbps: mbps.optional(),
-  /** Bucket depth; default 1.5 × one MTU frame or 10 ms of the rate, whichever is larger. */
+  /** Bucket depth; default 1.5 × one MTU frame or 300 ms of the rate, whichever is larger (TCP needs the depth). */
   burstBytes: z.number().int().min(1514).optional(),
   classes: z.array(BandwidthClass).max(15).default([]),
 });
