@@ -14,7 +14,7 @@ export interface DeviceStats {
   rxFrames: number;
   rxBatches: number;
   rxBytes: number;
-  /** frames lost before JS saw them: receive ring full, frame bigger than a ring buffer, read errors */
+  /** frames lost before JS saw them: bigger than a ring buffer, read errors (a TAP whose ring is full leaves frames in the kernel, which counts its own drops) */
   rxDropped: number;
   /** frames accepted by send() */
   txFrames: number;

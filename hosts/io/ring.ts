@@ -18,6 +18,8 @@
 const HEADER = 16;
 const DESC = 16;
 /** used.flags bit: the consumer is awake and needs no kick. */
+/** Ours, in avail.flags: the producer found the ring full and waits for a kick when buffers come back. */
+export const AVAIL_F_WAITING = 0x8000;
 export const USED_F_NO_NOTIFY = 1;
 
 export interface RingLayout { size: number; bufSize: number; desc: number; avail: number; used: number; bufs: number; bytes: number }
@@ -207,6 +209,9 @@ export class RingConsumer extends RingView {
   private availSeen = 0;
   private usedHead = 0;
   readonly stats: ConsumerStats = { drained: 0, bytes: 0, batches: 0 };
+
+  /** Is the producer waiting for buffers (AVAIL_F_WAITING, set by the TAP addon's reader on a full ring)? Then kick it after draining. */
+  producerWaiting(): boolean { return (Atomics.load(this.availWord, 0) & AVAIL_F_WAITING) !== 0; }
 
   /** Frames published and not yet drained. */
   pending(): number { return ((Atomics.load(this.availWord, 0) >>> 16) - this.availSeen) & 0xffff; }

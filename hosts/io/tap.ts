@@ -15,7 +15,10 @@ export interface TapFlags { vnetHdr?: boolean; multiQueue?: boolean }
 
 /** Counters of the addon's I/O thread. */
 export interface TapNativeStats {
-  rxFrames: number; rxBytes: number; rxNotifies: number; rxDropped: number; rxTooBig: number; rxErrors: number;
+  rxFrames: number; rxBytes: number; rxNotifies: number;
+  /** times the reader found the receive ring full and waited for JS (the frames meanwhile queue, or drop, in the kernel: the interface's tx_dropped) */
+  rxFullWaits: number;
+  rxTooBig: number; rxErrors: number;
   txFrames: number; txBytes: number; txErrors: number; txKicks: number; wakeups: number;
 }
 
@@ -104,6 +107,8 @@ export class TapDevice implements FrameDevice {
     if (!this.open || !this.cb) return;
     let n = 0;
     while (n < this.rx.capacity && this.rx.drainBatch(this.batch, this.cb) > 0) n += this.batch.count;
+    // the reader stopped on a full ring: it has buffers again
+    if (n > 0 && this.rx.producerWaiting()) tapAddon().kick(this.handle);
     if (this.rx.pending() > 0) this.schedule();
   }
 
@@ -138,7 +143,7 @@ export class TapDevice implements FrameDevice {
     const native = tapAddon().stats(this.handle);
     return {
       rxFrames: this.rx.stats.drained, rxBatches: this.rx.stats.batches, rxBytes: this.rx.stats.bytes,
-      rxDropped: native.rxDropped + native.rxTooBig + native.rxErrors,
+      rxDropped: native.rxTooBig + native.rxErrors,
       txFrames: this.tx.stats.pushed, txBytes: this.tx.stats.bytes, txDropped: this.tx.stats.dropped,
       txFull: this.tx.stats.full, txTooBig: this.tx.stats.tooBig, native,
     };

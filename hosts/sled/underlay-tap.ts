@@ -26,7 +26,11 @@ export interface TapUnderlayOptions {
   probeMs?: number;
 }
 
-interface Path { nic: TapNic; dev: TapDevice; mac: Uint8Array | undefined; lastSeen: number; up: boolean; tx: number }
+interface Path {
+  nic: TapNic; dev: TapDevice; mac: Uint8Array | undefined; lastSeen: number; up: boolean; tx: number;
+  /** probes that went out (were queued) since the next hop last answered */
+  unanswered: number;
+}
 
 const GENEVE = 6081;
 
@@ -69,22 +73,26 @@ export class TapUnderlay implements UnderlayDriver {
   constructor(private readonly o: TapUnderlayOptions) {
     this.self = ip16(o.address);
     this.mac = macBytes(o.mac);
-    this.paths = o.nics.map((nic) => ({ nic, dev: TapDevice.open(nic.tap), mac: undefined, lastSeen: 0, up: false, tx: 0 }));
+    this.paths = o.nics.map((nic) => ({ nic, dev: TapDevice.open(nic.tap), mac: undefined, lastSeen: 0, up: false, tx: 0, unanswered: 0 }));
     for (const p of this.paths) p.dev.onFrames((frames) => this.receive(p, frames));
     const every = o.probeMs ?? 500;
-    this.timer = setInterval(() => this.probe(every), every);
+    this.timer = setInterval(() => this.probe(), every);
     this.timer.unref();
-    this.probe(every);
+    this.probe();
   }
 
-  /** Solicit every next hop; one that has not answered for three probes is down. */
-  private probe(every: number): void {
-    const now = Date.now();
+  /**
+   * Solicit every next hop; one that has not answered three probes that
+   * actually went out is down. A probe the NIC's full transmit ring refused
+   * says nothing about the next hop: under load, counting it took a healthy
+   * path down and refused every frame until a probe got through.
+   */
+  private probe(): void {
     for (const p of this.paths) {
-      p.up = p.mac !== undefined && now - p.lastSeen < 3 * every + 50;
+      p.up = p.mac !== undefined && p.unanswered < 3;
       const target = ip16(p.nic.nextHop);
       const dstMac = new Uint8Array([0x33, 0x33, 0xff, target[13], target[14], target[15]]);
-      p.dev.send([ndpFrame(135, this.mac, dstMac, this.self, solicitedNode(target), target)]);
+      if (p.dev.send([ndpFrame(135, this.mac, dstMac, this.self, solicitedNode(target), target)]) === 1) p.unanswered++;
     }
     this.refreshLive();
   }
@@ -100,6 +108,7 @@ export class TapUnderlay implements UnderlayDriver {
           // an advertisement from our next hop: learn (or refresh) its MAC
           p.mac = f.length >= 54 + 32 && f[78] === 2 ? f.slice(80, 86) : f.slice(6, 12);
           p.lastSeen = Date.now();
+          p.unanswered = 0;
           if (!p.up) { p.up = true; this.refreshLive(); }
         } else if (type === 135 && eq(f, this.self, 62)) {
           // someone asks for our underlay address
