@@ -20,3 +20,19 @@ export async function examplePort(edit: (c: PortJson) => void = () => {}, slots 
 
 export const GUEST_MAC = "a8:40:25:f0:00:05";
 export const GATEWAY_MAC = "a8:40:25:ff:77:77";
+
+export interface V2pJson { ip: string; mac: string; underlay: string }
+
+/**
+ * The example port as a plain VPC guest on sled `sled`: its own name, MAC and
+ * addresses, the given V2P mappings, and no boundary, routes or floating IPs
+ * (traffic stays inside the VPC).
+ */
+export function vpcGuestPortJson(o: { name: string; mac: string; ipv4: string; ipv6: string; sled: string; v2p: V2pJson[]; vni?: number }): PortJson {
+  const c = examplePortJson();
+  Object.assign(c, { name: o.name, guest: { mac: o.mac, ipv4: o.ipv4, ipv6: o.ipv6 }, v2p: o.v2p, externalIps: { floating: [] }, routes: [] });
+  if (o.vni !== undefined) c.vni = o.vni;
+  delete c.boundary;
+  c.sled.underlay = o.sled;
+  return c;
+}

@@ -6,9 +6,11 @@
 import { describe, it, expect } from "vitest";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { canUseNetns, sh, inNs, guestNs } from "../helpers/netns.js";
+import { vpcGuestPortJson } from "../helpers/example-port.js";
+import { loopbackSleds } from "../helpers/loopback-sleds.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const ready = canUseNetns() && existsSync("/usr/bin/curl") && existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"));
@@ -17,40 +19,16 @@ const A = "fd00:1122:3344:101::1", C = "fd00:1122:3344:102::1";
 const NS_A = "wopte-bw-a", NS_C = "wopte-bw-c";
 const LIMIT_MBPS = 10, WARMUP = 2, SECONDS = 5;
 
-function guestNs(ns: string, tap: string, mac: string, v4: string): void {
-  try { sh("ip", "netns", "del", ns); } catch { /* fresh */ }
-  sh("ip", "netns", "add", ns);
-  sh("ip", "link", "set", tap, "netns", ns);
-  inNs(ns, "ip", "link", "set", "lo", "up");
-  inNs(ns, "ip", "link", "set", tap, "address", mac);
-  inNs(ns, "ip", "addr", "add", `${v4}/24`, "dev", tap);
-  inNs(ns, "ip", "link", "set", tap, "up");
-  inNs(ns, "ip", "route", "add", "default", "via", "172.30.0.1");
-}
-
 describe.skipIf(!ready)("a 10 Mbit/s limit under real TCP", () => {
   it("holds web-a's download to 10 Mbit/s ± 5 %, counting the excess it drops", async () => {
-    const { SledHost } = await import("../../hosts/sled/sled.js");
-    const { UdpUnderlay } = await import("../../hosts/sled/underlay.js");
     const { TapDevice } = await import("../../hosts/io/tap.js");
-    const base = JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8"));
-    const port = (name: string, mac: string, ip: string, v6: string, sled: string, peer: { ip: string; mac: string; underlay: string }) => {
-      const c = structuredClone(base);
-      Object.assign(c, { name, guest: { mac, ipv4: ip, ipv6: v6 }, v2p: [peer], externalIps: { floating: [] }, routes: [] });
-      delete c.boundary;
-      c.sled.underlay = sled;
-      return c;
-    };
-    const webA = port("web-a", "a8:40:25:f0:00:05", "172.30.0.5", "fd00:1024::5", A, { ip: "172.30.0.6", mac: "a8:40:25:f0:00:06", underlay: C });
+    const webA = vpcGuestPortJson({ name: "web-a", mac: "a8:40:25:f0:00:05", ipv4: "172.30.0.5", ipv6: "fd00:1024::5", sled: A,
+      v2p: [{ ip: "172.30.0.6", mac: "a8:40:25:f0:00:06", underlay: C }] });
     webA.bandwidth = { outMbps: LIMIT_MBPS, ...(process.env.BW_BURST ? { burstBytes: Number(process.env.BW_BURST) } : {}) };
-    const webC = port("web-c", "a8:40:25:f0:00:06", "172.30.0.6", "fd00:1024::6", C, { ip: "172.30.0.5", mac: "a8:40:25:f0:00:05", underlay: A });
-
-    const sleds = await Promise.all([["a", A], ["c", C]].map(async ([name, addr]) => {
-      const u = await UdpUnderlay.open({ address: addr, bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
-      return { addr, u, h: await SledHost.create({ name, underlay: u, underlayAddress: addr }) };
-    }));
+    const webC = vpcGuestPortJson({ name: "web-c", mac: "a8:40:25:f0:00:06", ipv4: "172.30.0.6", ipv6: "fd00:1024::6", sled: C,
+      v2p: [{ ip: "172.30.0.5", mac: "a8:40:25:f0:00:05", underlay: A }] });
+    const sleds = await loopbackSleds([["a", A], ["c", C]]);
     const [a, c] = sleds;
-    a.u.addPeer(C, `[::1]:${c.u.boundPort}`); c.u.addPeer(A, `[::1]:${a.u.boundPort}`);
     let server: ReturnType<typeof spawn> | undefined;
     try {
       a.h.addPort(webA, TapDevice.open("wbwa0"));

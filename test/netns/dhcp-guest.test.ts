@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { loopbackSleds } from "../helpers/loopback-sleds.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const ready = canUseNetns() && existsSync("/usr/bin/busybox") && existsSync("/usr/bin/ping") &&
@@ -29,8 +30,6 @@ ip route add default via "$router"
 
 describe.skipIf(!ready)("a guest configured by DHCP from the engine", () => {
   it("gets its lease from udhcpc and then pings its gateway", async () => {
-    const { SledHost } = await import("../../hosts/sled/sled.js");
-    const { UdpUnderlay } = await import("../../hosts/sled/underlay.js");
     const { TapDevice } = await import("../../hosts/io/tap.js");
     const port = JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8"));
     const dir = mkdtempSync(join(tmpdir(), "wopte-dhcp-"));
@@ -38,8 +37,7 @@ describe.skipIf(!ready)("a guest configured by DHCP from the engine", () => {
     writeFileSync(script, SCRIPT);
     chmodSync(script, 0o755);
 
-    const u = await UdpUnderlay.open({ address: port.sled.underlay, bind: { host: "::1", port: 0 }, localMac: port.sled.mac, nextHopMac: port.sled.nextHopMac });
-    const sled = await SledHost.create({ name: "dhcp", underlay: u, underlayAddress: port.sled.underlay });
+    const [{ h: sled }] = await loopbackSleds([["dhcp", port.sled.underlay]]);
     try { sh("ip", "netns", "del", NS); } catch { /* fresh */ }
     try {
       sled.addPort(port, TapDevice.open(TAP));

@@ -7,10 +7,12 @@
 import { describe, it, expect } from "vitest";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { canUseNetns, sh, guestNs } from "../helpers/netns.js";
+import { vpcGuestPortJson } from "../helpers/example-port.js";
+import { loopbackSleds } from "../helpers/loopback-sleds.js";
 import type { GuestDevice } from "../../hosts/sled/devices.js";
 import type { FrameBatch } from "../../hosts/io/ring.js";
 import type { TapDevice as TapDeviceType } from "../../hosts/io/tap.js";
@@ -40,40 +42,16 @@ class MovableVnic {
   }
 }
 
-function guestNs(ns: string, tap: string, mac: string, v4: string): void {
-  try { sh("ip", "netns", "del", ns); } catch { /* fresh */ }
-  sh("ip", "netns", "add", ns);
-  sh("ip", "link", "set", tap, "netns", ns);
-  inNs(ns, "ip", "link", "set", "lo", "up");
-  inNs(ns, "ip", "link", "set", tap, "address", mac);
-  inNs(ns, "ip", "addr", "add", `${v4}/24`, "dev", tap);
-  inNs(ns, "ip", "link", "set", tap, "up");
-  inNs(ns, "ip", "route", "add", "default", "via", "172.30.0.1");
-}
-
 describe.skipIf(!ready)("live migration under a real TCP download", () => {
   it("keeps curl's connection through the move, byte for byte", async () => {
-    const { SledHost } = await import("../../hosts/sled/sled.js");
-    const { UdpUnderlay } = await import("../../hosts/sled/underlay.js");
     const { TapDevice } = await import("../../hosts/io/tap.js");
     const { migratePort } = await import("../../hosts/sled/migrate.js");
     const { localControl } = await import("../../hosts/sled/control.js");
-    const base = JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8"));
-    const port = (name: string, mac: string, ip: string, sled: string, peer: { ip: string; mac: string; underlay: string }) => {
-      const c = structuredClone(base);
-      Object.assign(c, { name, guest: { mac, ipv4: ip, ipv6: ip === "172.30.0.5" ? "fd00:1024::5" : "fd00:1024::6" }, v2p: [peer], externalIps: { floating: [] }, routes: [] });
-      delete c.boundary;
-      c.sled.underlay = sled;
-      return c;
-    };
-    const webA = port("web-a", "a8:40:25:f0:00:05", "172.30.0.5", A, { ip: "172.30.0.6", mac: "a8:40:25:f0:00:06", underlay: C });
-    const webC = port("web-c", "a8:40:25:f0:00:06", "172.30.0.6", C, { ip: "172.30.0.5", mac: "a8:40:25:f0:00:05", underlay: A });
-
-    const sleds = await Promise.all([["a", A], ["b", B], ["c", C]].map(async ([name, addr]) => {
-      const u = await UdpUnderlay.open({ address: addr, bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
-      return { name, addr, u, h: await SledHost.create({ name, underlay: u, underlayAddress: addr }) };
-    }));
-    for (const x of sleds) for (const y of sleds) if (x !== y) x.u.addPeer(y.addr, `[::1]:${y.u.boundPort}`);
+    const webA = vpcGuestPortJson({ name: "web-a", mac: "a8:40:25:f0:00:05", ipv4: "172.30.0.5", ipv6: "fd00:1024::5", sled: A,
+      v2p: [{ ip: "172.30.0.6", mac: "a8:40:25:f0:00:06", underlay: C }] });
+    const webC = vpcGuestPortJson({ name: "web-c", mac: "a8:40:25:f0:00:06", ipv4: "172.30.0.6", ipv6: "fd00:1024::6", sled: C,
+      v2p: [{ ip: "172.30.0.5", mac: "a8:40:25:f0:00:05", underlay: A }] });
+    const sleds = await loopbackSleds([["a", A], ["b", B], ["c", C]]);
     const [a, b, c] = sleds;
     const vnic = new MovableVnic(TapDevice.open("wmiga0"), "a");
     const tapC = TapDevice.open("wmigc0");

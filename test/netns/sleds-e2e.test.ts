@@ -5,12 +5,13 @@
 // another VPC that cannot reach them.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, ChildProcess, execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { randomBytes, createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { canUseNetns, sh, inNs, guestNs } from "../helpers/netns.js";
+import { vpcGuestPortJson, V2pJson } from "../helpers/example-port.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
@@ -19,13 +20,9 @@ const ready = canUseNetns() && existsSync(join(root, "dist/hosts/cli/main.js")) 
 const run = promisify(execFile);
 
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:102::1";
-const base = ready ? JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8")) : {};
 
-function guestPort(name: string, mac: string, v4: string, v6: string, sled: string, peers: { ip: string; mac: string; underlay: string }[], vni = 1024) {
-  const c = structuredClone(base);
-  Object.assign(c, { name, vni, guest: { mac, ipv4: v4, ipv6: v6 }, v2p: peers, externalIps: { floating: [] }, routes: [] });
-  delete c.boundary;
-  c.sled.underlay = sled;
+function guestPort(name: string, mac: string, v4: string, v6: string, sled: string, v2p: V2pJson[], vni = 1024) {
+  const c = vpcGuestPortJson({ name, mac, ipv4: v4, ipv6: v6, sled, v2p, vni });
   c.firewall.push({ name: "icmp-in", direction: "in", priority: 120, action: "allow", protocols: ["icmp", "icmpv6"] });
   return c;
 }
@@ -67,20 +64,6 @@ describe.skipIf(!ready)("two sled hosts, guests in namespaces", () => {
       p.on("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
       setTimeout(() => reject(new Error(`${name}: no API line: ${out}`)), 15_000);
     });
-  }
-
-  function guestNs(ns: string, tap: string, mac: string, v4: string, v6: string) {
-    try { sh("ip", "netns", "del", ns); } catch { /* fresh */ }
-    sh("ip", "netns", "add", ns);
-    sh("ip", "link", "set", tap, "netns", ns);
-    inNs(ns, "ip", "link", "set", "lo", "up");
-    inNs(ns, "ip", "link", "set", tap, "address", mac);
-    inNs(ns, "ip", "addr", "add", `${v4}/24`, "dev", tap);
-    inNs(ns, "ip", "link", "set", tap, "up");
-    inNs(ns, "ip", "route", "add", "default", "via", "172.30.0.1");
-    inNs(ns, "ip", "-6", "addr", "add", `${v6}/128`, "dev", tap, "nodad");
-    inNs(ns, "ip", "-6", "route", "add", "fd00:1024::1", "dev", tap);
-    inNs(ns, "ip", "-6", "route", "add", "fd00:1024::/64", "via", "fd00:1024::1", "dev", tap);
   }
 
   beforeAll(async () => {
