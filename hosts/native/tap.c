@@ -419,12 +419,19 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static napi_value js_kick(napi_env env, napi_callback_info info) {
+/* The device handle that is a call's only argument, or NULL with a TypeError thrown saying `usage`. */
+static device_t* handle_arg(napi_env env, napi_callback_info info, const char* usage) {
   size_t argc = 1;
   napi_value argv[1];
-  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  device_t* d = argc ? get_device(env, argv[0]) : NULL;
-  if (!d) { napi_throw_type_error(env, NULL, "kick(handle)"); return NULL; }
+  device_t* d = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc) d = get_device(env, argv[0]);
+  if (!d) napi_throw_type_error(env, NULL, usage);
+  return d;
+}
+
+static napi_value js_kick(napi_env env, napi_callback_info info) {
+  device_t* d = handle_arg(env, info, "kick(handle)");
+  if (!d) return NULL;
   if (!d->closed) {
     uint64_t one = 1;
     ADD(tx_kicks, 1);
@@ -434,11 +441,9 @@ static napi_value js_kick(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], obj, v;
-  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  device_t* d = argc ? get_device(env, argv[0]) : NULL;
-  if (!d) { napi_throw_type_error(env, NULL, "stats(handle)"); return NULL; }
+  napi_value obj, v;
+  device_t* d = handle_arg(env, info, "stats(handle)");
+  if (!d) return NULL;
   CALL(env, napi_create_object(env, &obj));
 #define STAT(key, field) CALL(env, napi_create_double(env, (double)__atomic_load_n(&d->field, __ATOMIC_RELAXED), &v)); \
                          CALL(env, napi_set_named_property(env, obj, key, v));
