@@ -387,7 +387,8 @@ export class SledHost {
       const at = b.outputAt(i), len = b.outputLength(i);
       if (v === Verdict.ToHost) {
         reports ??= new Map();
-        reports.set(port, [...(reports.get(port) ?? []), u8.slice(at, at + len)]);
+        const list = reports.get(port);
+        if (list) list.push(u8.slice(at, at + len)); else reports.set(port, [u8.slice(at, at + len)]);
         continue;
       }
       const towardNetwork = (v === Verdict.Pass) === (this.slotDir[i] === Dir.Out);
