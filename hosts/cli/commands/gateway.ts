@@ -2,29 +2,32 @@
 // `wopte gateway nat list|add|rm`: manage its NAT ingress mappings over its API.
 
 import { parseArgs } from "node:util";
-import pino from "pino";
+import { createLogger, logLevelFrom, LogLevelError } from "../../lib/log.js";
 import { GatewayHost } from "../../gateway/gateway.js";
 import { GatewayApi } from "../../gateway/api.js";
+import { gatewayMetrics } from "../../gateway/metrics.js";
 import { loadGatewayConfig } from "../../gateway/config.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { openDevice } from "../../sled/open-device.js";
 import { call, table, guarded } from "../client.js";
 import { BgpSpeaker } from "../../gateway/bgp.js";
 
-const HELP = `usage: wopte gateway run --config <gateway.json>
+const HELP = `usage: wopte gateway run --config <gateway.json> [--log-level L]
        wopte gateway nat list [<ip>] [--json]
        wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
        wopte gateway nat rm <ip> <first-port>
        wopte gateway advertise list|add|rm [<prefix>]   (external ranges: ARP + BGP)
-options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)`;
+options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)
+         --log-level fatal|error|warn|info|debug|trace|silent (default $WOPTE_LOG_LEVEL or info;
+           logs go to stdout, readable on a terminal, JSON lines otherwise)`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
     config: { type: "string" }, api: { type: "string" }, json: { type: "boolean" }, sled: { type: "string" },
-    vni: { type: "string" }, mac: { type: "string" }, help: { type: "boolean" } } });
+    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
   const [sub, action, ...rest] = positionals;
   if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
-  if (sub === "run") return runHost(values.config);
+  if (sub === "run") return runHost(values.config, values["log-level"]);
   const base = (values.api ?? process.env.WOPTE_GATEWAY_API ?? "http://127.0.0.1:7879").replace(/\/$/, "");
   if (sub === "advertise") {
     return guarded(async () => {
@@ -56,13 +59,17 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-async function runHost(path: string | undefined): Promise<number> {
+async function runHost(path: string | undefined, logLevel: string | undefined): Promise<number> {
   if (!path) { console.error(HELP); return 2; }
-  const log = pino({ name: "wopte-gateway" });
+  let level;
+  try { level = logLevelFrom(logLevel); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
+  const log = createLogger({ name: "wopte-gateway", level });
   const c = loadGatewayConfig(path);
   const underlay = await UdpUnderlay.open({ address: c.underlay.address, bind: c.underlay.bind, peers: c.underlay.peers, localMac: c.underlay.mac, nextHopMac: c.underlay.nextHopMac });
   const external = await openDevice(c.external.device, "external");
+  let metrics: ReturnType<typeof gatewayMetrics> | undefined;
   const gw = await GatewayHost.create({
+    onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); },
     name: c.name, underlay, underlayAddress: c.underlay.address, underlayMac: c.underlay.mac, underlayNextHopMac: c.underlay.nextHopMac, external,
     boundary: { externalMac: c.external.mac, nextHopMac: c.external.nextHopMac, ownedPrefixes: c.external.ownedPrefixes,
       externalIpv4: c.external.ipv4, externalIpv6: c.external.ipv6, underlayMtu: c.underlay.mtu },
@@ -75,7 +82,8 @@ async function runHost(path: string | undefined): Promise<number> {
     gw.onOwnedPrefixes((p) => bgp!.update(p));
     log.info({ neighbor: c.bgp.neighbor, prefixes: gw.ownedPrefixes }, "advertising by BGP");
   }
-  const api = new GatewayApi(gw);
+  metrics = gatewayMetrics(gw);
+  const api = new GatewayApi(gw, metrics);
   const port = await api.listen(c.api.port, c.api.host);
   log.info({ gateway: c.name, api: `http://${c.api.host}:${port}`, mappings: c.nat.length }, "gateway host running");
   await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });

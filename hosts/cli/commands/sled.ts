@@ -1,24 +1,29 @@
 // `wopte sled --config sled.json`: run a sled host until SIGINT/SIGTERM.
 
 import { parseArgs } from "node:util";
-import pino from "pino";
+import { createLogger, logLevelFrom, LogLevelError } from "../../lib/log.js";
 import { SledHost } from "../../sled/sled.js";
-import { SledApi, sledMetrics } from "../../sled/api.js";
+import { SledApi } from "../../sled/api.js";
+import { sledMetrics } from "../../sled/metrics.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { TapUnderlay } from "../../sled/underlay-tap.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
 import { UsageRecorder } from "../../sled/usage.js";
 
-const HELP = `usage: wopte sled --config <sled.json> [--api-port N]
+const HELP = `usage: wopte sled --config <sled.json> [--api-port N] [--log-level L]
 
 Runs a sled host: one engine port per guest VNIC, Geneve over IPv6 UDP 6081
-on the underlay, and the control API (docs/sled-api.md).`;
+on the underlay, and the control API (docs/sled-api.md). Logs go to stdout:
+readable lines on a terminal, JSON lines otherwise; --log-level (or
+$WOPTE_LOG_LEVEL) is one of fatal, error, warn, info (default), debug, trace, silent.`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
   if (values.help || !values.config) { console.log(HELP); return values.help ? 0 : 2; }
-  const log = pino({ name: "wopte-sled" });
+  let level;
+  try { level = logLevelFrom(values["log-level"]); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
+  const log = createLogger({ name: "wopte-sled", level });
   const cfg = loadSledConfig(values.config);
   const u = cfg.underlay;
   const underlay = u.driver === "tap"
