@@ -1,26 +1,20 @@
 // The gateway host's API (docs/gateway-api.md), in the shape of dendrite's
 // NAT API: PUT /nat/{ip}/{low}/{high} {sled, vni, mac}, GET /nat[/{ip}],
-// DELETE /nat/{ip}/{low}; plus /health, /stats and /metrics.
+// DELETE /nat/{ip}/{low}; plus /health, /stats and /metrics (hosts/gateway/metrics.ts).
 
 import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
-import { Registry, Counter, Gauge } from "prom-client";
-import { GatewayHost, GATEWAY_PORT } from "./gateway.js";
+import type { Registry } from "prom-client";
+import { GatewayHost } from "./gateway.js";
+import { gatewayMetrics, GatewayMetrics } from "./metrics.js";
 import { Conflict, NotFound } from "../sled/sled.js";
 import { prefix16 } from "../../layers/program/addr.js";
 
 export class GatewayApi {
   private server: Server | undefined;
-  readonly registry = new Registry();
+  readonly registry: Registry;
 
-  constructor(private readonly gw: GatewayHost) {
-    const reg = this.registry;
-    new Counter({ name: "wopte_gateway_drops_total", help: "frames dropped, by reason", labelNames: ["reason"], registers: [reg],
-      collect() { this.reset(); for (const [r, n] of Object.entries(gw.engine.counters(GATEWAY_PORT).drops)) this.inc({ reason: r }, n); } });
-    for (const [k, help] of [["pktsIn", "packets from the rack"], ["pktsOut", "packets from the external network"]] as const) {
-      new Counter({ name: `wopte_gateway_${k === "pktsIn" ? "rack" : "external"}_packets_total`, help, registers: [reg],
-        collect() { this.reset(); this.inc(gw.engine.counters(GATEWAY_PORT)[k]); } });
-    }
-    new Gauge({ name: "wopte_gateway_nat_mappings", help: "NAT ingress mappings", registers: [reg], collect() { this.set(gw.listNat().length); } });
+  constructor(private readonly gw: GatewayHost, metrics: GatewayMetrics = gatewayMetrics(gw)) {
+    this.registry = metrics.registry;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

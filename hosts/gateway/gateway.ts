@@ -26,6 +26,8 @@ export interface GatewayOptions {
   flowCapacity?: number;
   engine?: Engine;
   now?: () => number;
+  /** Called after every batch with its size and duration (metrics). */
+  onBatch?: (frames: number, seconds: number) => void;
 }
 
 export const GATEWAY_PORT = 0;
@@ -37,6 +39,8 @@ export class GatewayHost {
   private queue: { dir: Dir; frame: Uint8Array }[] = [];
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
+  /** Frames bigger than an engine slot (9216 B), from either side. */
+  readonly pumpDrops = { oversize: 0 };
 
   private constructor(readonly engine: Engine, private readonly o: GatewayOptions) {
     engine.createPort(GATEWAY_PORT, {
@@ -123,9 +127,13 @@ export class GatewayHost {
   flush(): void {
     const b = this.batch;
     while (this.queue.length) {
-      const take = this.queue.splice(0, b.slots).filter((x) => x.frame.length <= b.capacity);
+      const batch = this.queue.splice(0, b.slots);
+      const take = batch.filter((x) => x.frame.length <= b.capacity);
+      this.pumpDrops.oversize += batch.length - take.length;
       take.forEach((x, i) => b.set(i, x.frame, GATEWAY_PORT, x.dir));
+      const t0 = process.hrtime.bigint();
       b.run(take.length, (this.o.now ?? Date.now)());
+      this.o.onBatch?.(take.length, Number(process.hrtime.bigint() - t0) / 1e9);
       const toRack: Uint8Array[] = [], toExternal: Uint8Array[] = [];
       take.forEach((x, i) => {
         const v = b.verdict(i);
@@ -138,6 +146,9 @@ export class GatewayHost {
       if (toExternal.length) this.o.external.send(toExternal);
     }
   }
+
+  /** The underlay driver's frame and error counters. */
+  underlayStats() { return this.o.underlay.stats(); }
 
   stats() {
     return { name: this.o.name, mappings: this.nat.size, flows: this.engine.flowCount(GATEWAY_PORT), counters: this.engine.counters(GATEWAY_PORT) };

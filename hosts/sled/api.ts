@@ -1,18 +1,18 @@
 // The sled host's control API: HTTP + JSON (documented in docs/sled-api.md).
 // Bad input gets a 4xx with the reason; nothing a client sends can crash the
-// host. Metrics for Prometheus at /metrics.
+// host. Metrics for Prometheus at /metrics (hosts/sled/metrics.ts).
 
 import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
-import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
+import type { Registry } from "prom-client";
 import type { Logger } from "pino";
 import { SledHost, NotFound, Conflict } from "./sled.js";
 import { ConfigError, FirewallRule, Route, V2pMapping, M2pMapping, MulticastGroup } from "../../layers/vpc/config.js";
 import { ip16, ipText, isIP } from "../../layers/program/addr.js";
 import { EngineError } from "../engine/engine.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
-import { PORT_COUNTERS } from "../engine/reasons.js";
 import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
 import { UsageRecorder, parseDuration } from "./usage.js";
+import { sledMetrics } from "./metrics.js";
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -27,53 +27,6 @@ export interface ApiOptions {
   log?: Logger;
   /** Make a guest device for a port created through the API (default: in-memory). */
   deviceFactory?: (spec: unknown, portName: string) => Promise<GuestDevice> | GuestDevice;
-}
-
-export function sledMetrics(host: SledHost): { registry: Registry; batchLatency: Histogram } {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "wopte_node_" });
-  const labels = ["port"];
-  const counterOf = (name: string, help: string, key: string, labelNames = labels) => new Counter({
-    name, help, labelNames, registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of host.ports.values()) {
-        const c = host.engine.counters(p.id) as Record<string, number>;
-        this.inc({ port: p.name }, c[key] ?? 0);
-      }
-    },
-  });
-  for (const [k, help] of [["pktsIn", "packets from the network side"], ["pktsOut", "packets from the guest side"],
-    ["bytesIn", "bytes from the network side"], ["bytesOut", "bytes from the guest side"], ["hairpins", "replies the engine generated"],
-    ["flowsCreated", "flows created"], ["flowsExpired", "flows expired idle"]] as const) {
-    counterOf(`wopte_port_${k.replace(/[A-Z]/g, (m) => "_" + m.toLowerCase())}_total`, help, k);
-  }
-  new Counter({
-    name: "wopte_port_drops_total", help: "frames dropped, by reason", labelNames: ["port", "reason"], registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of host.ports.values()) {
-        for (const [reason, n] of Object.entries(host.engine.counters(p.id).drops)) this.inc({ port: p.name, reason }, n);
-      }
-    },
-  });
-  new Gauge({
-    name: "wopte_port_flows", help: "active flows", labelNames: labels, registers: [registry],
-    collect() { this.reset(); for (const p of host.ports.values()) this.set({ port: p.name }, host.engine.flowCount(p.id)); },
-  });
-  new Gauge({
-    name: "wopte_port_nat_ports_in_use", help: "SNAT ports in use", labelNames: labels, registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of host.ports.values()) for (const pool of p.compiled.natPools) this.set({ port: p.name }, host.engine.natUsage(p.id, pool.pool).inUse);
-    },
-  });
-  const batchLatency = new Histogram({
-    name: "wopte_engine_batch_seconds", help: "time of one engine batch call", registers: [registry],
-    buckets: [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3],
-  });
-  void PORT_COUNTERS;
-  return { registry, batchLatency };
 }
 
 export class SledApi {

@@ -101,6 +101,8 @@ export class SledHost {
 
   get name(): string { return this.o.name; }
   get underlayAddress(): string | undefined { return this.o.underlayAddress; }
+  /** The underlay driver's frame and error counters. */
+  underlayStats() { return this.o.underlay.stats(); }
 
   // ---- ports
 

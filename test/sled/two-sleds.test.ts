@@ -81,6 +81,6 @@ describe("two sled hosts", () => {
     expect((await fetch(`${base}/ports/nope/flows`)).status).toBe(404);
     expect((await fetch(`${base}/ports`, { method: "POST", body: "{not json" })).status).toBe(400);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/wopte_port_drops_total\{port="web-a",reason="LayerDeny"\} 1/);
+    expect(metrics).toMatch(/wopte_port_dropped_packets_total\{port="web-a",reason="LayerDeny"\} 1/);
   });
 });

@@ -1,0 +1,46 @@
+// The sled host's Prometheus metrics (docs/sled-api.md "Metrics"): every
+// port's engine counters and flow table, each SNAT pool's ports in use
+// beside its capacity, the drops the host itself counts (frames too big
+// for an engine slot, underlay frames for no local port, membership reports
+// it could not apply), the underlay driver's counters, and the standard
+// process and Node.js metrics. Names follow hosts/lib/metrics.ts.
+
+import { Counter, Gauge } from "prom-client";
+import type { SledHost } from "./sled.js";
+import { Registry, Histogram, hostRegistry, portMetrics, batchHistogram, underlayMetrics, hostDropMetrics } from "../lib/metrics.js";
+
+export interface SledMetrics { registry: Registry; batchLatency: Histogram }
+
+export function sledMetrics(host: SledHost): SledMetrics {
+  const registry = hostRegistry();
+  const ports = () => [...host.ports.values()].map((p) => ({ labels: { port: p.name }, id: p.id }));
+  portMetrics({ registry, engine: host.engine, prefix: "wopte_port", labelNames: ["port"], sides: { network: "network", guest: "guest" }, ports });
+  // one series per SNAT pool (one per internet gateway): usage beside capacity
+  const poolLabels = ["port", "pool", "ip"];
+  const eachPool = (f: (labels: Record<string, string>, usage: { inUse: number; size: number; exhausted: number }) => void) => {
+    for (const p of host.ports.values()) {
+      for (const pool of p.compiled.natPools) f({ port: p.name, pool: String(pool.pool), ip: pool.ip }, host.engine.natUsage(p.id, pool.pool));
+    }
+  };
+  new Gauge({ name: "wopte_port_nat_ports_in_use", help: "SNAT ports bound to flows, per pool", labelNames: poolLabels, registers: [registry],
+    collect() { this.reset(); eachPool((l, u) => this.set(l, u.inUse)); } });
+  new Gauge({ name: "wopte_port_nat_ports_capacity", help: "SNAT ports in the pool (its port range)", labelNames: poolLabels, registers: [registry],
+    collect() { this.reset(); eachPool((l, u) => this.set(l, u.size)); } });
+  new Counter({ name: "wopte_port_nat_exhausted_total", help: "new flows refused because the pool had no free port", labelNames: poolLabels, registers: [registry],
+    collect() { this.reset(); eachPool((l, u) => this.inc(l, u.exhausted)); } });
+  new Counter({ name: "wopte_port_membership_reports_total", help: "IGMPv3/MLDv2 reports from the guest: learned, bad (malformed, or more groups than a port holds), ignored_record (records of a kind a port does not take)",
+    labelNames: ["port", "result"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of host.ports.values()) {
+        this.inc({ port: p.name, result: "learned" }, p.reports.learned);
+        this.inc({ port: p.name, result: "bad" }, p.reports.bad);
+        this.inc({ port: p.name, result: "ignored_record" }, p.reports.ignoredRecords);
+      }
+    } });
+  hostDropMetrics(registry, "wopte_sled_pump_dropped_packets_total", "frames the sled dropped before the engine (oversize: bigger than an engine slot)", () => host.pumpDrops);
+  hostDropMetrics(registry, "wopte_sled_underlay_dropped_packets_total", "underlay frames for no local port (unknown destination MAC, group with no local member, malformed)", () => host.underlayDrops);
+  underlayMetrics(registry, () => host.underlayStats());
+  new Gauge({ name: "wopte_sled_ports", help: "ports on this sled", registers: [registry], collect() { this.set(host.ports.size); } });
+  return { registry, batchLatency: batchHistogram(registry) };
+}
