@@ -12,7 +12,7 @@ import { openDevice } from "../../sled/open-device.js";
 import { call, table, guarded } from "../client.js";
 import { BgpSpeaker } from "../../gateway/bgp.js";
 
-const HELP = `usage: wopte gateway run --config <gateway.json> [--log-level L]
+const HELP = `usage: wopte gateway run --config <gateway.json> [--api-port N] [--log-level L]
        wopte gateway nat list [<ip>] [--json]
        wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
        wopte gateway nat rm <ip> <first-port>
@@ -24,10 +24,10 @@ options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
     config: { type: "string" }, api: { type: "string" }, json: { type: "boolean" }, sled: { type: "string" },
-    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
+    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, "api-port": { type: "string" }, help: { type: "boolean" } } });
   const [sub, action, ...rest] = positionals;
   if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
-  if (sub === "run") return runHost(values.config, values["log-level"]);
+  if (sub === "run") return runHost(values.config, values["log-level"], values["api-port"]);
   const base = (values.api ?? process.env.WOPTE_GATEWAY_API ?? "http://127.0.0.1:7879").replace(/\/$/, "");
   if (sub === "advertise") {
     return guarded(async () => {
@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-async function runHost(path: string | undefined, logLevel: string | undefined): Promise<number> {
+async function runHost(path: string | undefined, logLevel: string | undefined, apiPort: string | undefined): Promise<number> {
   if (!path) { console.error(HELP); return 2; }
   let level;
   try { level = logLevelFrom(logLevel); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
@@ -84,7 +84,7 @@ async function runHost(path: string | undefined, logLevel: string | undefined): 
   }
   metrics = gatewayMetrics(gw);
   const api = new GatewayApi(gw, metrics);
-  const port = await api.listen(c.api.port, c.api.host);
+  const port = await api.listen(apiPort ? Number(apiPort) : c.api.port, c.api.host);
   log.info({ gateway: c.name, api: `http://${c.api.host}:${port}`, mappings: c.nat.length }, "gateway host running");
   await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
   await api.close();

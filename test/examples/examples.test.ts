@@ -1,0 +1,61 @@
+// The example host configs run as they are: `wopte sled --config
+// examples/sled.json` and `wopte gateway run --config examples/gateway.json`
+// start without root (memory devices, the udp underlay on ::1), answer on
+// their APIs and have what the files say. Only the API port is moved
+// (--api-port 0), so the test does not fight a host someone left running.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { spawn, ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("../../", import.meta.url).pathname;
+const bin = join(root, "bin", "wopte.js");
+const built = existsSync(join(root, "dist", "hosts", "cli", "main.js"));
+
+/** Start `wopte …` and resolve with the API URL from its "running" log line. */
+function start(args: string[]): Promise<{ p: ChildProcess; api: string }> {
+  const p = spawn("node", [bin, ...args], { cwd: root, env: { ...process.env, WOPTE_LOG_LEVEL: "info" } });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /"api":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) resolve({ p, api: m[1] });
+    };
+    p.stdout!.on("data", onData);
+    p.stderr!.on("data", (d) => { out += d; });
+    p.on("exit", (code) => reject(new Error(`wopte ${args.join(" ")} exited ${code}: ${out}`)));
+    setTimeout(() => reject(new Error(`no API line from wopte ${args.join(" ")}: ${out}`)), 20_000);
+  });
+}
+
+async function stop(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const gone = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  await gone;
+}
+
+describe.skipIf(!built)("examples/sled.json and examples/gateway.json", () => {
+  let sled: { p: ChildProcess; api: string } | undefined, gw: { p: ChildProcess; api: string } | undefined;
+
+  beforeAll(async () => {
+    sled = await start(["sled", "--config", "examples/sled.json", "--api-port", "0"]);
+    gw = await start(["gateway", "run", "--config", "examples/gateway.json", "--api-port", "0"]);
+  }, 45_000);
+  afterAll(async () => { await stop(sled?.p); await stop(gw?.p); });
+
+  it("runs a sled host with the example port", async () => {
+    const health = await (await fetch(`${sled!.api}/health`)).json();
+    expect(health).toMatchObject({ ok: true, sled: "sled-a", underlay: "fd00:1122:3344:101::1", ports: 1 });
+    const ports = await (await fetch(`${sled!.api}/ports`)).json();
+    expect(ports.map((p: { name: string }) => p.name)).toEqual(["web-a"]);
+  });
+
+  it("runs a gateway host with the example NAT mapping for that port", async () => {
+    expect(await (await fetch(`${gw!.api}/health`)).json()).toMatchObject({ ok: true });
+    const nat = await (await fetch(`${gw!.api}/nat`)).json();
+    expect(nat).toEqual([{ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, sled: "fd00:1122:3344:101::1", vni: 1024, mac: "a8:40:25:f0:00:05" }]);
+    expect(await (await fetch(`${gw!.api}/metrics`)).text()).toContain("wopte_gateway_nat_mappings 1");
+  });
+});
