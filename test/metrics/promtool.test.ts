@@ -5,6 +5,9 @@
 // and the drops the hosts count outside the engine are there too.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { SledApi } from "../../hosts/sled/api.js";
 import { GatewayHost } from "../../hosts/gateway/gateway.js";
@@ -13,6 +16,7 @@ import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { MemoryUnderlay } from "../helpers/memory-underlay.js";
 import { examplePortJson, GUEST_MAC, GATEWAY_MAC } from "../helpers/example-port.js";
 import { ipFrame, icmpEcho, udp } from "../helpers/frames.js";
+import { dashboard, queries, metricNames, asPromql } from "./dashboard.js";
 
 const promtool = spawnSync("promtool", ["--version"]).status === 0;
 
@@ -92,6 +96,16 @@ describe("sled metrics", () => {
     expect(text).toContain("# TYPE wopte_port_dropped_packets_total counter");
     expect(text).toContain("# TYPE wopte_engine_batch_seconds histogram");
   });
+
+  it("has every metric the Grafana dashboard queries", async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const families = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    const exists = (name: string) => families.has(name) ||
+      (/_(bucket|sum|count)$/.test(name) && families.get(name.replace(/_(bucket|sum|count)$/, "")) === "histogram");
+    const names = [...new Set(queries(dashboard()).flatMap(metricNames))];
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !exists(n))).toEqual([]);
+  });
 });
 
 describe("gateway metrics", () => {
@@ -128,5 +142,40 @@ describe("gateway metrics", () => {
     expect(text).toMatch(/^wopte_gateway_dropped_packets_total\{reason="\w+"\} 1$/m);
     expect(text).toContain("# TYPE process_cpu_seconds_total counter");
     expect(text).toContain("# TYPE wopte_gateway_flow_capacity gauge");
+  });
+});
+
+describe("the Grafana dashboard (docs/grafana-dashboard.json)", () => {
+  const d = dashboard();
+
+  it("is a dashboard Grafana imports: unique panel ids on a 24-column grid, every variable it uses defined", () => {
+    expect(d).toMatchObject({ uid: "wopte-sleds", title: expect.any(String), schemaVersion: expect.any(Number) });
+    expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+    for (const p of d.panels) {
+      expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
+      expect(["row", "timeseries", "table"]).toContain(p.type);
+      if (p.type !== "row") expect(p.targets!.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets ?? []) expect(t.refId).toMatch(/^[A-Z]$/);
+    }
+    const defined = new Set(["__rate_interval", ...d.templating.list.map((v) => v.name)]);
+    const used = JSON.stringify(d).match(/\$\{?(\w+)/g)!.map((x) => x.replace(/^\$\{?/, ""));
+    expect(used.filter((v) => !defined.has(v))).toEqual([]);
+  });
+
+  it("shows what wopte top shows: bandwidth and packets each way, flows, NAT use and capacity, drops", () => {
+    const all = queries(d).join("\n");
+    for (const m of ["wopte_port_bytes_total", "wopte_port_packets_total", "wopte_port_flows", "wopte_port_nat_ports_in_use", "wopte_port_nat_ports_capacity", "wopte_port_dropped_packets_total"]) {
+      expect(all).toContain(m);
+    }
+    const top = d.panels.find((p) => p.type === "table")!;
+    expect(top.targets!.map((t) => t.expr).join("\n")).toMatch(/from="network"[\s\S]*from="guest"/);
+  });
+
+  it.skipIf(!promtool)("has queries Prometheus parses (promtool check rules; needs promtool: Debian prometheus)", () => {
+    const rules = { groups: [{ name: "dashboard", rules: queries(d).map((q, i) => ({ record: `wopte:dashboard_query_${i}`, expr: asPromql(q) })) }] };
+    const dir = mkdtempSync(join(tmpdir(), "wopte-dash-"));
+    writeFileSync(join(dir, "rules.yml"), JSON.stringify(rules)); // JSON is YAML
+    const r = spawnSync("promtool", ["check", "rules", join(dir, "rules.yml")], { encoding: "utf8" });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
 });
