@@ -3,8 +3,24 @@
 // snapshot export/restore). `--api http://host:port` or $WOPTE_API picks the
 // sled; the default is http://127.0.0.1:7878.
 
+import type { z } from "zod";
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** Input the command refused before sending anything. */
+export class InputError extends Error {}
+
+/**
+ * Check what a command is about to send with the schema the host applies (the
+ * one strict parser in layers/program), so a typo fails here, naming the
+ * field, rather than as a round trip.
+ */
+export function checked<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new InputError(`${what}: ${r.error.issues.map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`).join("; ")}`);
 }
 
 export function apiBase(flag?: string): string {
@@ -51,7 +67,7 @@ export async function guarded(f: () => Promise<void>): Promise<number> {
     await f();
     return 0;
   } catch (err) {
-    if (err instanceof ApiError) { console.error(`wopte: ${err.message}`); return 1; }
+    if (err instanceof ApiError || err instanceof InputError) { console.error(`wopte: ${err.message}`); return 1; }
     throw err;
   }
 }

@@ -3,35 +3,40 @@
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../layers/vpc/config.js";
+import { mac, ip, ipv4, ipv6, cidr, vni, port, name } from "../../layers/program/fields.js";
 import { DeviceSpec } from "../sled/config.js";
 
-const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address");
+/** Where NAT ingress for an external address and port range goes: the sled, the guest's VNI and MAC (dendrite's shape). */
+export const NatTarget = z.strictObject({ sled: ipv6, vni, mac });
+export const NatMapping = z.strictObject({ ip, firstPort: port, lastPort: port, ...NatTarget.shape })
+  .refine((m) => m.firstPort <= m.lastPort, { message: "firstPort must not exceed lastPort", path: ["lastPort"] });
+const asn = z.number().int().min(1).max(4294967295);
 
-export const GatewayConfigSchema = z.object({
-  name: z.string().default("gateway"),
-  underlay: z.object({
-    address: z.string(),
-    bind: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).optional(),
-    peers: z.record(z.string(), z.string()).optional(),
+export const GatewayConfigSchema = z.strictObject({
+  name: name.default("gateway"),
+  underlay: z.strictObject({
+    address: ipv6,
+    bind: z.strictObject({ host: ip, port }).optional(),
+    peers: z.record(ipv6, z.string()).optional(),
     mac: mac.default("02:08:20:bb:00:01"),
     nextHopMac: mac.default("02:08:20:ff:ff:01"),
     mtu: z.number().int().min(1280).max(65535).default(9000),
   }),
-  external: z.object({
+  external: z.strictObject({
     device: DeviceSpec,
     mac,
     nextHopMac: mac,
-    ipv4: z.string().optional(),
-    ipv6: z.string().optional(),
-    ownedPrefixes: z.array(z.string()).min(1),
+    ipv4: ipv4.optional(),
+    ipv6: ipv6.optional(),
+    ownedPrefixes: z.array(cidr).min(1),
   }),
-  nat: z.array(z.object({ ip: z.string(), firstPort: z.number().int(), lastPort: z.number().int(), sled: z.string(), vni: z.number().int(), mac })).default([]),
-  api: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().default(7879) }).default({ host: "127.0.0.1", port: 7879 }),
+  nat: z.array(NatMapping).default([]),
+  api: z.strictObject({ host: z.string().default("127.0.0.1"), port: z.number().int().default(7879) }).default({ host: "127.0.0.1", port: 7879 }),
   /** Advertise `external.ownedPrefixes` by BGP through BIRD 2 (omit for static routes on the customer side). */
-  bgp: z.object({
-    localAs: z.number().int().min(1).max(4294967295), routerId: z.string(),
-    neighbor: z.object({ address: z.string(), as: z.number().int().min(1).max(4294967295) }),
-    localAddress: z.string().optional(),
+  bgp: z.strictObject({
+    localAs: asn, routerId: ipv4,
+    neighbor: z.strictObject({ address: ip, as: asn }),
+    localAddress: ip.optional(),
     configPath: z.string().default("/run/wopte/bird.conf"), socketPath: z.string().default("/run/wopte/bird.ctl"),
   }).optional(),
 });

@@ -5,36 +5,39 @@ import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../../layers/vpc/config.js";
+import { mac, ip, ipv6, port, name } from "../../layers/program/fields.js";
 
-const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address");
+
+/** A Linux interface name: IFNAMSIZ is 16 with the NUL, and nothing a shell or path would read twice. */
+const ifname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/, "expected an interface name (1-15 letters, digits, '.', '_' or '-')");
 
 export const DeviceSpec = z.union([
-  z.object({ type: z.literal("tap"), name: z.string().min(1).max(15) }),
-  z.object({ type: z.literal("memory") }),
+  z.strictObject({ type: z.literal("tap"), name: ifname }),
+  z.strictObject({ type: z.literal("memory") }),
 ]);
 
-export const SledConfigSchema = z.object({
-  name: z.string().min(1),
+export const SledConfigSchema = z.strictObject({
+  name,
   underlay: z.union([
-    z.object({
+    z.strictObject({
       driver: z.literal("udp").default("udp"),
-      address: z.string(),
-      bind: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }).optional(),
-      peers: z.record(z.string(), z.string()).optional(),
+      address: ipv6,
+      bind: z.strictObject({ host: ip, port }).optional(),
+      peers: z.record(ipv6, z.string()).optional(),
       mac: mac.default("02:08:20:00:00:01"),
       nextHopMac: mac.default("02:08:20:ff:ff:01"),
     }),
-    z.object({
+    z.strictObject({
       driver: z.literal("tap"),
-      address: z.string(),
+      address: ipv6,
       mac: mac.default("02:08:20:00:00:01"),
       /** One TAP per underlay NIC and its next hop (the two switches): ECMP by flow, failover by NDP. */
-      nics: z.array(z.object({ tap: z.string().min(1).max(15), nextHop: z.string() })).min(1).max(8),
+      nics: z.array(z.strictObject({ tap: ifname, nextHop: ipv6 })).min(1).max(8),
       probeMs: z.number().int().min(50).default(500),
     }),
   ]),
-  api: z.object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7878) }).default({ host: "127.0.0.1", port: 7878 }),
-  ports: z.array(z.object({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
+  api: z.strictObject({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7878) }).default({ host: "127.0.0.1", port: 7878 }),
+  ports: z.array(z.strictObject({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
 });
 export type SledConfig = z.output<typeof SledConfigSchema>;
 

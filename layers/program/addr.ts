@@ -37,12 +37,12 @@ export function isIP(s: string): number {
 }
 
 export function parseIpv4(s: string): Uint8Array {
-  if (!isIPv4(s)) throw new Error(`not an IPv4 address: ${s}`);
+  if (!isIPv4(s)) throw new Error(`not an IPv4 address: ${JSON.stringify(s)}`);
   return Uint8Array.from(s.split(".").map((x) => Number(x)));
 }
 
 export function parseIpv6(s: string): Uint8Array {
-  if (!isIPv6(s)) throw new Error(`not an IPv6 address: ${s}`);
+  if (!isIPv6(s)) throw new Error(`not an IPv6 address: ${JSON.stringify(s)}`);
   let str = s;
   const out = new Uint8Array(16);
   // an embedded dotted IPv4 tail (::ffff:1.2.3.4)
@@ -78,21 +78,68 @@ export function ip16(s: string): Uint8Array {
 
 export function isV4(s: string): boolean { return isIPv4(s); }
 
-/** "10.0.0.0/24" or "fd00::/64" (or a bare address) → 16 bytes + prefix length over 128 bits. */
-export function prefix16(s: string): { addr: Uint8Array; len: number } {
-  const [a, l] = s.split("/");
-  const v4 = isIPv4(a);
-  if (!v4 && !isIPv6(a)) throw new Error(`not an IP prefix: ${s}`);
-  const max = v4 ? 32 : 128;
-  const n = l === undefined ? max : Number(l);
-  if (!Number.isInteger(n) || n < 0 || n > max || (l !== undefined && !/^\d+$/.test(l))) {
-    throw new Error(`bad prefix length in ${s}`);
+/** A parsed prefix: 16 engine bytes with host bits cleared, its length over 128 bits, and its family's own length. */
+export interface Prefix { addr: Uint8Array; len: number; family: 4 | 6; bits: number }
+
+/**
+ * "10.0.0.0/24" or "fd00::/64" (or a bare address, as a host prefix), and
+ * nothing else: one `/`, a decimal length without sign or leading zeros, no
+ * trailing text. Prefixes become rule programs and routing-daemon config, so
+ * whatever follows a second `/` or a newline must be refused, not ignored.
+ */
+export function parsePrefix(s: string, o: { lengthRequired?: boolean } = {}): Prefix {
+  const slash = s.indexOf("/");
+  const a = slash < 0 ? s : s.slice(0, slash);
+  const l = slash < 0 ? undefined : s.slice(slash + 1);
+  const family = isIPv4(a) ? 4 : isIPv6(a) ? 6 : 0;
+  if (family === 0) throw new Error(`not an IP prefix: ${JSON.stringify(s)}`);
+  if (l === undefined && o.lengthRequired) throw new Error(`not a prefix (no /length): ${JSON.stringify(s)}`);
+  const max = family === 4 ? 32 : 128;
+  if (l !== undefined && !(/^(0|[1-9]\d{0,2})$/.test(l) && Number(l) <= max)) {
+    throw new Error(`bad prefix length in ${JSON.stringify(s)} (0-${max})`);
   }
+  const bits = l === undefined ? max : Number(l);
   const addr = ip16(a);
-  const len = v4 ? n + 96 : n;
+  const len = family === 4 ? bits + 96 : bits;
   // zero the host bits so equal prefixes encode equally
   for (let bit = len; bit < 128; bit++) addr[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return { addr, len, family, bits };
+}
+
+/** "10.0.0.0/24" or "fd00::/64" (or a bare address) → 16 bytes + prefix length over 128 bits. */
+export function prefix16(s: string): { addr: Uint8Array; len: number } {
+  const { addr, len } = parsePrefix(s);
   return { addr, len };
+}
+
+/** A prefix written back from its parsed value: one spelling per prefix, host bits cleared. */
+export function prefixText(p: Prefix): string { return `${ipText(p.addr)}/${p.bits}`; }
+
+/** A VXLAN/Geneve network identifier: 24 bits (RFC 8926 §3.4). */
+export const VNI_MAX = 0xffffff;
+export function isVni(n: unknown): n is number { return Number.isInteger(n) && (n as number) >= 0 && (n as number) <= VNI_MAX; }
+/** A VNI from a number or its decimal text (a URL segment, a CLI flag). */
+export function parseVni(x: string | number): number {
+  const n = typeof x === "number" ? x : /^(0|[1-9]\d{0,7})$/.test(x) ? Number(x) : NaN;
+  if (!isVni(n)) throw new Error(`not a VNI (0-${VNI_MAX}): ${JSON.stringify(x)}`);
+  return n;
+}
+
+/** A TCP/UDP port from a number or its decimal text. */
+export function parsePort(x: string | number): number {
+  const n = typeof x === "number" ? x : /^(0|[1-9]\d{0,4})$/.test(x) ? Number(x) : NaN;
+  if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) throw new Error(`not a port (0-65535): ${JSON.stringify(x)}`);
+  return n;
+}
+
+/** "80", "8000-8080" or a number → an inclusive range, first ≤ last. */
+export function parsePortRange(x: string | number): { first: number; last: number } {
+  if (typeof x === "number") { const p = parsePort(x); return { first: p, last: p }; }
+  const m = /^(\d+)(?:-(\d+))?$/.exec(x);
+  if (!m) throw new Error(`not a port or a range like 8000-8080: ${JSON.stringify(x)}`);
+  const first = parsePort(m[1]), last = m[2] === undefined ? first : parsePort(m[2]);
+  if (first > last) throw new Error(`port range out of order: ${x}`);
+  return { first, last };
 }
 
 /** 16 engine bytes back to text (IPv4-mapped shown as dotted quad). */
@@ -115,9 +162,12 @@ export function ipText(b: Uint8Array): string {
   return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
 
+/** Six hex pairs separated by colons (a8:40:25:00:00:01), the one spelling configs and the API use. */
+export function isMac(s: string): boolean { return /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(s); }
+
 export function parseMac(s: string): bigint {
-  if (!/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(s)) throw new Error(`not a MAC address: ${s}`);
-  return BigInt("0x" + s.replace(/[:-]/g, ""));
+  if (!isMac(s)) throw new Error(`not a MAC address: ${JSON.stringify(s)}`);
+  return BigInt("0x" + s.replace(/:/g, ""));
 }
 
 export function macBytes(s: string): Uint8Array {

@@ -1,45 +1,30 @@
 // The VPC port config: one JSON document per guest port, as a control plane
 // would send it (omicron → OPTE: MAC, IPs, subnet, gateway, VNI, sled
 // underlay, external IPs, firewall rules, routes, V2P mappings). Validated
-// with zod; errors name the path and the reason.
+// with strict zod schemas (an unknown field is an error, not ignored: a
+// misspelt "firewal" must not quietly leave a port open); errors name the
+// path and the reason.
 
 import { z } from "zod";
-import { prefix16, isIP, isV4, ip16, ipText } from "../program/addr.js";
+import { isIP, isV4, ip16, ipText } from "../program/addr.js";
+import { mac, ipv4, ipv6, ip, cidr, cidr4, cidr6, port, vni, portRange, name, label } from "../program/fields.js";
 import { isRoutableGroup, isMulticast, isUnderlayGroup } from "./multicast.js";
 
-const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address like a8:40:25:00:00:01");
-const ipv4 = z.string().refine((s) => isIP(s) === 4, "expected an IPv4 address");
-const ipv6 = z.string().refine((s) => isIP(s) === 6, "expected an IPv6 address");
-const ip = z.string().refine((s) => isIP(s) !== 0, "expected an IP address");
-const cidr = z.string().refine((s) => { try { return s.includes("/") && !!prefix16(s); } catch { return false; } }, "expected a prefix like 10.0.0.0/24");
-const cidr4 = cidr.refine((s) => isIP(s.split("/")[0]) === 4, "expected an IPv4 prefix");
-const cidr6 = cidr.refine((s) => isIP(s.split("/")[0]) === 6, "expected an IPv6 prefix");
-const port = z.number().int().min(0).max(65535);
-const vni = z.number().int().min(0).max(0xffffff);
-
-const portRange = z.union([
-  port,
-  z.string().regex(/^\d+(-\d+)?$/, "expected a port or a range like 8000-8080").refine((s) => {
-    const [a, b] = s.split("-").map(Number);
-    return a <= 65535 && (b === undefined || (b <= 65535 && a <= b));
-  }, "port range out of order or above 65535"),
-]);
-
 export const FirewallHost = z.union([
-  z.object({ type: z.literal("ip"), value: ip }),
-  z.object({ type: z.literal("subnet"), value: cidr }),
-  z.object({ type: z.literal("vpc"), vni }),
-  z.object({ type: z.literal("instance"), ips: z.array(ip).min(1) }),
+  z.strictObject({ type: z.literal("ip"), value: ip }),
+  z.strictObject({ type: z.literal("subnet"), value: cidr }),
+  z.strictObject({ type: z.literal("vpc"), vni }),
+  z.strictObject({ type: z.literal("instance"), ips: z.array(ip).min(1) }),
 ]);
 
 export const FirewallProtocol = z.union([
   z.enum(["tcp", "udp", "icmp", "icmpv6"]),
-  z.object({ icmp: z.object({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
-  z.object({ icmpv6: z.object({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
+  z.strictObject({ icmp: z.strictObject({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
+  z.strictObject({ icmpv6: z.strictObject({ type: z.number().int().min(0).max(255), code: z.number().int().min(0).max(255).optional() }) }),
 ]);
 
-export const FirewallRule = z.object({
-  name: z.string().min(1),
+export const FirewallRule = z.strictObject({
+  name: label,
   direction: z.enum(["in", "out"]),
   priority: z.number().int().min(0).max(65535).default(1000),
   action: z.enum(["allow", "deny"]),
@@ -49,20 +34,20 @@ export const FirewallRule = z.object({
 });
 
 export const RouteTarget = z.union([
-  z.object({ type: z.literal("vpcSubnet") }),
-  z.object({ type: z.literal("instance"), ip }),
-  z.object({ type: z.literal("internetGateway"), id: z.number().int().min(0).max(255).default(0) }),
-  z.object({ type: z.literal("drop") }),
+  z.strictObject({ type: z.literal("vpcSubnet") }),
+  z.strictObject({ type: z.literal("instance"), ip }),
+  z.strictObject({ type: z.literal("internetGateway"), id: z.number().int().min(0).max(255).default(0) }),
+  z.strictObject({ type: z.literal("drop") }),
 ]);
-export const Route = z.object({ dest: cidr, target: RouteTarget });
+export const Route = z.strictObject({ dest: cidr, target: RouteTarget });
 
 const igwId = z.number().int().min(0).max(255);
 /** An external IP, optionally tied to one internet gateway (source selection by the gateway a route chose). */
-export const ExternalIp = z.object({ ip, igw: igwId.optional() });
-export const SnatBlock = z.object({ ip, firstPort: port, lastPort: port, igw: igwId.optional() })
+export const ExternalIp = z.strictObject({ ip, igw: igwId.optional() });
+export const SnatBlock = z.strictObject({ ip, firstPort: port, lastPort: port, igw: igwId.optional() })
   .refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort");
 
-export const V2pMapping = z.object({ ip, mac, underlay: ipv6, vni: vni.optional() });
+export const V2pMapping = z.strictObject({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
 const group = ip.refine((s) => isIP(s) !== 0 && isRoutableGroup(s), "expected a multicast group outside link scope (not 224.0.0.0/24, not an IPv6 scope 0-2 group)");
 /**
@@ -71,24 +56,24 @@ const group = ip.refine((s) => isIP(s) !== 0 && isRoutableGroup(s), "expected a 
  * (`exclude` with no sources: any source). INCLUDE {} is no membership, so
  * it is refused here; a learned report that says it removes the group.
  */
-export const MulticastGroup = z.object({
+export const MulticastGroup = z.strictObject({
   group,
   mode: z.enum(["include", "exclude"]).default("exclude"),
   sources: z.array(ip.refine((s) => isIP(s) === 0 || !isMulticast(s), "a source is a unicast address")).max(256).default([]),
 }).refine((g) => g.mode === "exclude" || g.sources.length > 0, "an include filter needs at least one source")
   .refine((g) => g.sources.every((s) => isV4(s) === isV4(g.group)), "sources must be of the group's address family");
 /** Multicast to physical: an overlay group and the admin-local underlay group (ff04::/16) that carries it. */
-export const M2pMapping = z.object({ group, underlay: ipv6.refine((s) => isIP(s) === 6 && isUnderlayGroup(s), "expected an underlay group in ff04::/16") });
+export const M2pMapping = z.strictObject({ group, underlay: ipv6.refine((s) => isIP(s) === 6 && isUnderlayGroup(s), "expected an underlay group in ff04::/16") });
 
 const mbps = z.number().positive().max(400_000);
-export const BandwidthClass = z.object({
-  name: z.string().min(1),
+export const BandwidthClass = z.strictObject({
+  name: label,
   protocols: z.array(FirewallProtocol).default([]),
   ports: z.array(portRange).default([]),
   inMbps: mbps.optional(),
   outMbps: mbps.optional(),
 });
-export const Bandwidth = z.object({
+export const Bandwidth = z.strictObject({
   /** Limits for the whole port, Mbit/s of frames (before encapsulation). */
   inMbps: mbps.optional(),
   outMbps: mbps.optional(),
@@ -97,35 +82,35 @@ export const Bandwidth = z.object({
   classes: z.array(BandwidthClass).max(15).default([]),
 });
 
-export const PortConfigSchema = z.object({
-  name: z.string().min(1).max(64),
+export const PortConfigSchema = z.strictObject({
+  name,
   id: z.number().int().min(0).max(1023).optional(),
   vni: vni.refine((v) => v !== 99, "VNI 99 is reserved for boundary services"),
-  guest: z.object({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() })
+  guest: z.strictObject({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() })
     .refine((g) => g.ipv4 || g.ipv6, "a guest needs an IPv4 or an IPv6 address"),
-  subnet: z.object({ ipv4: cidr4.optional(), ipv6: cidr6.optional() }),
-  gateway: z.object({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() }),
-  sled: z.object({
+  subnet: z.strictObject({ ipv4: cidr4.optional(), ipv6: cidr6.optional() }),
+  gateway: z.strictObject({ mac, ipv4: ipv4.optional(), ipv6: ipv6.optional() }),
+  sled: z.strictObject({
     underlay: ipv6,
     mac: mac.default("02:08:20:00:00:01"),
     nextHopMac: mac.default("02:08:20:ff:ff:01"),
     mtu: z.number().int().min(1280).max(65535).default(9000),
   }),
-  boundary: z.object({ underlay: ipv6, vni: vni.default(99), mac: mac.default("02:08:20:bb:00:01") }).optional(),
-  dhcp: z.object({
+  boundary: z.strictObject({ underlay: ipv6, vni: vni.default(99), mac: mac.default("02:08:20:bb:00:01") }).optional(),
+  dhcp: z.strictObject({
     dnsServers: z.array(ip).max(4).default([]),
-    domainName: z.string().max(255).optional(),
+    domainName: z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "expected a DNS domain name").optional(),
     leaseSeconds: z.number().int().min(60).default(86400),
     mtu: z.number().int().min(576).max(9000).default(1500),
   }).default({ dnsServers: [], leaseSeconds: 86400, mtu: 1500 }),
-  externalIps: z.object({
+  externalIps: z.strictObject({
     /** One SNAT block, or one per internet gateway (`igw`). */
     snat: z.union([SnatBlock, z.array(SnatBlock).max(8)]).optional(),
     ephemeral: z.union([ip, ExternalIp]).optional(),
     floating: z.array(z.union([ip, ExternalIp])).default([]),
   }).default({ floating: [] }),
   /** Extra prefixes the guest may send from and/or receive for; `external` ones bypass NAT and may not reach VPC addresses. */
-  attachedSubnets: z.array(z.object({
+  attachedSubnets: z.array(z.strictObject({
     cidr, send: z.boolean().default(true), receive: z.boolean().default(true), external: z.boolean().default(false),
   })).default([]),
   firewall: z.array(FirewallRule).default([]),
@@ -136,8 +121,8 @@ export const PortConfigSchema = z.object({
   /** Multicast-to-physical mappings of the groups the guest sends to (the sled also sets them rack-wide). */
   m2p: z.array(M2pMapping).default([]),
   bandwidth: Bandwidth.default({ classes: [] }),
-  limits: z.object({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
-  ttlMs: z.object({
+  limits: z.strictObject({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
+  ttlMs: z.strictObject({
     tcpHandshake: z.number().int().positive().optional(), tcpEstablished: z.number().int().positive().optional(),
     tcpClosing: z.number().int().positive().optional(), tcpClosed: z.number().int().positive().optional(),
     udp: z.number().int().positive().optional(), icmp: z.number().int().positive().optional(),

@@ -27,8 +27,30 @@ describe("port config validation", () => {
     const got = issues(bad);
     expect(got).toContain("guest.mac: expected a MAC address like a8:40:25:00:00:01");
     expect(got.some((s) => s.startsWith("subnet.ipv4:"))).toBe(true);
-    expect(got).toContain("firewall.0.ports.0: port range out of order or above 65535");
+    expect(got).toContain("firewall.0.ports.0: port range out of order: 90-80");
     expect(got).toContain("vni: VNI 99 is reserved for boundary services");
+  });
+
+  it("refuses unknown fields at any depth, naming them (a misspelt key must not leave a port open)", () => {
+    const bad = structuredClone(good);
+    bad.firewal = [];
+    bad.guest.extra = { deeply: { nested: 1 } };
+    bad.firewall[0].prot = ["tcp"];
+    const got = issues(bad);
+    expect(got).toContain(': Unrecognized key: "firewal"');
+    expect(got.some((s) => s.startsWith("guest:") && /extra/.test(s))).toBe(true);
+    expect(got.some((s) => s.startsWith("firewall.0:") && /prot/.test(s))).toBe(true);
+  });
+
+  it("refuses routes, subnets and names carrying text after the value", () => {
+    const bad = structuredClone(good);
+    bad.routes = [{ dest: "10.9.0.0/16/../../etc/passwd", target: { type: "drop" } }];
+    bad.subnet.ipv4 = "172.30.0.0/22\nprotocol kernel {}";
+    bad.name = "web-a\n";
+    const got = issues(bad);
+    expect(got.some((s) => s.startsWith("routes.0.dest:"))).toBe(true);
+    expect(got.some((s) => s.startsWith("subnet.ipv4:"))).toBe(true);
+    expect(got.some((s) => s.startsWith("name:"))).toBe(true);
   });
 
   it("requires a boundary when external IPs or an internet gateway are used", () => {

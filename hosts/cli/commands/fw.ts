@@ -1,7 +1,8 @@
 // `wopte fw list|add|rm <port>`: the port's VPC firewall rules.
 
 import { parseArgs } from "node:util";
-import { apiBase, call, table, guarded } from "../client.js";
+import { apiBase, call, table, guarded, checked } from "../client.js";
+import { FirewallRule } from "../../../layers/vpc/config.js";
 
 const HELP = `usage: wopte fw list <port> [--json]
        wopte fw add <port> --name N --direction in|out --action allow|deny [--priority P]
@@ -33,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
           return type === "vpc" ? { type, vni: Number(value) } : type === "instance" ? { type, ips: value.split(",") } : { type, value };
         }),
       };
-      await call(base, "POST", path, rule);
+      await call(base, "POST", path, checked(FirewallRule, rule, "fw add"));
       console.log(`added rule ${values.name} to ${port}`);
     } else if (sub === "rm") {
       if (!ruleName) throw new Error("name the rule to remove");

@@ -9,7 +9,10 @@ import { gatewayMetrics } from "../../gateway/metrics.js";
 import { loadGatewayConfig } from "../../gateway/config.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { openDevice } from "../../sled/open-device.js";
-import { call, table, guarded } from "../client.js";
+import { call, table, guarded, checked } from "../client.js";
+import { NatMapping } from "../../gateway/config.js";
+import { cidr, ip as ipAddr, port } from "../../../layers/program/fields.js";
+import { z } from "zod";
 import { BgpSpeaker } from "../../gateway/bgp.js";
 
 const HELP = `usage: wopte gateway run --config <gateway.json> [--api-port N] [--log-level L]
@@ -32,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   if (sub === "advertise") {
     return guarded(async () => {
       const now = await call<string[]>(base, "GET", "/advertised");
-      const prefix = rest[0];
+      const prefix = rest[0] === undefined ? undefined : checked(cidr, rest[0], `advertise ${action}`);
       if (action === "add" && prefix) await call(base, "PUT", "/advertised", [...new Set([...now, prefix])]);
       else if (action === "rm" && prefix) await call(base, "PUT", "/advertised", now.filter((p) => p !== prefix));
       else if (action && action !== "list") throw new Error("advertise list | add <prefix> | rm <prefix>");
@@ -47,11 +50,13 @@ export async function run(args: string[]): Promise<number> {
     } else if (action === "add") {
       const [ip, lo, hi] = rest;
       if (!ip || !lo || !hi || !values.sled || !values.vni || !values.mac) throw new Error("add needs <ip> <first> <last> --sled --vni --mac");
-      const r = await call<{ changed: boolean }>(base, "PUT", `/nat/${ip}/${lo}/${hi}`, { sled: values.sled, vni: Number(values.vni), mac: values.mac });
+      const m = checked(NatMapping, { ip, firstPort: Number(lo), lastPort: Number(hi), sled: values.sled, vni: Number(values.vni), mac: values.mac }, "nat add");
+      const r = await call<{ changed: boolean }>(base, "PUT", `/nat/${encodeURIComponent(m.ip)}/${m.firstPort}/${m.lastPort}`, { sled: m.sled, vni: m.vni, mac: m.mac });
       console.log(r.changed ? `mapped ${ip} ${lo}-${hi} → ${values.sled} vni ${values.vni}` : "unchanged (identical mapping exists)");
     } else if (action === "rm") {
       const [ip, lo] = rest;
-      await call(base, "DELETE", `/nat/${ip}/${lo}`);
+      const m = checked(z.object({ ip: ipAddr, firstPort: port }), { ip, firstPort: Number(lo) }, "nat rm");
+      await call(base, "DELETE", `/nat/${encodeURIComponent(m.ip)}/${m.firstPort}`);
       console.log(`removed ${ip} from ${lo}`);
     } else {
       console.error(HELP); process.exitCode = 2;

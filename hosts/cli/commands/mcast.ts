@@ -3,7 +3,8 @@
 // with their IGMPv3/MLDv2-style source filters.
 
 import { parseArgs } from "node:util";
-import { apiBase, call, table, guarded } from "../client.js";
+import { apiBase, call, table, guarded, checked } from "../client.js";
+import { M2pMapping, MulticastGroup } from "../../../layers/vpc/config.js";
 
 const HELP = `usage: wopte mcast m2p list [--json]
        wopte mcast m2p set --group <overlay group> --underlay <ff04::/16 group>
@@ -29,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
       const list = await call<Record<string, unknown>[]>(base, "GET", "/m2p");
       console.log(values.json ? JSON.stringify(list, null, 2) : table(list, ["group", "underlay"]));
     } else if (sub === "m2p" && arg === "set") {
-      await call(base, "PUT", "/m2p", { group: values.group, underlay: values.underlay });
+      await call(base, "PUT", "/m2p", checked(M2pMapping, { group: values.group, underlay: values.underlay }, "m2p set"));
       console.log(`${values.group} → ${values.underlay} (VNI 77)`);
     } else if (sub === "m2p" && arg === "rm") {
       await call(base, "DELETE", `/m2p/${encodeURIComponent(values.group ?? "")}`);
@@ -39,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
       if (values.json) { console.log(JSON.stringify(groups, null, 2)); return; }
       console.log(table(groups.map((g) => ({ ...g, sources: g.sources.join(",") || (g.mode === "exclude" ? "(any)" : "") })), ["group", "mode", "sources"]));
     } else if (sub === "join" && arg) {
-      const g = await call<Group>(base, "POST", port(arg), { group: values.group, mode: values.mode ?? "exclude", sources: values.source ?? [] });
+      const g = await call<Group>(base, "POST", port(arg), checked(MulticastGroup, { group: values.group, mode: values.mode ?? "exclude", sources: values.source ?? [] }, "mcast join"));
       console.log(`${arg} joined ${g.group} (${g.mode} ${g.sources.length ? g.sources.join(", ") : "{}"})`);
     } else if (sub === "leave" && arg) {
       await call(base, "DELETE", `${port(arg)}/${encodeURIComponent(values.group ?? "")}`);

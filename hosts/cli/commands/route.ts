@@ -1,7 +1,9 @@
 // `wopte route list|add|rm <port>`: the port's custom routes.
 
 import { parseArgs } from "node:util";
-import { apiBase, call, table, guarded } from "../client.js";
+import { apiBase, call, table, guarded, checked } from "../client.js";
+import { Route } from "../../../layers/vpc/config.js";
+import { cidr } from "../../../layers/program/fields.js";
 
 const HELP = `usage: wopte route list <port> [--json]
        wopte route add <port> --dest <prefix> --target igw[:id]|drop|subnet|instance:<ip>
@@ -32,10 +34,11 @@ export async function run(args: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify(routes, null, 2) : table(routes.map((r) => ({ dest: r.dest, target: r.target.type, detail: r.target }))));
     } else if (sub === "add") {
       if (!values.dest || !values.target) throw new Error("add needs --dest and --target");
-      await call(base, "POST", path, { dest: values.dest, target: target(values.target) });
+      await call(base, "POST", path, checked(Route, { dest: values.dest, target: target(values.target) }, "route add"));
       console.log(`route ${values.dest} → ${values.target} on ${port}`);
     } else if (sub === "rm") {
       if (!values.dest) throw new Error("rm needs --dest");
+      checked(cidr, values.dest, "route rm --dest");
       await call(base, "DELETE", `${path}?dest=${encodeURIComponent(values.dest)}`);
       console.log(`removed route ${values.dest} from ${port}`);
     } else {
