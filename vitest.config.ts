@@ -5,5 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // the default output, then one line per group of tests skipped for a missing tool
+    reporters: ["default", "./test/helpers/needs-reporter.ts"],
   },
 });

@@ -6,13 +6,14 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
+import { needs } from "../helpers/tools.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
-const built = existsSync(join(root, "dist", "hosts", "cli", "main.js"));
+const env = needs("built");
 const run = promisify(execFile);
 
-describe.skipIf(!built)("wopte sled + CLI", () => {
+describe(env.title("wopte sled + CLI"), env.options, () => {
   let sled: ChildProcess;
   let api = "";
   const wopte = async (...args: string[]) => (await run("node", [bin, ...args, "--api", api], { cwd: root })).stdout;

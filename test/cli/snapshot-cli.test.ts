@@ -3,6 +3,7 @@
 import { describe, it, expect } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { needs } from "../helpers/tools.js";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -10,10 +11,10 @@ import { tmpdir } from "node:os";
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
 const run = promisify(execFile);
-const built = existsSync(join(root, "dist", "hosts", "cli", "main.js"));
+const env = needs("built");
 const wopte = async (...args: string[]) => (await run("node", [bin, ...args], { cwd: root })).stdout;
 
-describe.skipIf(!built)("wopte snapshot", () => {
+describe(env.title("wopte snapshot"), env.options, () => {
   const dir = mkdtempSync(join(tmpdir(), "wopte-snap-"));
   const a = join(dir, "a.snap"), b = join(dir, "b.snap");
 

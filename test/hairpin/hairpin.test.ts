@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireOrSkip } from "../helpers/tools.js";
 import { instantiateEngine, EngineExports, Reason, hex, toHex } from "../helpers/engine-testing.js";
 import {
   HairpinKind, encodeArpParams, encodeIcmp4EchoParams, encodeIcmp6EchoParams, encodeNdpNeighborAdvertParams,
@@ -74,8 +75,13 @@ function one(t: unknown, key: string): string {
   return String(v[0]);
 }
 
-/** Decode with tshark, checksums verified; fails on any bad checksum or malformed packet. */
+/**
+ * Decode with tshark, checksums verified; fails on any bad checksum or
+ * malformed packet. Without tshark the rest of the test skips (the checks
+ * before it have run).
+ */
 function tshark(frame: Uint8Array): Tree {
+  requireOrSkip("tshark");
   const out = execFileSync("tshark", [
     "-r", writePcap(frame), "-T", "json", "--no-duplicate-keys",
     "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",

@@ -5,7 +5,10 @@ import { describe, it, expect, afterAll } from "vitest";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { tsharkAvailable, tsharkCheck } from "../../hosts/harness/tshark.js";
+import { tsharkCheck } from "../../hosts/harness/tshark.js";
+import { needs } from "../helpers/tools.js";
+
+const env = needs("tshark");
 import { writeCapture } from "../../hosts/pcap/pcapng.js";
 import { geneve, ipFrame, tcp, udp, icmpEcho, TCP_FLAGS } from "../helpers/frames.js";
 
@@ -21,7 +24,7 @@ const v4tcp = () => ipFrame(P, G, "172.30.0.5", "172.30.0.6", 6, tcp("172.30.0.5
 const v6udp = () => ipFrame(P, G, "fd00:1024::5", "fd00:1024::6", 17, udp("fd00:1024::5", "fd00:1024::6", 40000, 7777, new Uint8Array(4)));
 const encap = (inner: Uint8Array) => geneve("02:08:20:ff:ff:01", "02:08:20:01:01:01", "fd00:1122:3344:101::1", "fd00:1122:3344:102::1", { vni: 1024 }, inner);
 
-describe.skipIf(!tsharkAvailable())("tshark checksum rule", () => {
+describe(env.title("tshark checksum rule"), env.options, () => {
   it("accepts good frames, and Geneve over IPv6 with a zero outer UDP checksum", () => {
     expect(check(v4tcp(), v6udp(), encap(v4tcp()), encap(v6udp()))).toEqual({ packets: 4, problems: [] });
   });

@@ -4,15 +4,14 @@
 // Ethernet/IPv4/UDP bytes; an ARP request and ICMP echo requests written into
 // the TAP are answered by the kernel; close() takes the interface away.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync } from "node:fs";
 import { execFile, execFileSync } from "node:child_process";
 import { TapDevice, openTap, tapAddon } from "../../hosts/io/tap.js";
 import type { FrameBatch } from "../../hosts/io/ring.js";
 import { sh, inNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { csum, eth, ipFrame, icmpEcho } from "../helpers/frames.js";
 
-const addon = existsSync(new URL("../../hosts/native/build/Release/wopte_tap.node", import.meta.url).pathname);
-const isRoot = process.getuid?.() === 0 && existsSync("/dev/net/tun");
+const env = needs("root", "ip", "tun", "addon");
 const NS = "wopte-io-tap";
 const TAP = "wtest0";
 const HOST_MAC = "02:00:00:77:00:01", GUEST_MAC = "02:00:00:77:00:02";
@@ -24,7 +23,7 @@ const until = async (ok: () => boolean, ms = 3000) => {
 };
 const u16 = (f: Uint8Array, at: number) => (f[at] << 8) | f[at + 1];
 
-describe.skipIf(!addon || !isRoot)("TAP devices", () => {
+describe(env.title("TAP devices"), env.options, () => {
   let tap: TapDevice;
   const got: Uint8Array[] = [];
   const batchSizes: number[] = [];
@@ -99,8 +98,13 @@ describe.skipIf(!addon || !isRoot)("TAP devices", () => {
       const replies: number[] = [];
       let stalled = false;
       t.onBatch((b) => {
-        // the first batch holds the JS thread long enough for the 16-buffer ring to fill
-        if (!stalled) { stalled = true; const end = Date.now() + 50; while (Date.now() < end) { /* busy */ } }
+        // the first batch holds the JS thread (and its buffers) until the reader
+        // thread has found the 16-buffer ring full: a condition, not a duration
+        if (!stalled) {
+          stalled = true;
+          const deadline = Date.now() + 15_000;
+          while (t.stats().native.rxFullWaits === 0 && Date.now() < deadline) { /* busy: the datagrams keep coming */ }
+        }
         for (let i = 0; i < b.count; i++) {
           const f = b.buf.subarray(b.offsets[i], b.offsets[i] + b.lengths[i]);
           if (u16(f, 12) === 0x0800 && f[23] === 17 && u16(f, 36) === 9) replies.push(u16(f, 42)); // our datagrams, by sequence

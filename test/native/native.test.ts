@@ -9,9 +9,11 @@ import { compilePort } from "../../layers/vpc/compile.js";
 import { writeBundle, parseReplayLines, replayInNode, BundleFrame } from "../../hosts/native-c/bundle.js";
 import { buildNative, nativeToolsAvailable } from "../../hosts/native-c/build.js";
 import { readCapture } from "../../hosts/pcap/pcapng.js";
+import { needs } from "../helpers/tools.js";
 import { ipFrame, tcp, udp, icmpEcho, geneve, eth, TCP_FLAGS } from "../helpers/frames.js";
 
-const tools = nativeToolsAvailable();
+const env = needs("wasm2c", "cc");
+const tools = env.ready && nativeToolsAvailable();
 const root = new URL("../../", import.meta.url).pathname;
 
 function runNative(bin: string, bundle: Uint8Array, extra: string[] = []): string {
@@ -42,7 +44,7 @@ function ownScenario(): { cfg: unknown; frames: BundleFrame[] } {
   return { cfg, frames };
 }
 
-describe.skipIf(!tools)("native build through wasm2c", () => {
+describe(env.title("native build through wasm2c"), { ...env.options, skip: !tools }, () => {
   const bin = tools ? buildNative() : "";
 
   it("matches the Node host frame for frame on its own scenario", async () => {

@@ -6,20 +6,20 @@
 import { describe, it, expect } from "vitest";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { canUseNetns, sh, inNs, guestNs } from "../helpers/netns.js";
+import { sh, inNs, guestNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { vpcGuestPortJson } from "../helpers/example-port.js";
 import { loopbackSleds } from "../helpers/loopback-sleds.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const ready = canUseNetns() && existsSync("/usr/bin/curl") && existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"));
+const env = needs("root", "ip", "curl", "addon");
 const run = promisify(execFile);
 const A = "fd00:1122:3344:101::1", C = "fd00:1122:3344:102::1";
 const NS_A = "wopte-bw-a", NS_C = "wopte-bw-c";
 const LIMIT_MBPS = 10, WARMUP = 2, SECONDS = 5;
 
-describe.skipIf(!ready)("a 10 Mbit/s limit under real TCP", () => {
+describe(env.title("a 10 Mbit/s limit under real TCP"), env.options, () => {
   it("holds web-a's download to 10 Mbit/s ± 5 %, counting the excess it drops", async () => {
     const { TapDevice } = await import("../../hosts/io/tap.js");
     const webA = vpcGuestPortJson({ name: "web-a", mac: "a8:40:25:f0:00:05", ipv4: "172.30.0.5", ipv6: "fd00:1024::5", sled: A,

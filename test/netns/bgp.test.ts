@@ -2,17 +2,18 @@
 // in the "external" namespace (a second BIRD) learns them; adding and
 // removing a range changes what the peer learns within seconds.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { spawn, ChildProcess } from "node:child_process";
 import { BgpSpeaker } from "../../hosts/gateway/bgp.js";
-import { canUseNetns, veth, inNs } from "../helpers/netns.js";
+import { veth, inNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 
-const ready = canUseNetns() && existsSync("/usr/sbin/bird");
+const env = needs("root", "ip", "bird");
 
-describe.skipIf(!ready)("BGP advertisement through BIRD", () => {
-  const dir = ready ? mkdtempSync(join(tmpdir(), "wopte-bgp-")) : "";
+describe(env.title("BGP advertisement through BIRD"), env.options, () => {
+  const dir = env.ready ? mkdtempSync(join(tmpdir(), "wopte-bgp-")) : "";
   let cleanup = () => {};
   let peer: ChildProcess;
   let speaker: BgpSpeaker;

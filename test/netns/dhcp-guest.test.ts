@@ -6,15 +6,15 @@
 import { describe, it, expect } from "vitest";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { sh, inNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { loopbackSleds } from "../helpers/loopback-sleds.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const ready = canUseNetns() && existsSync("/usr/bin/busybox") && existsSync("/usr/bin/ping") &&
-  existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"));
+const env = needs("root", "ip", "busybox", "ping", "addon");
 const run = promisify(execFile);
 const NS = "wopte-dhcp-g", TAP = "wdhcp0";
 
@@ -28,7 +28,7 @@ ip link set "$interface" mtu "$mtu"
 ip route add default via "$router"
 `;
 
-describe.skipIf(!ready)("a guest configured by DHCP from the engine", () => {
+describe(env.title("a guest configured by DHCP from the engine"), env.options, () => {
   it("gets its lease from udhcpc and then pings its gateway", async () => {
     const { TapDevice } = await import("../../hosts/io/tap.js");
     const port = JSON.parse(readFileSync(join(root, "examples/port-a.json"), "utf8"));

@@ -6,15 +6,16 @@
 // traffic to an unmapped external IP is dropped and counted.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, ChildProcess, execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { sh, inNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
-const ready = canUseNetns() && existsSync(join(root, "dist/hosts/cli/main.js")) && existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"));
+const env = needs("root", "ip", "ping", "curl", "built", "addon");
 const run = promisify(execFile);
 const SLED = "fd00:1122:3344:101::1", GW = "fd00:1122:3344:1::1";
 const EXT_MAC = "02:00:5e:00:53:01", ROUTER_MAC = "02:00:5e:00:53:fe";
@@ -46,8 +47,8 @@ async function curl(ns: string, url: string): Promise<string> {
   throw new Error(`curl ${url} from ${ns} kept failing: ${String(last)}`);
 }
 
-describe.skipIf(!ready)("gateway host between the rack and an external network", () => {
-  const dir = ready ? mkdtempSync(join(tmpdir(), "wopte-gw-")) : "";
+describe(env.title("gateway host between the rack and an external network"), env.options, () => {
+  const dir = env.ready ? mkdtempSync(join(tmpdir(), "wopte-gw-")) : "";
   const procs: ChildProcess[] = [];
   let gwApi = "";
   const port = 22000 + (process.pid % 400) * 2;

@@ -7,10 +7,10 @@
 import { describe, it, expect } from "vitest";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { canUseNetns, sh, guestNs } from "../helpers/netns.js";
+import { sh, guestNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { vpcGuestPortJson } from "../helpers/example-port.js";
 import { loopbackSleds } from "../helpers/loopback-sleds.js";
 import type { GuestDevice } from "../../hosts/sled/devices.js";
@@ -18,7 +18,7 @@ import type { FrameBatch } from "../../hosts/io/ring.js";
 import type { TapDevice as TapDeviceType } from "../../hosts/io/tap.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const ready = canUseNetns() && existsSync("/usr/bin/curl") && existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"));
+const env = needs("root", "ip", "curl", "addon");
 const run = promisify(execFile);
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:103::1", C = "fd00:1122:3344:102::1";
 const NS_A = "wopte-mig-a", NS_C = "wopte-mig-c";
@@ -42,7 +42,7 @@ class MovableVnic {
   }
 }
 
-describe.skipIf(!ready)("live migration under a real TCP download", () => {
+describe(env.title("live migration under a real TCP download"), env.options, () => {
   it("keeps curl's connection through the move, byte for byte", async () => {
     const { TapDevice } = await import("../../hosts/io/tap.js");
     const { migratePort } = await import("../../hosts/sled/migrate.js");

@@ -2,13 +2,12 @@
 // behind TAP devices, the kernel's TCP/IP stack, ping and TCP through the
 // sleds, the underlay switch and the gateway.
 import { describe, it, expect } from "vitest";
-import { existsSync } from "node:fs";
-import { canUseNetns } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const ready = canUseNetns() && existsSync(`${root}dist/hosts/rack/rack.js`) && existsSync(`${root}hosts/native/build/Release/wopte_tap.node`) && existsSync("/usr/bin/ping");
+const env = needs("root", "ip", "ping", "built", "addon");
 
-describe.skipIf(!ready)("rack in a box with TAP guests", () => {
+describe(env.title("rack in a box with TAP guests"), env.options, () => {
   it("carries real pings and TCP between namespaces, through SNAT, and stops what the firewall denies", async () => {
     const { runRack } = await import(`${root}dist/hosts/rack/rack.js`);
     const { loadTopology } = await import(`${root}dist/hosts/rack/topology.js`);

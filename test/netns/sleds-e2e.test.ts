@@ -5,18 +5,18 @@
 // another VPC that cannot reach them.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, ChildProcess, execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { randomBytes, createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { canUseNetns, sh, inNs, guestNs } from "../helpers/netns.js";
+import { sh, inNs, guestNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { vpcGuestPortJson, V2pJson } from "../helpers/example-port.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
-const ready = canUseNetns() && existsSync(join(root, "dist/hosts/cli/main.js")) && existsSync(join(root, "hosts/native/build/Release/wopte_tap.node"))
-  && existsSync("/usr/bin/ping");
+const env = needs("root", "ip", "ping", "curl", "built", "addon");
 const run = promisify(execFile);
 
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:102::1";
@@ -44,8 +44,8 @@ async function listening(ip: string, port: number, ns = "wopte-gb"): Promise<voi
   throw new Error(`nothing listens on ${ip}:${port}`);
 }
 
-describe.skipIf(!ready)("two sled hosts, guests in namespaces", () => {
-  const dir = ready ? mkdtempSync(join(tmpdir(), "wopte-e2e-")) : "";
+describe(env.title("two sled hosts, guests in namespaces"), env.options, () => {
+  const dir = env.ready ? mkdtempSync(join(tmpdir(), "wopte-e2e-")) : "";
   const procs: ChildProcess[] = [];
   const apis: Record<string, string> = {};
   const uport = 21000 + (process.pid % 500) * 2;

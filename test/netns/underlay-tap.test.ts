@@ -3,18 +3,19 @@
 // when one path stops answering neighbor discovery, traffic fails over to the
 // other without losing frames after the switch-over.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { TapUnderlay } from "../../hosts/sled/underlay-tap.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
-import { canUseNetns, sh, inNs } from "../helpers/netns.js";
+import { sh, inNs } from "../helpers/netns.js";
+import { needs } from "../helpers/tools.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../helpers/frames.js";
 
-const ready = canUseNetns() && existsSync(new URL("../../hosts/native/build/Release/wopte_tap.node", import.meta.url).pathname);
+const env = needs("root", "ip", "addon");
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:102::1";
-const base = ready ? JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8")) : {};
+const base = env.ready ? JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8")) : {};
 
-describe.skipIf(!ready)("tap underlay: ECMP over two paths and failover", () => {
+describe(env.title("tap underlay: ECMP over two paths and failover"), env.options, () => {
   let s1: SledHost, s2: SledHost, u1: TapUnderlay, u2: TapUnderlay;
   const d1 = new MemoryDevice("g1"), d2 = new MemoryDevice("g2");
 

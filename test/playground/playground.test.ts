@@ -1,14 +1,15 @@
 // The playground in headless Chromium: the page loads the same engine.wasm,
 // runs a scenario and shows each frame decoded, with the deciding layer.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { startPlayground, loadScenarios } from "../../hosts/playground/server.js";
+import { needs, which } from "../helpers/tools.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+const env = needs("chromium", "playground");
 const root = new URL("../../", import.meta.url).pathname;
-const ready = existsSync(CHROMIUM) && existsSync(join(root, "build/playground/app.js"));
+
 
 describe("scenarios", () => {
   it("ships scenarios with stories, configs and frames", () => {
@@ -18,7 +19,7 @@ describe("scenarios", () => {
   });
 });
 
-describe.skipIf(!ready)("playground in headless Chromium", () => {
+describe(env.title("playground in headless Chromium"), env.options, () => {
   let server: Server;
   let url = "";
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,7 +29,7 @@ describe.skipIf(!ready)("playground in headless Chromium", () => {
     ({ server, url } = await startPlayground(0));
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: which("chromium"),
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
       // playwright starts Chromium on a fresh, empty profile of its own (no --user-data-dir needed)

@@ -6,11 +6,11 @@
 // and give their ports back as they close, the firewall stops probes to :22,
 // and a guest of another VPC cannot reach in.
 import { describe, it, expect, beforeAll } from "vitest";
-import { existsSync } from "node:fs";
+import { needs } from "../helpers/tools.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 // worker threads run the compiled hosts (dist/), built by `npm ci` / `npm run build`
-const built = existsSync(`${root}dist/hosts/rack/rack.js`);
+const env = needs("built");
 
 type Endpoint = {
   name: string; arpResolvedMs?: number; pingsSent: number; pingsAnswered: number; bulkBytesSent: number; bulkBytesAcked: number;
@@ -24,7 +24,7 @@ type Summary = { machines: { machine: string; role: string; ports: Port[]; endpo
 const WEB_A_BLOCK = { first: 16384, last: 16415 };
 const API_D_BLOCK = { first: 16512, last: 16639 };
 
-describe.skipIf(!built)("rack in a box", () => {
+describe(env.title("rack in a box"), env.options, () => {
   let s: Summary;
   let text: string;
   let ticks = 0;
