@@ -34,6 +34,7 @@ export const NEEDS = {
   wasm2c: "apt-get install wabt",
   cc: "apt-get install gcc",
   chromium: "apt-get install chromium",
+  promtool: "apt-get install prometheus",
   root: "run the tests as root (network namespaces, TAP devices)",
   tun: "modprobe tun (/dev/net/tun)",
   built: "npm run build (the tests run the compiled hosts in dist/)",
@@ -60,7 +61,7 @@ function runs(cmd: string | undefined, ...args: string[]): boolean {
 }
 
 const COMMAND: Partial<Record<Need, string>> = {
-  tshark: "tshark", ping: "ping", curl: "curl", busybox: "busybox", bird: "bird", ip: "ip", wasm2c: "wasm2c", cc: "cc", chromium: "chromium",
+  tshark: "tshark", ping: "ping", curl: "curl", busybox: "busybox", bird: "bird", ip: "ip", wasm2c: "wasm2c", cc: "cc", chromium: "chromium", promtool: "promtool",
 };
 
 const checks: Record<Need, () => boolean> = {
