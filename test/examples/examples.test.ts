@@ -5,12 +5,12 @@
 // (--api-port 0), so the test does not fight a host someone left running.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { needs } from "../helpers/tools.js";
 import { join } from "node:path";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
-const built = existsSync(join(root, "dist", "hosts", "cli", "main.js"));
+const env = needs("built");
 
 /** Start `wopte …` and resolve with the API URL from its "running" log line. */
 function start(args: string[]): Promise<{ p: ChildProcess; api: string }> {
@@ -36,7 +36,7 @@ async function stop(p: ChildProcess | undefined): Promise<void> {
   await gone;
 }
 
-describe.skipIf(!built)("examples/sled.json and examples/gateway.json", () => {
+describe(env.title("examples/sled.json and examples/gateway.json"), env.options, () => {
   let sled: { p: ChildProcess; api: string } | undefined, gw: { p: ChildProcess; api: string } | undefined;
 
   beforeAll(async () => {
