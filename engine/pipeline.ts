@@ -11,7 +11,7 @@
 // layer's rules and takes the reverse of that decision.
 
 import { Reason } from "./reason";
-import { PacketMeta, META_SIZE, L3, Proto, NONE } from "./packet/meta";
+import { PacketMeta, META_SIZE, L3, Proto, NONE, TcpFlag } from "./packet/meta";
 import { ld64, ldMac } from "./packet/bytes";
 import { parseFrame } from "./packet/parse";
 import { buildHairpin } from "./hairpin/index";
@@ -22,12 +22,12 @@ import { metaRegs, setFlowHashForRules } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
 import {
   Dir, keyOff, xOff, pktsOff, otherDir, layerBits, hashOff, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
-  R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, R_METER, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
+  R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, R_METER, R_TCP, R_X_OUT, R_X_IN, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
 } from "./flow/record";
 import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
 import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
 import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
-import { tcpTrack } from "./flow/tcp";
+import { tcpTrack, tcpReset, tcpNext, tcpSynRestarts, TcpState, TCP_NONE } from "./flow/tcp";
 import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
 import { meterTake } from "./meter";
 import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
@@ -98,6 +98,8 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
     lastHash = h;
     rec = flowLookup(p.flows, dir, KEY, h);
     if (rec != 0) {
+      // a SYN the flow's TCP state does not expect: the 4-tuple is being reused
+      if ((m.tcpFlags & TcpFlag.SYN) != 0 && tcpSynRestarts(rec, dir, m.tcpFlags, m.tcpAck)) restartTcpFlow(p, rec);
       const x = rec + xOff(dir);
       const mods = <u32>load<u16>(x + X_MODS);
       if ((mods & Mod.Valid) != 0 && <u32>load<u16>(x + X_EPOCH) == (p.epoch & 0xffff) &&
@@ -132,7 +134,28 @@ function touch(p: Port, rec: usize, dir: u32, m: PacketMeta, len: u32, now: f64)
   store<u64>(pk + 8, load<u64>(pk + 8) + <u64>len);
   store<u32>(rec + R_LAST_SEEN, nowMsU32(now));
   store<u32>(rec + R_DIRTY, p.dirtyGen);
-  if (m.proto == Proto.Tcp && m.l4 != NONE) tcpTrack(rec, dir, m.tcpFlags);
+  // A connection that closed leaves the fast path: its next packet (a retransmission,
+  // a reuse of the 4-tuple) is judged afresh, as OPTE drops the UFT entries of a closed flow.
+  if (m.proto == Proto.Tcp && m.l4 != NONE && tcpTrack(rec, dir, m.tcpFlags, m.tcpSeq, m.tcpAck) == TcpState.Closed) {
+    invalidateXforms(rec);
+  }
+}
+
+/** Both directions of a flow go through the layers again on their next packet. */
+export function invalidateXforms(rec: usize): void {
+  store<u16>(rec + R_X_OUT + X_MODS, 0);
+  store<u16>(rec + R_X_IN + X_MODS, 0);
+}
+
+/**
+ * The flow starts over with this SYN (OPTE's TcpFlowStateError::NewFlow): its
+ * TCP state is forgotten and both directions are recomposed, while the
+ * stateful layers' decisions (firewall state, the NAT binding) stay.
+ */
+function restartTcpFlow(p: Port, rec: usize): void {
+  tcpReset(rec);
+  invalidateXforms(rec);
+  store<u32>(rec + R_DIRTY, p.dirtyGen);
 }
 
 function drop(p: Port, dir: u32, reason: u32): u32 {
@@ -401,6 +424,13 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     }
   }
   // ---- every layer passed the frame
+  // A TCP segment that cannot begin a connection (no SYN, ACK or RST) does not
+  // create TCP state: dropped, as OPTE drops it (TcpErr).
+  if (cacheable && m.proto == Proto.Tcp && m.l4 != NONE &&
+      (rec == 0 || <u32>load<u8>(rec + R_TCP) == TcpState.Closed) &&
+      tcpNext(TcpState.Closed, dir, m.tcpFlags, true) == TCP_NONE) {
+    return fail(p, dir, 0xff, 0xffffffff, Reason.TcpInvalid);
+  }
   if (p.metered != 0) {
     const meter = dir == origin || rec == 0 ? pendingMeter : <u32>load<u8>(rec + R_METER);
     if (!metered(p, dir, meter, len, now)) return fail(p, dir, 0xff, 0xffffffff, Reason.RateLimited);
@@ -408,7 +438,8 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   xformComputeDeltas(XB, metaOrig);
   store<u16>(XB + X_MODS, <u16>(xbMods() | Mod.Valid));
   store<u16>(XB + X_EPOCH, <u16>p.epoch);
-  let x = XB;
+  // applied from the scratch copy: tracking below may invalidate the record's (a closing segment)
+  const x = XB;
   if (cacheable) {
     if (rec == 0) {
       rec = recordAlloc(p.flows);
@@ -424,7 +455,6 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       count(p, Ctr.Reevaluated, 1);
     }
     memory.copy(rec + xOff(dir), XB, X_SIZE);
-    x = rec + xOff(dir);
     if (dir == origin) {
       store<u32>(rec + R_LAYER_BITS, pending);
       store<u8>(rec + R_METER, <u8>pendingMeter);

@@ -1,7 +1,7 @@
 // The flow record: all state the engine keeps for one flow, both directions.
 //
 // OPTE keeps a unified flow table per direction plus a flow table per
-// stateful layer. wopte keeps one 232-byte record per flow instead: both
+// stateful layer. wopte keeps one 240-byte record per flow instead: both
 // directions' keys and composed transformations, counters, TCP state and the
 // decisions of stateful layers (firewall allow, NAT binding). One allocation,
 // one snapshot entry, and a rule change can re-evaluate the transformations
@@ -15,13 +15,15 @@
 //   200 createdSec u32   host clock, seconds
 //   204 lastSeenMs u32   host clock, milliseconds (wrap-safe differences)
 //   208 dirtyGen u32     snapshot generation of the last change
-//   212 tcpState u8, 213 flags u8, 214 origin u8 (direction of the first packet), 215 meter u8 (bandwidth class, 0 none)
+//   212 tcpState u8 (tcp.ts), 213 flags u8, 214 origin u8 (direction of the first packet), 215 meter u8 (bandwidth class, 0 none)
 //   216 layerBits u32    4 bits per layer: stateful decisions (see LayerBit)
 //   220 natPool u16, 222 natPort u16 (SNAT binding; natPool 0xffff = none)
 //   224 hashOut u32, 228 hashIn u32
+//   232 guestSeq u32     TCP: the guest's last sequence number (valid with flag 0x10), to tell an ACK of its FIN
+//   236 reserved u32
 // Each transformation carries the epoch it was composed at (xform.ts).
 
-export const REC_SIZE: usize = 232;
+export const REC_SIZE: usize = 240;
 
 export const R_KEY_OUT: usize = 0;
 export const R_KEY_IN: usize = 40;
@@ -43,11 +45,13 @@ export const R_NAT_POOL: usize = 220;
 export const R_NAT_PORT: usize = 222;
 export const R_HASH_OUT: usize = 224;
 export const R_HASH_IN: usize = 228;
+export const R_GUEST_SEQ: usize = 232;
 
 // Record flags.
 export const RF_KEY_OUT: u32 = 1;   // keyOut is indexed
 export const RF_KEY_IN: u32 = 2;    // keyIn is indexed
 export const RF_LIVE: u32 = 4;      // record is in use (free records have flags 0)
+export const RF_GUEST_SEQ: u32 = 16; // guestSeq holds the guest's last TCP sequence number (tcp.ts)
 
 export const NO_NAT_POOL: u32 = 0xffff;
 

@@ -11,12 +11,13 @@
 // against the target's pools, room in its table) before the port changes.
 
 import { Reason } from "../reason";
-import { Port, COUNTER_SLOTS, portPool, MAX_POOLS } from "../port";
+import { Port, COUNTER_SLOTS, portPool, MAX_POOLS, Ctr } from "../port";
 import { FlowTable, recordAt, recordAlloc, flowIndexInsert, flowLookup, flowRemove } from "../flow/table";
 import {
   R_FLAGS, RF_LIVE, R_ORIGIN, R_TCP, R_METER, R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_CREATED, R_LAST_SEEN,
-  R_PKTS_OUT, R_DIRTY, keyOff, otherDir, Dir, NO_NAT_POOL, R_X_OUT, R_X_IN,
+  R_PKTS_OUT, R_DIRTY, R_GUEST_SEQ, RF_GUEST_SEQ, keyOff, otherDir, Dir, NO_NAT_POOL, R_X_OUT, R_X_IN,
 } from "../flow/record";
+import { TcpState, TCP_STATE_COUNT } from "../flow/tcp";
 import { KEY_SIZE, keyHash, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "../flow/key";
 import { X_MODS } from "../flow/xform";
 import { natClaim, natIsTaken, natRelease } from "../nat/pool";
@@ -25,7 +26,12 @@ import { METERS_PER_PORT } from "../meter";
 import { DeletionLog, deletionLogNew, logDeletion, deletionAt, DELETION_SIZE } from "./deletions";
 
 export const SNAP_MAGIC: u32 = 0x53504f57; // "WOPS"
-export const SNAP_VERSION: u32 = 1;
+export const SNAP_VERSION: u32 = 2;
+// Version 1 (before OPTE's TCP states): read, its TCP states translated, when
+// its counters have the layout of the last version-1 build (16 port counters,
+// 58 reasons); other version-1 layouts are refused (SnapshotMismatch).
+const V1_PORT_COUNTERS: u32 = 16;
+const V1_REASONS: u32 = 58;
 export const SNAP_HEADER: u32 = 48;
 const FLAG_INCREMENTAL: u32 = 1;
 
@@ -43,7 +49,7 @@ export function snapshotPtr(): usize { return buf; }
 export function snapshotFail(reason: u32): u32 { snapshotError = reason; return 0; }
 
 // Set on records for the length of a restore's checks (counting the records
-// it frees); flag bits 0..2 belong to the table, 0x10/0x20 to TCP tracking.
+// it frees); flag bits 0..2 belong to the table, 0x10 to TCP tracking.
 const RF_MARK: u8 = 0x80;
 
 /** CRC-32C of the header's first 44 bytes (all but the checksum) and the body. */
@@ -106,8 +112,9 @@ function writeFlow(rec: usize, nowSec: u32, nowMs: u32): void {
   let f: u32 = (origin == Dir.Out ? F_ORIGIN_OUT : 0) | (v4 ? F_V4 : 0) | (kind << F_OTHER_SHIFT) | (otherIndexed ? F_OTHER_INDEXED : 0);
   if (natPool != NO_NAT_POOL) f |= F_NAT;
   w8(f);
+  const seqKnown = (rflags & RF_GUEST_SEQ) != 0;
   w8(<u32>load<u8>(rec + R_TCP));
-  w8(rflags & 0x30); // FIN bits of TCP tracking
+  w8(seqKnown ? T_GUEST_SEQ : 0);
   w8(<u32>load<u8>(rec + R_METER));
   w32(load<u32>(rec + R_LAYER_BITS));
   w32(load<u32>(ok + K_PROTO_VNI));
@@ -117,12 +124,16 @@ function writeFlow(rec: usize, nowSec: u32, nowMs: u32): void {
   else if (kind == 2) { waddr(xk, K_DST_HI, v4); w16(<u32>load<u16>(xk + K_DPORT)); }
   else if (kind == 3) { memory.copy(w, xk, KEY_SIZE); w += KEY_SIZE; }
   if (natPool != NO_NAT_POOL) { w16(natPool); w16(<u32>load<u16>(rec + R_NAT_PORT)); }
+  if (seqKnown) w32(load<u32>(rec + R_GUEST_SEQ));
   w32(nowSec - load<u32>(rec + R_CREATED));
   w32(nowMs - load<u32>(rec + R_LAST_SEEN));
   for (let i: usize = 0; i < 4; i++) wvar(load<u64>(rec + R_PKTS_OUT + (i << 3)));
 }
 
-const MAX_FLOW_ENTRY: usize = 8 + 4 + 4 + 32 + KEY_SIZE + 4 + 8 + 4 * 10;
+// entry byte 2: TCP tracking flags
+const T_GUEST_SEQ: u32 = 1; // the guest's last sequence number follows the NAT binding
+
+const MAX_FLOW_ENTRY: usize = 8 + 4 + 4 + 32 + KEY_SIZE + 4 + 4 + 8 + 4 * 10;
 
 /** Mark a new dirty generation; the deletion log starts here if it did not exist. */
 export function snapshotMark(p: Port): u32 {
@@ -147,8 +158,9 @@ export function snapshotExport(p: Port, id: u32, since: u32, now: f64): u32 {
   const nowMs = <u32>(<u64>now & 0xffffffff);
   const nowSec = <u32>(now / 1000);
   w = buf + SNAP_HEADER;
-  // counters
-  w32(COUNTER_SLOTS);
+  // counters: how many of each kind, so a later build (counters and reasons
+  // are only ever appended) can read them
+  w16(Ctr.Count); w16(Reason.Count);
   memory.copy(w, p.counters, <usize>COUNTER_SLOTS << 3); w += <usize>COUNTER_SLOTS << 3;
   // NAT pools (the target must have the same ones)
   let pools: u32 = 0;
@@ -231,11 +243,14 @@ function raddr(k: usize, hiOff: usize, v4: bool): void {
 // Scratch for one decoded flow.
 const OK: usize = memory.data(40, 8);
 const XK: usize = memory.data(40, 8);
-let fFlags: u32 = 0, fTcp: u32 = 0, fFin: u32 = 0, fMeter: u32 = 0, fBits: u32 = 0, fPool: u32 = 0, fPort: u32 = 0, fAge: u32 = 0, fIdle: u32 = 0;
+let fFlags: u32 = 0, fTcp: u32 = 0, fTcpFlags: u32 = 0, fSeq: u32 = 0, fMeter: u32 = 0, fBits: u32 = 0, fPool: u32 = 0, fPort: u32 = 0, fAge: u32 = 0, fIdle: u32 = 0;
 const COUNTS: usize = memory.data(32, 8);
 
+// The version being read (checkHeader).
+let rVersion: u32 = SNAP_VERSION;
+
 function readFlow(): void {
-  fFlags = r8(); fTcp = r8(); fFin = r8(); fMeter = r8(); fBits = r32();
+  fFlags = r8(); fTcp = r8(); fTcpFlags = r8(); fMeter = r8(); fBits = r32();
   const v4 = (fFlags & F_V4) != 0;
   store<u32>(OK + K_PROTO_VNI, r32());
   store<u16>(OK + K_SPORT, <u16>r16()); store<u16>(OK + K_DPORT, <u16>r16());
@@ -251,15 +266,40 @@ function readFlow(): void {
   else if (kind == 3) { if (need(KEY_SIZE)) { memory.copy(XK, r, KEY_SIZE); r += KEY_SIZE; } }
   fPool = NO_NAT_POOL; fPort = 0;
   if ((fFlags & F_NAT) != 0) { fPool = r16(); fPort = r16(); }
+  fSeq = 0;
+  if (rVersion == 1) {
+    if (fTcp <= 6 && (fTcpFlags & ~0x30) == 0) fTcp = tcpStateFromV1(fTcp, fTcpFlags, (fFlags & F_ORIGIN_OUT) != 0);
+    else fTcp = 0xff; // out of range: refused by the checks
+    fTcpFlags = 0;
+  } else if ((fTcpFlags & T_GUEST_SEQ) != 0) {
+    fSeq = r32();
+  }
   fAge = r32(); fIdle = r32();
   for (let i: usize = 0; i < 4; i++) store<u64>(COUNTS + (i << 3), rvar());
+}
+
+/**
+ * Version 1's TCP states (0 none, 1 syn-sent, 2 syn-rcvd, 3 established,
+ * 4 fin-wait, 5 closing, 6 closed; FIN bits 0x10 out, 0x20 in) as the state
+ * machine of tcp.ts names them, from the guest's side.
+ */
+function tcpStateFromV1(v: u32, fin: u32, originOut: bool): u32 {
+  switch (v) {
+    case 1: return originOut ? TcpState.SynSent : TcpState.Listen;
+    case 2: return originOut ? TcpState.Established : TcpState.SynRcvd;
+    case 3: return TcpState.Established;
+    case 4: return (fin & 0x10) != 0 ? TcpState.FinWait1 : TcpState.CloseWait;
+    case 5: return TcpState.TimeWait;
+  }
+  return TcpState.Closed; // none, closed
 }
 
 /** Header checks shared by restore and validation; returns 0 or a Reason, leaves `r` at the body. */
 function checkHeader(src: usize, len: u32): u32 {
   if (len < SNAP_HEADER) return Reason.SnapshotCorrupt;
   if (load<u32>(src) != SNAP_MAGIC) return Reason.SnapshotCorrupt;
-  if (<u32>load<u16>(src + 4) != SNAP_VERSION) return Reason.SnapshotVersion;
+  rVersion = <u32>load<u16>(src + 4);
+  if (rVersion != SNAP_VERSION && rVersion != 1) return Reason.SnapshotVersion;
   const bodyLen = load<u32>(src + 40);
   if (bodyLen != len - SNAP_HEADER) return Reason.SnapshotCorrupt;
   if (snapCrc(src, bodyLen) != load<u32>(src + 44)) return Reason.SnapshotCorrupt;
@@ -275,12 +315,21 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   const incremental = (<u32>load<u16>(src + 6) & FLAG_INCREMENTAL) != 0;
   const nflows = load<u32>(src + 32);
   // ---- pass 1: validate everything
-  const ncounters = r32();
-  if (!need(<usize>ncounters << 3)) return Reason.SnapshotCorrupt;
-  // an engine build with another counter layout (counters or reasons added): refused, not misread
-  if (ncounters != COUNTER_SLOTS) return Reason.SnapshotMismatch;
+  let nPort: u32, nReasons: u32;
+  if (rVersion == 1) {
+    const n = r32();
+    if (!need(<usize>n << 3)) return Reason.SnapshotCorrupt;
+    // a version-1 build with another counter layout: refused, not misread
+    if (n != V1_PORT_COUNTERS + V1_REASONS) return Reason.SnapshotMismatch;
+    nPort = V1_PORT_COUNTERS; nReasons = V1_REASONS;
+  } else {
+    nPort = r16(); nReasons = r16();
+    if (!need(<usize>(nPort + nReasons) << 3)) return Reason.SnapshotCorrupt;
+    // counters and reasons are appended, never renumbered: an older build's are a prefix of ours
+    if (nPort > <u32>Ctr.Count || nReasons > <u32>Reason.Count) return Reason.SnapshotMismatch;
+  }
   const countersAt = r;
-  r += <usize>ncounters << 3;
+  r += <usize>(nPort + nReasons) << 3;
   const npools = r32();
   if (npools > MAX_POOLS) return Reason.SnapshotCorrupt;
   for (let i: u32 = 0; i < npools; i++) {
@@ -296,7 +345,7 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
   for (let i: u32 = 0; i < nflows; i++) {
     readFlow();
     if (bad) return Reason.SnapshotCorrupt;
-    if (fTcp > 6 || (fFlags & ~63) != 0 || (fFin & ~0x30) != 0 || fMeter >= METERS_PER_PORT) return Reason.SnapshotCorrupt;
+    if (fTcp >= TCP_STATE_COUNT || (fFlags & ~63) != 0 || (fTcpFlags & ~T_GUEST_SEQ) != 0 || fMeter >= METERS_PER_PORT) return Reason.SnapshotCorrupt;
     if (((fFlags >> F_OTHER_SHIFT) & 3) != 0 && (fFlags & F_OTHER_INDEXED) == 0) return Reason.SnapshotCorrupt;
     if (fPool != NO_NAT_POOL) {
       const np = portPool(p, fPool);
@@ -355,7 +404,10 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
       if (rec != 0) { noteDeletion(p, rec); releaseNat(p, rec); flowRemove(t, rec); }
     }
   }
-  memory.copy(p.counters, countersAt, <usize>COUNTER_SLOTS << 3);
+  // port counters, then reasons; any this build has and the snapshot's did not start at 0
+  memory.fill(p.counters, 0, <usize>COUNTER_SLOTS << 3);
+  memory.copy(p.counters, countersAt, <usize>nPort << 3);
+  memory.copy(p.counters + (<usize>Ctr.Count << 3), countersAt + (<usize>nPort << 3), <usize>nReasons << 3);
   r = flowsAt; bad = false;
   const nowMs = <u32>(<u64>now & 0xffffffff);
   const nowSec = <u32>(now / 1000);
@@ -375,7 +427,10 @@ export function snapshotRestore(p: Port, src: usize, len: u32, now: f64): u32 {
       flowIndexInsert(t, otherDir(origin), rec);
     }
     store<u8>(rec + R_TCP, <u8>fTcp);
-    store<u8>(rec + R_FLAGS, load<u8>(rec + R_FLAGS) | <u8>(fFin & 0x30));
+    if ((fTcpFlags & T_GUEST_SEQ) != 0) {
+      store<u32>(rec + R_GUEST_SEQ, fSeq);
+      store<u8>(rec + R_FLAGS, load<u8>(rec + R_FLAGS) | <u8>RF_GUEST_SEQ);
+    }
     store<u8>(rec + R_METER, <u8>fMeter);
     store<u32>(rec + R_LAYER_BITS, fBits);
     store<u16>(rec + R_NAT_POOL, <u16>NO_NAT_POOL);

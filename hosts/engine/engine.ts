@@ -13,14 +13,22 @@ export interface EngineExports {
   [name: string]: unknown;
 }
 
+/**
+ * Idle lifetimes in ms (engine/flow/expiry.ts). A TCP flow's state expires by
+ * state: `tcpHandshake` (SYN-SENT, SYN-RCVD, LISTEN, LAST-ACK), `tcpEstablished`,
+ * `tcpClosing` (FIN-WAIT-1/2, CLOSE-WAIT, TIME-WAIT: the TIME_WAIT hold); the
+ * flow itself lives `tcpClosed` past its last packet and as long as its TCP
+ * state does. Other flows: `udp`, `icmp`, `other`.
+ */
 export interface PortTtls {
   tcpHandshake: number; tcpEstablished: number; tcpClosing: number; tcpClosed: number;
   udp: number; icmp: number; other: number;
 }
 
+/** OPTE's: incipient 5 s, keepalive 8,000 s, TIME_WAIT 120 s, flows 60 s (lib/opte/src/engine/tcp.rs, flow_table.rs). */
 export const DEFAULT_TTLS: PortTtls = {
-  tcpHandshake: 30_000, tcpEstablished: 600_000, tcpClosing: 10_000, tcpClosed: 2_000,
-  udp: 60_000, icmp: 10_000, other: 60_000,
+  tcpHandshake: 5_000, tcpEstablished: 8_000_000, tcpClosing: 120_000, tcpClosed: 60_000,
+  udp: 60_000, icmp: 60_000, other: 60_000,
 };
 
 export interface PortConfig {

@@ -4,7 +4,9 @@
 import { ipText, macText } from "../../layers/program/addr.js";
 import { addrAt } from "./engine.js";
 
-export const TCP_STATES = ["none", "syn-sent", "syn-rcvd", "established", "fin-wait", "closing", "closed"] as const;
+/** engine/flow/tcp.ts TcpState, by number (OPTE's states, from the guest's side). */
+export const TCP_STATES = ["closed", "listen", "syn-sent", "syn-rcvd", "established", "close-wait", "last-ack",
+  "fin-wait-1", "fin-wait-2", "time-wait"] as const;
 
 export interface FlowKeyView {
   src: string; dst: string; sport: number; dport: number; proto: number; vni: number;

@@ -9,7 +9,11 @@ import { TCP_STATES } from "../engine/flows.js";
 export class SnapshotError extends Error {}
 
 export const SNAP_MAGIC = 0x53504f57;
-export const SNAP_VERSION = 1;
+export const SNAP_VERSION = 2;
+/** Versions this reader takes: 2, and 1 (its TCP states translated, as the engine does). */
+export const SNAP_VERSIONS_READ = [1, 2];
+// The counter layout of the last version-1 build: 16 port counters, then 58 reasons.
+const V1_PORT_COUNTERS = 16;
 const HEADER = 48;
 
 export interface SnapshotKey { src: string; dst: string; sport: number; dport: number; proto: number; vni: number }
@@ -18,8 +22,8 @@ export interface SnapshotFlow {
   key: SnapshotKey;           // as the flow's first packet travelled
   reply?: SnapshotKey;        // the key its replies carry (after NAT)
   tcpState: string;
-  /** FINs seen, by direction: "", "out", "in" or "out+in". */
-  fin: string;
+  /** The guest's last TCP sequence number, when known (it tells an ACK of the guest's FIN). */
+  guestSeq?: number;
   layerBits: number;
   meter: number;
   nat?: { pool: number; port: number };
@@ -76,7 +80,9 @@ export function verifySnapshot(b: Uint8Array): { version: number; incremental: b
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (dv.getUint32(0, true) !== SNAP_MAGIC) throw new SnapshotError("not a wopte snapshot (bad magic)");
   const version = dv.getUint16(4, true);
-  if (version !== SNAP_VERSION) throw new SnapshotError(`unknown snapshot version ${version} (this tool reads version ${SNAP_VERSION})`);
+  if (!SNAP_VERSIONS_READ.includes(version)) {
+    throw new SnapshotError(`unknown snapshot version ${version} (this tool reads versions ${SNAP_VERSIONS_READ.join(" and ")})`);
+  }
   const bodyLen = dv.getUint32(40, true);
   if (HEADER + bodyLen > b.length) throw new SnapshotError(`truncated at byte ${b.length}: the header says ${HEADER + bodyLen}`);
   if (HEADER + bodyLen < b.length) throw new SnapshotError(`${b.length - HEADER - bodyLen} stray bytes after the snapshot`);
@@ -113,13 +119,17 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
     at += 40;
     return k;
   };
-  const nCounters = u32();
+  // version 1: one count (port counters, then reasons); version 2: the two counts
+  let nPort: number, nReasons: number;
+  if (v.version === 1) { const n = u32(); nPort = Math.min(n, V1_PORT_COUNTERS); nReasons = n - nPort; }
+  else { nPort = u16(); nReasons = u16(); }
+  const nCounters = nPort + nReasons;
   const counters: Record<string, number> = {};
   for (let i = 0; i < nCounters; i++) {
     need(8);
     const val = Number(dv.getBigUint64(at, true)); at += 8;
-    const name = i < PORT_COUNTERS.length ? PORT_COUNTERS[i] : `drops.${reasonName(i - PORT_COUNTERS.length)}`;
-    if (i < PORT_COUNTERS.length + REASON_COUNT && (val || i < PORT_COUNTERS.length)) counters[name] = val;
+    const name = i < nPort ? PORT_COUNTERS[i] ?? `counter${i}` : `drops.${reasonName(i - nPort)}`;
+    if ((i < nPort && i < PORT_COUNTERS.length) || (i >= nPort && i - nPort < REASON_COUNT && val)) counters[name] = val;
   }
   const pools = [];
   for (let i = u32(); i > 0; i--) {
@@ -132,7 +142,7 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
   if (nFlows !== v.flows) throw new SnapshotError(`the header counts ${v.flows} flows, the flow section ${nFlows}`);
   for (let i = 0; i < nFlows; i++) {
     const entryAt = at;
-    const f = u8(), tcp = u8(), finBits = u8();
+    const f = u8(), tcpByte = u8(), tcpFlags = u8();
     if (f & ~63) throw new SnapshotError(`flow ${i} at byte ${entryAt}: unknown flag bits 0x${(f & ~63).toString(16)}`);
     const meter = u8(), layerBits = u32(), pv = u32(), sport = u16(), dport = u16();
     const v4 = (f & 2) !== 0;
@@ -143,9 +153,11 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
     else if (kind === 2) reply = { ...reply!, dst: ip(v4), dport: u16() };
     else if (kind === 3) reply = fullKey();
     const nat = f & 16 ? { pool: u16(), port: u16() } : undefined;
+    const tcp = v.version === 1 ? tcpStateFromV1(tcpByte, tcpFlags, (f & 1) !== 0) : tcpByte;
+    const guestSeq = v.version !== 1 && tcpFlags & 1 ? u32() : undefined;
     const ageSec = u32(), idleMs = u32();
     flows.push({ origin: f & 1 ? "out" : "in", key, reply, tcpState: TCP_STATES[tcp] ?? `state${tcp}`,
-      fin: [finBits & 0x10 ? "out" : "", finBits & 0x20 ? "in" : ""].filter(Boolean).join("+"), layerBits, meter, nat, ageSec, idleMs,
+      ...(guestSeq !== undefined ? { guestSeq } : {}), layerBits, meter, nat, ageSec, idleMs,
       pktsOut: varint(), bytesOut: varint(), pktsIn: varint(), bytesIn: varint(), entryBytes: 0 });
     flows[i].entryBytes = at - entryAt;
     if (onProgress && i % 100_000 === 99_999) onProgress(i + 1, nFlows);
@@ -163,6 +175,24 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
     version: v.version, incremental: v.incremental, port: dv.getUint32(8, true), epoch: dv.getUint32(12, true), since: dv.getUint32(16, true),
     generation: dv.getUint32(20, true), timeMs: dv.getFloat64(24, true), counters, counterSlots: nCounters, pools, flows, deletions, bytes: b.length,
   };
+}
+
+/**
+ * Version 1's TCP states (0 none, 1 syn-sent, 2 syn-rcvd, 3 established, 4 fin-wait,
+ * 5 closing, 6 closed; FIN bits 0x10 out, 0x20 in) as version 2 numbers them
+ * (engine/snapshot/snapshot.ts does the same on restore).
+ */
+function tcpStateFromV1(v: number, fin: number, originOut: boolean): number {
+  const S = (name: (typeof TCP_STATES)[number]) => TCP_STATES.indexOf(name);
+  switch (v) {
+    case 1: return S(originOut ? "syn-sent" : "listen");
+    case 2: return S(originOut ? "established" : "syn-rcvd");
+    case 3: return S("established");
+    case 4: return S(fin & 0x10 ? "fin-wait-1" : "close-wait");
+    case 5: return S("time-wait");
+    case 0: case 6: return S("closed");
+  }
+  return 100 + v; // shown as "state…": not a version-1 state
 }
 
 /** Where a snapshot's bytes go: the fixed part (header, counters, pools), flows, deletions. */
@@ -193,7 +223,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
     const fa = ma.get(id);
     if (!fa) continue;
     const changes: Record<string, [unknown, unknown]> = {};
-    for (const k of ["tcpState", "fin", "nat", "layerBits", "pktsOut", "bytesOut", "pktsIn", "bytesIn", "reply"] as const) {
+    for (const k of ["tcpState", "guestSeq", "nat", "layerBits", "pktsOut", "bytesOut", "pktsIn", "bytesIn", "reply"] as const) {
       if (JSON.stringify(fa[k]) !== JSON.stringify(fb[k])) changes[k] = [fa[k], fb[k]];
     }
     if (Object.keys(changes).length) changed.push({ id, changes });

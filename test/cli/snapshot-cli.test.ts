@@ -23,7 +23,7 @@ describe(env.title("wopte snapshot"), env.options, () => {
     const text = await wopte("snapshot", "inspect", a);
     expect(text).toMatch(/172\.30\.0\.5:41000 → 203\.0\.113\.80:443\s+203\.0\.113\.80:443 → 198\.51\.100\.10:16384\s+established\s+pool 0 port 16384/); // the fixture completes the handshake
     expect(JSON.parse(await wopte("snapshot", "inspect", a, "--json")).flows).toHaveLength(2);
-    expect(await wopte("snapshot", "verify", a)).toMatch(/^ok: snapshot version 1, full, 2 flows/);
+    expect(await wopte("snapshot", "verify", a)).toMatch(/^ok: snapshot version 2, full, 2 flows/);
   });
 
   it("diffs two snapshots", async () => {

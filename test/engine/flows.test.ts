@@ -2,8 +2,9 @@
 // first packet of a flow walks the layers (slow path) and caches a composed
 // transformation per direction; later packets take the fast path until a rule
 // change bumps the port epoch. The table is bounded, flows idle out on TTLs
-// from the port config, and TCP connections are tracked so closed ones go
-// quickly.
+// from the port config, and TCP connections are tracked (OPTE's states) so a
+// stalled handshake lets go of its TCP state quickly and a closed connection
+// is held through TIME_WAIT.
 import { describe, it, expect } from "vitest";
 import { LayerDef, encodeLayer, encodePortProgram } from "../../layers/program/encode.js";
 import { EngineError } from "../../hosts/engine/engine.js";
@@ -18,8 +19,10 @@ const firewall = (inbound: "deny" | "allow" = "deny", outbound: "statefulAllow" 
 });
 const marker: LayerDef = { name: "marker", defaultIn: "allow", defaultOut: "allow", rules: [] };
 
-const out = (sport: number, flags = ACK, dport = 80) => ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", "10.0.0.6", 6, tcp("10.0.0.5", "10.0.0.6", sport, dport, flags));
-const back = (dport: number, flags = ACK, sport = 80) => ipFrame(GUEST_MAC, GW_MAC, "10.0.0.6", "10.0.0.5", 6, tcp("10.0.0.6", "10.0.0.5", sport, dport, flags));
+const out = (sport: number, flags = ACK, dport = 80, seq = 1000, ack = 0) =>
+  ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", "10.0.0.6", 6, tcp("10.0.0.5", "10.0.0.6", sport, dport, flags, undefined, seq, ack));
+const back = (dport: number, flags = ACK, sport = 80, seq = 5000, ack = 0) =>
+  ipFrame(GUEST_MAC, GW_MAC, "10.0.0.6", "10.0.0.5", 6, tcp("10.0.0.6", "10.0.0.5", sport, dport, flags, undefined, seq, ack));
 const udpOut = (sport: number) => ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", "10.0.0.6", 17, udp("10.0.0.5", "10.0.0.6", sport, 53));
 
 describe("fast and slow paths", () => {
@@ -64,7 +67,7 @@ describe("fast and slow paths", () => {
   });
 
   it("a full table (4 flows) refuses a 5th new flow with FlowTableFull; established flows still pass both ways", async () => {
-    const { result, e } = await portWith([firewall()], { flowCapacity: 4, ttl: { tcpEstablished: 1000 } });
+    const { result, e } = await portWith([firewall()], { flowCapacity: 4, ttl: { tcpEstablished: 1000, tcpClosed: 1000 } });
     expect(e.flowCapacity(0)).toBe(4);
     expect([1, 2, 3, 4].map((p) => result(out(p), Dir.Out, 0))).toEqual(["pass", "pass", "pass", "pass"]);
     expect(result(out(5), Dir.Out, 1)).toBe("FlowTableFull");
@@ -92,16 +95,19 @@ describe("expiry", () => {
     expect(e.counters(0).flowsCreated).toBe(2);
   });
 
-  it("connections closed by RST or by FINs expire on the short TTL; an established one survives", async () => {
+  it("a reset connection goes after tcpClosed, one the guest closed is held through TIME_WAIT; an established one survives", async () => {
     const { result, e } = await portWith([firewall()], { ttl: { tcpClosed: 100, tcpClosing: 200, tcpEstablished: 60_000 } });
     for (const p of [1, 2, 3]) result(out(p), Dir.Out, 0);         // adopted mid-stream: established
     result(back(1, RST), Dir.In, 10);                              // 1: reset by the peer
-    result(out(2, FIN | ACK), Dir.Out, 10);                        // 2: both FINs and the last ACK
-    result(back(2, FIN | ACK), Dir.In, 11);
-    result(out(2, ACK), Dir.Out, 12);
-    expect(e.flows(0).map((f) => [f.out.sport, f.tcpState])).toEqual([[1, "closed"], [2, "closed"], [3, "established"]]);
+    result(out(2, FIN | ACK, 80, 1000), Dir.Out, 10);              // 2: the guest closes first,
+    result(back(2, FIN | ACK, 80, 5000, 1001), Dir.In, 11);        //    the peer's FIN acknowledges it,
+    result(out(2, ACK, 80, 1001, 5001), Dir.Out, 12);              //    the guest acknowledges that
+    expect(e.flows(0).map((f) => [f.out.sport, f.tcpState])).toEqual([[1, "closed"], [2, "time-wait"], [3, "established"]]);
     expect(e.expire(0, 50, 100)).toBe(0);
-    expect(e.expire(0, 150, 100)).toBe(2);
+    expect(e.expire(0, 150, 100)).toBe(1);                         // the reset one
+    expect(e.flows(0).map((f) => f.out.sport)).toEqual([2, 3]);
+    expect(e.expire(0, 211, 100)).toBe(0);                         // TIME_WAIT held tcpClosing past its last packet
+    expect(e.expire(0, 212, 100)).toBe(1);
     expect(e.flows(0).map((f) => f.out.sport)).toEqual([3]);
     expect(e.counters(0)).toMatchObject({ flowsClosed: 2, flowsExpired: 0 });
   });
@@ -141,17 +147,18 @@ describe("expiry", () => {
 describe("TCP tracking", () => {
   const state = (e: Awaited<ReturnType<typeof portWith>>["e"]) => e.flows(0)[0]?.tcpState;
 
-  it("SYN, SYN+ACK, ACK establishes; FIN each way and the last ACK close", async () => {
+  it("SYN, SYN+ACK, ACK establishes; the guest's FIN, its ACK and the peer's FIN lead to TIME_WAIT", async () => {
     const { result, e } = await portWith([firewall()]);
     const steps: [Uint8Array, Dir, string][] = [
-      [out(1000, SYN), Dir.Out, "syn-sent"],
-      [back(1000, SYN | ACK), Dir.In, "syn-rcvd"],
-      [out(1000, ACK), Dir.Out, "established"],
-      [out(1000, ACK | TCP_FLAGS.PSH), Dir.Out, "established"],
-      [out(1000, FIN | ACK), Dir.Out, "fin-wait"],
-      [back(1000, ACK), Dir.In, "fin-wait"],
-      [back(1000, FIN | ACK), Dir.In, "closing"],
-      [out(1000, ACK), Dir.Out, "closed"],
+      [out(1000, SYN, 80, 100), Dir.Out, "syn-sent"],
+      [back(1000, SYN | ACK, 80, 900, 101), Dir.In, "established"],
+      [out(1000, ACK, 80, 101, 901), Dir.Out, "established"],
+      [out(1000, ACK | TCP_FLAGS.PSH, 80, 101, 901), Dir.Out, "established"],
+      [out(1000, FIN | ACK, 80, 120, 901), Dir.Out, "fin-wait-1"],
+      [back(1000, ACK, 80, 901, 110), Dir.In, "fin-wait-1"],       // acknowledges data, not the FIN
+      [back(1000, ACK, 80, 901, 121), Dir.In, "fin-wait-2"],       // acknowledges the FIN
+      [back(1000, FIN | ACK, 80, 901, 121), Dir.In, "time-wait"],
+      [out(1000, ACK, 80, 121, 902), Dir.Out, "time-wait"],
     ];
     for (const [frame, dir, want] of steps) {
       expect(result(frame, dir)).toBe("pass");
@@ -165,7 +172,7 @@ describe("TCP tracking", () => {
     const guestSynAck = ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", "10.0.0.6", 6, tcp("10.0.0.5", "10.0.0.6", 22, 50000, SYN | ACK));
     const inAck = ipFrame(GUEST_MAC, GW_MAC, "10.0.0.6", "10.0.0.5", 6, tcp("10.0.0.6", "10.0.0.5", 50000, 22, ACK));
     expect(result(inSyn, Dir.In)).toBe("pass");
-    expect(state(e)).toBe("syn-sent");
+    expect(state(e)).toBe("listen");
     expect(result(guestSynAck, Dir.Out)).toBe("pass");
     expect(state(e)).toBe("syn-rcvd");
     expect(result(inAck, Dir.In)).toBe("pass");

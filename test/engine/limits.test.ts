@@ -42,7 +42,7 @@ describe("limits", () => {
     expect(e.counters(0)).toMatchObject({ flowsCreated: 4, drops: { FlowTableFull: 1 } });
   });
 
-  it("tracks TCP: a closed connection expires on the short TTL, an established one stays", async () => {
+  it("tracks TCP: a closed connection goes after its TIME_WAIT hold, an established one stays", async () => {
     const { e, b } = await port((c) => { c.ttlMs = { tcpClosed: 100, tcpClosing: 200, tcpEstablished: 60_000 }; });
     // connection 1: handshake, then both FINs and the last ACK
     send(b, toPeer(1000, TCP_FLAGS.SYN), Dir.Out, 0);
@@ -55,11 +55,13 @@ describe("limits", () => {
     const state = (sport: number) => e.flows(0).find((f) => f.out.sport === sport)?.tcpState;
     expect([state(1000), state(2000)]).toEqual(["established", "established"]);
     send(b, toPeer(1000, TCP_FLAGS.FIN | TCP_FLAGS.ACK), Dir.Out, 10);
-    expect(state(1000)).toBe("fin-wait");
+    expect(state(1000)).toBe("fin-wait-1");
     send(b, fromPeer(1000, TCP_FLAGS.FIN | TCP_FLAGS.ACK), Dir.In, 11);
-    expect(state(1000)).toBe("closing");
+    expect(state(1000)).toBe("time-wait");
     send(b, toPeer(1000, TCP_FLAGS.ACK), Dir.Out, 12);
-    expect(state(1000)).toBe("closed");
+    expect(state(1000)).toBe("time-wait");
+    e.expire(0, 211, 100);
+    expect(state(1000)).toBe("time-wait");
     e.expire(0, 300, 100);
     expect([state(1000), state(2000)]).toEqual([undefined, "established"]);
     expect(e.counters(0).flowsClosed).toBe(1);

@@ -79,7 +79,7 @@ describe("wopte snapshot (files)", () => {
 
   it("verify checks version and checksum and says what is wrong", async () => {
     const { a } = await files();
-    expect((await cli("verify", a)).out).toMatch(/^ok: snapshot version 1, full, 2 flows, 0 deletions, checksum matches/);
+    expect((await cli("verify", a)).out).toMatch(/^ok: snapshot version 2, full, 2 flows, 0 deletions, checksum matches/);
     const bytes = readFileSync(a);
     const flipped = Uint8Array.from(bytes); flipped[70] ^= 0x40;
     let r = await cli("verify", file("flipped.snap", flipped));

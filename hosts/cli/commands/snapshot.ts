@@ -41,7 +41,7 @@ function describe(s: Snapshot): string {
     origin: f.origin, proto: PROTO[f.key.proto] ?? f.key.proto,
     flow: `${f.key.src}:${f.key.sport} → ${f.key.dst}:${f.key.dport}`,
     reply: f.reply ? `${f.reply.src}:${f.reply.sport} → ${f.reply.dst}:${f.reply.dport}` : "-",
-    state: f.key.proto === 6 ? f.tcpState + (f.fin ? ` (fin ${f.fin})` : "") : "-", nat: f.nat ? `pool ${f.nat.pool} port ${f.nat.port}` : "-",
+    state: f.key.proto === 6 ? f.tcpState : "-", nat: f.nat ? `pool ${f.nat.pool} port ${f.nat.port}` : "-",
     age: `${f.ageSec}s`, idle: `${(f.idleMs / 1000).toFixed(1)}s`, "pkts out/in": `${f.pktsOut}/${f.pktsIn}`, "bytes out/in": `${f.bytesOut}/${f.bytesIn}`,
   })));
   const counters = Object.entries(s.counters).map(([k, v]) => `${k}=${v}`).join(" ");
