@@ -102,7 +102,9 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
       if ((m.tcpFlags & TcpFlag.SYN) != 0 && tcpSynRestarts(rec, dir, m.tcpFlags, m.tcpAck)) restartTcpFlow(p, rec);
       const x = rec + xOff(dir);
       const mods = <u32>load<u16>(x + X_MODS);
-      if ((mods & Mod.Valid) != 0 && <u32>load<u16>(x + X_EPOCH) == (p.epoch & 0xffff) &&
+      // Composed before a rule change: neither direction's transformation holds (OPTE's uft_invalidate).
+      if ((mods & Mod.Valid) != 0 && <u32>load<u16>(x + X_EPOCH) != (p.epoch & 0xffff)) invalidateXforms(rec);
+      else if ((mods & Mod.Valid) != 0 &&
           ((mods & Mod.Encap) == 0 || targetDeref(load<u32>(x + X_ENCAP)) != 0) &&
           !((mods & Mod.TtlDec) != 0 && m.ttl <= 1)) {
         if (p.metered != 0 && !metered(p, dir, <u32>load<u8>(rec + R_METER), len, now)) return drop(p, dir, Reason.RateLimited);

@@ -325,3 +325,16 @@ export function layerMatch(l: Layer, dir: u32, m: PacketMeta): usize {
 
 /** The layer's name (16 bytes, NUL padded) starts here. */
 export function layerNamePtr(l: Layer): usize { return l.blob + 8; }
+
+@inline function statefulAction(a: u32): bool {
+  return a == ActionKind.StatefulAllow || a == ActionKind.Snat || a == ActionKind.Nat11Src || a == ActionKind.Nat11Dst;
+}
+
+/** Does the layer record decisions in flows (a stateful default or rule)? */
+export function layerIsStateful(l: Layer): bool {
+  if (statefulAction(l.defaultIn) || statefulAction(l.defaultOut)) return true;
+  for (let i: u32 = 0; i < l.ruleCount; i++) {
+    if (statefulAction(<u32>load<u8>(l.blob + <usize>load<u32>(l.ruleOffsets + (<usize>i << 2)) + RH_ACTION))) return true;
+  }
+  return false;
+}

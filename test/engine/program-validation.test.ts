@@ -5,7 +5,7 @@
 import { describe, it, expect } from "vitest";
 import { LayerDef, encodePortProgram, encodeLayer } from "../../layers/program/encode.js";
 import { EngineError } from "../../hosts/engine/engine.js";
-import { reasonName } from "../../hosts/engine/reasons.js";
+import { reasonName, REASON_COUNT } from "../../hosts/engine/reasons.js";
 import { portWith, Dir, GUEST_MAC, GW_MAC, Fixture } from "../helpers/port-fixture.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../helpers/frames.js";
 
@@ -81,7 +81,7 @@ const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["action 0", "BadVersion", (b) => { b[RULE1 + 6] = 0; }],
   ["action 12 (unknown)", "BadVersion", (b) => { b[RULE1 + 6] = 12; }],
   ["action 11 (ToHost) in a version-1 layer", "BadVersion", (b, dv) => { dv.setUint16(LAYER + 4, 1, true); b[RULE1 + 6] = 11; }],
-  ["a deny reason beyond the last Reason", "BadVersion", (b) => { b[RULE1 + 7] = 58; }],
+  ["a deny reason beyond the last Reason", "BadVersion", (b) => { b[RULE1 + 7] = REASON_COUNT; }],
   ["predicate field 0", "BadVersion", (b) => { b[RULE1 + 16] = 0; }],
   ["predicate field 255 (unknown)", "BadVersion", (b) => { b[RULE1 + 16] = 255; }],
   ["a predicate with no values", "BadLength", (_, dv) => dv.setUint16(RULE1 + 18, 0, true)],
@@ -158,5 +158,18 @@ describe("rule program validation", () => {
     prog.set(second, 16 + first.length);
     expect(tryLoad(fx, prog)).toBe("loaded");
     expect(fx.e.layers(0).map((l) => l.name)).toEqual(["fw", "second"]);
+  });
+
+  it("refuses a stateful layer past the 8th: a flow records decisions for 8 layers", async () => {
+    const fx = await portWith([installed]);
+    const plain = (i: number): LayerDef => ({ name: `l${i}`, defaultIn: "allow", defaultOut: "allow", rules: [] });
+    const eight = Array.from({ length: 8 }, (_, i) => plain(i));
+    expect(tryLoad(fx, encodePortProgram([...eight, { ...plain(8), defaultOut: "statefulAllow" }]))).toBe("BadLength");
+    const snat = { ...plain(8), rules: [{ id: 1, dir: "out" as const, priority: 1, predicates: [], action: { kind: "snat" as const, pool: 0 } }] };
+    expect(tryLoad(fx, encodePortProgram([...eight, snat]))).toBe("BadLength");
+    expect(tryLoad(fx, encodePortProgram([...eight, { ...candidate, name: "l8" }]))).toBe("loaded"); // deny and modify keep no state
+    expect(tryLoad(fx, encodePortProgram([...eight, plain(8)]))).toBe("loaded");
+    expect(tryLoad(fx, encodeLayer({ ...plain(8), defaultIn: "statefulAllow" }), "layer")).toBe("BadLength");
+    expect(tryLoad(fx, encodeLayer({ ...plain(3), defaultIn: "statefulAllow" }), "layer")).toBe("loaded");
   });
 });

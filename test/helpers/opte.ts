@@ -7,7 +7,7 @@
 // driven by the same segments.
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { compilePort, applyPort, layerBytes } from "../../layers/vpc/compile.js";
 import { reasonName } from "../../hosts/engine/reasons.js";
 import { examplePortJson, PortJson, GUEST_MAC, GATEWAY_MAC } from "./example-port.js";
 import { ipFrame, tcp, geneve } from "./frames.js";
@@ -37,6 +37,8 @@ export interface OptePort {
   send(frame: Uint8Array, dir: Dir, now?: number): Result;
   /** The TCP state of the flow whose outbound key has these ports, or undefined without a flow. */
   tcpState(sport: number, dport: number, dst?: string): string | undefined;
+  /** Set the whole firewall (OPTE's set_fw_rules) as the sled does: the firewall layer recompiled and replaced. */
+  setFirewall(rules: PortJson["firewall"]): void;
 }
 
 /** The example port on VNI 0x123456, after `edit`, running in a fresh engine. */
@@ -56,7 +58,11 @@ export async function optePort(edit: (c: PortJson) => void = () => {}): Promise<
   };
   const tcpState = (sport: number, dport: number, dst?: string) =>
     e.flows(0).find((f) => f.out.proto === 6 && f.out.sport === sport && f.out.dport === dport && (dst === undefined || f.out.dst === dst))?.tcpState;
-  return { e, config, send, tcpState };
+  const setFirewall = (rules: PortJson["firewall"]) => {
+    config.firewall = rules;
+    e.replaceLayer(0, layerBytes(compilePort(config), "firewall"));
+  };
+  return { e, config, send, tcpState, setFirewall };
 }
 
 /** A guest frame to its gateway. */
