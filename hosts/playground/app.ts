@@ -78,7 +78,7 @@ async function run(): Promise<void> {
     const outcome: FrameOutcome = {
       index: i, side: f.side, verdict, layer,
       rule: b.layer(0) === LAYER_NONE ? "-" : ruleName(compiled, b.layer(0), b.rule(0)),
-      reason: v === Verdict.Drop ? reasonName(b.reason(0)) : "",
+      reason: v === Verdict.Drop || b.reason(0) !== 0 ? reasonName(b.reason(0)) : "", // a hairpin in place of the frame (TooBig) says why
       walked: f.side === "guest" ? layers : [...layers].reverse(),
       input: f.bytes, output: emitted ? Uint8Array.from(b.output(0)) : undefined,
       toward: v === Verdict.ToHost ? "host" : !emitted ? "" : (v === Verdict.Pass) === (f.side === "guest") ? "network" : "guest",
