@@ -1,74 +1,72 @@
 // The gateway host's API (docs/gateway-api.md), in the shape of dendrite's
-// NAT API: PUT /nat/{ip}/{low}/{high} {sled, vni, mac}, GET /nat[/{ip}],
-// DELETE /nat/{ip}/{low}; plus /health, /stats and /metrics (hosts/gateway/metrics.ts).
+// NAT API: PUT /nat/{ip}/{first}/{last} {sled, vni, mac}, GET /nat[/{ip}],
+// DELETE /nat/{ip}/{first}; the advertised ranges; /health, /stats and
+// /metrics (hosts/gateway/metrics.ts). Routes as data on the shared server
+// (hosts/api/server.ts): a mapping with a VNI over 24 bits or a MAC that is
+// not one is a 400 naming the field, before anything is stored.
 
-import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
+import { z } from "zod";
 import type { Registry } from "prom-client";
+import type { Logger } from "pino";
 import { GatewayHost } from "./gateway.js";
 import { gatewayMetrics, GatewayMetrics } from "./metrics.js";
-import { Conflict, NotFound } from "../sled/sled.js";
-import { prefix16 } from "../../layers/program/addr.js";
+import { NatTarget } from "./config.js";
+import { ip, cidr, port, decimal } from "../../layers/program/fields.js";
+import { ApiServer, Listening, TcpSettings } from "../api/server.js";
+import { route, RawBody, RouteSpec } from "../api/route.js";
+import { HttpError } from "../api/errors.js";
+import type { Limits } from "../api/config.js";
+
+export interface GatewayApiOptions { log?: Logger; limits?: Partial<Limits> }
 
 export class GatewayApi {
-  private server: Server | undefined;
+  readonly server: ApiServer;
   readonly registry: Registry;
 
-  constructor(private readonly gw: GatewayHost, metrics: GatewayMetrics = gatewayMetrics(gw)) {
+  constructor(private readonly gw: GatewayHost, metrics: GatewayMetrics = gatewayMetrics(gw), o: GatewayApiOptions = {}) {
     this.registry = metrics.registry;
+    this.server = new ApiServer({ kind: "gateway", routes: this.routes(), log: o.log, limits: o.limits, generation: () => gw.generation });
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://gateway");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    const send = (status: number, body: unknown, type = "application/json"): void => {
-      res.writeHead(status, { "content-type": type }).end(type === "application/json" ? JSON.stringify(body) : String(body));
-    };
-    try {
-      if (parts[0] === "health") return send(200, { ok: true });
-      if (parts[0] === "stats") return send(200, this.gw.stats());
-      if (parts[0] === "metrics") return send(200, await this.registry.metrics(), this.registry.contentType);
-      if (parts[0] === "advertised") {
-        if (req.method === "GET") return send(200, this.gw.ownedPrefixes);
-        if (req.method === "PUT") {
-          const list = JSON.parse((await text(req)) || "null");
-          if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || !x.includes("/"))) return send(400, { error: "body must be a list of prefixes like 198.51.100.0/24" });
-          for (const p of list) prefix16(p);
-          await this.gw.setOwnedPrefixes(list);
-          return send(200, this.gw.ownedPrefixes);
-        }
-      }
-      if (parts[0] === "nat") {
-        const [, ip, low, high] = parts;
-        if (req.method === "GET") return send(200, this.gw.listNat(ip));
-        if (req.method === "PUT" && ip && low && high) {
-          const body = JSON.parse((await text(req)) || "{}");
-          if (typeof body.sled !== "string" || typeof body.vni !== "number" || typeof body.mac !== "string") {
-            return send(400, { error: "body needs {sled: <underlay ipv6>, vni: <number>, mac: <guest mac>}" });
-          }
-          const changed = this.gw.addNat({ ip, firstPort: Number(low), lastPort: Number(high), sled: body.sled, vni: body.vni, mac: body.mac });
-          return send(200, { changed });
-        }
-        if (req.method === "DELETE" && ip && low) { this.gw.removeNat(ip, Number(low)); return send(200, { removed: `${ip}/${low}` }); }
-      }
-      return send(404, { error: `no such endpoint ${req.method} ${url.pathname}` });
-    } catch (err) {
-      const status = err instanceof Conflict ? 409 : err instanceof NotFound ? 404 : err instanceof SyntaxError || err instanceof Error && /not an IP|prefix/.test(err.message) ? 400 : 500;
-      return send(status, { error: (err as Error).message });
-    }
-  }
+  listen(o: { socket?: string | false; tcp?: TcpSettings }): Promise<Listening> { return this.server.listen(o); }
+  close(): Promise<void> { return this.server.close(); }
 
-  listen(port: number, host = "127.0.0.1"): Promise<number> {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
-    return new Promise((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(port, host, () => { const a = this.server!.address(); resolve(typeof a === "object" && a ? a.port : port); });
-    });
+  private routes(): RouteSpec[] {
+    const gw = this.gw;
+    const changed = <T>(x: T): T => { gw.generation++; return x; };
+    return [
+      route({
+        method: "GET", path: "/health", summary: "liveness, the generation, fault and API counters",
+        handler: () => ({ ok: true, gateway: gw.stats().name, generation: gw.generation, mappings: gw.listNat().length, faults: gw.faults, api: this.server.stats }),
+      }),
+      route({ method: "GET", path: "/stats", summary: "counters and drops by reason", handler: () => gw.stats() }),
+      route({
+        method: "GET", path: "/metrics", summary: "Prometheus metrics", produces: "text",
+        handler: async () => new RawBody(this.registry.contentType, await this.registry.metrics()),
+      }),
+      route({ method: "GET", path: "/advertised", summary: "the external ranges this gateway owns (ARP, BGP)", handler: () => gw.ownedPrefixes }),
+      route({
+        method: "PUT", path: "/advertised", summary: "replace the owned ranges (BIRD's config is rewritten from the parsed prefixes)",
+        body: z.array(cidr).max(1024),
+        handler: async ({ body }) => { await gw.setOwnedPrefixes(body); return changed({ advertised: gw.ownedPrefixes }); },
+      }),
+      route({ method: "GET", path: "/nat", summary: "every NAT ingress mapping", handler: () => gw.listNat() }),
+      route({ method: "GET", path: "/nat/{ip}", summary: "the mappings of one external address", params: z.strictObject({ ip }), handler: ({ params }) => gw.listNat(params.ip) }),
+      route({
+        method: "PUT", path: "/nat/{ip}/{first}/{last}", summary: "map an external address and inclusive port range to a sled, VNI and guest MAC",
+        params: z.strictObject({ ip, first: decimal(port), last: decimal(port) }), body: NatTarget,
+        handler: async ({ params, body }) => {
+          if (params.first > params.last) throw new HttpError(400, `path.last: the range ${params.first}-${params.last} is out of order`);
+          const changedNat = await gw.addNat({ ip: params.ip, firstPort: params.first, lastPort: params.last, ...body });
+          if (changedNat) gw.generation++;
+          return { changed: changedNat };
+        },
+      }),
+      route({
+        method: "DELETE", path: "/nat/{ip}/{first}", summary: "remove the mapping of an address that starts at a port",
+        params: z.strictObject({ ip, first: decimal(port) }),
+        handler: async ({ params }) => { await gw.removeNat(params.ip, params.first); return changed({ removed: `${params.ip}/${params.first}` }); },
+      }),
+    ];
   }
-  close(): Promise<void> { return new Promise((r) => (this.server ? this.server.close(() => r()) : r())); }
-}
-
-async function text(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

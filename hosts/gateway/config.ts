@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../layers/vpc/config.js";
+import { ApiConfig, DEFAULT_LIMITS } from "../api/config.js";
 import { mac, ip, ipv4, ipv6, cidr, vni, port, name } from "../../layers/program/fields.js";
 import { DeviceSpec } from "../sled/config.js";
 
@@ -31,7 +32,8 @@ export const GatewayConfigSchema = z.strictObject({
     ownedPrefixes: z.array(cidr).min(1),
   }),
   nat: z.array(NatMapping).default([]),
-  api: z.strictObject({ host: z.string().default("127.0.0.1"), port: z.number().int().default(7879) }).default({ host: "127.0.0.1", port: 7879 }),
+  /** Where the control API listens (hosts/api/config.ts): a unix socket by default, TCP with tokens on request. */
+  api: ApiConfig.default({ limits: DEFAULT_LIMITS }),
   /** Advertise `external.ownedPrefixes` by BGP through BIRD 2 (omit for static routes on the customer side). */
   bgp: z.strictObject({
     localAs: asn, routerId: ipv4,

@@ -14,6 +14,7 @@ import { ip16, ipText } from "../../layers/program/addr.js";
 import type { GuestDevice } from "../sled/devices.js";
 import type { UnderlayDriver } from "../sled/underlay.js";
 import { Conflict, NotFound } from "../sled/sled.js";
+import { Faults } from "../lib/faults.js";
 
 export interface GatewayOptions {
   name: string;
@@ -39,6 +40,10 @@ export class GatewayHost {
   private queue: { dir: Dir; frame: Uint8Array }[] = [];
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
+  /** Errors in timers and I/O callbacks: counted and shown in health, never thrown (hosts/lib/faults.ts). */
+  readonly faults = new Faults();
+  /** Bumped by every acknowledged change (the API carries it in its answers). */
+  generation = 0;
   /** Frames bigger than an engine slot (9216 B), from either side. */
   readonly pumpDrops = { oversize: 0 };
 
@@ -52,9 +57,9 @@ export class GatewayHost {
     this.batch = engine.newBatch(256, HEADROOM + 9216 + 256, HEADROOM);
     this.reload();
     engine.setPortState(GATEWAY_PORT, "running");
-    o.external.onFrames((frames) => this.enqueue(Dir.Out, frames));
-    o.underlay.onFrames((frames) => this.enqueue(Dir.In, frames));
-    this.timer = setInterval(() => engine.expire(GATEWAY_PORT, (o.now ?? Date.now)(), 4096), 250);
+    o.external.onFrames(this.faults.guard("external", (frames: Uint8Array[]) => this.enqueue(Dir.Out, frames)));
+    o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.enqueue(Dir.In, frames)));
+    this.timer = setInterval(this.faults.guard("expire", () => engine.expire(GATEWAY_PORT, (o.now ?? Date.now)(), 4096)), 250);
     this.timer.unref();
   }
 
@@ -121,7 +126,7 @@ export class GatewayHost {
     for (const frame of frames) this.queue.push({ dir, frame });
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+    queueMicrotask(this.faults.guard("flush", () => { this.flushQueued = false; this.flush(); }));
   }
 
   flush(): void {

@@ -1,25 +1,25 @@
-// The sled host's control API: HTTP + JSON (documented in docs/sled-api.md).
-// Bad input gets a 4xx with the reason; nothing a client sends can crash the
-// host. Metrics for Prometheus at /metrics (hosts/sled/metrics.ts).
+// The sled host's control API (docs/sled-api.md): its routes as data, served
+// by the shared server (hosts/api/server.ts), which checks every path,
+// query and body against the strict schemas declared here before a handler
+// runs. Metrics for Prometheus at /metrics (hosts/sled/metrics.ts).
 
-import { createServer, IncomingMessage, ServerResponse, Server } from "node:http";
+import { z } from "zod";
+import { join } from "node:path";
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
-import { SledHost, NotFound, Conflict } from "./sled.js";
-import { ConfigError, FirewallRule, Route, V2pMapping, M2pMapping, MulticastGroup } from "../../layers/vpc/config.js";
+import { SledHost, NotFound } from "./sled.js";
+import { PortConfigSchema, FirewallRule, Route, V2pMapping, M2pMapping, MulticastGroup, ExternalIps } from "../../layers/vpc/config.js";
+import { name, label, ip, cidr, vni, decimal } from "../../layers/program/fields.js";
 import { ip16, ipText, isIP } from "../../layers/program/addr.js";
-import { EngineError } from "../engine/engine.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
+import { DeviceSpec } from "./config.js";
 import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
 import { UsageRecorder, parseDuration } from "./usage.js";
 import { sledMetrics } from "./metrics.js";
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
-}
-
-type Handler = (req: IncomingMessage, params: Record<string, string>, body: unknown, query: URLSearchParams) => Promise<unknown> | unknown;
-interface RouteDef { method: string; pattern: RegExp; keys: string[]; handler: Handler; raw?: boolean }
+import { ApiServer, Listening, TcpSettings } from "../api/server.js";
+import { route, RawBody, RouteSpec } from "../api/route.js";
+import { HttpError } from "../api/errors.js";
+import type { Limits } from "../api/config.js";
 
 export interface ApiOptions {
   host: SledHost;
@@ -27,211 +27,233 @@ export interface ApiOptions {
   log?: Logger;
   /** Make a guest device for a port created through the API (default: in-memory). */
   deviceFactory?: (spec: unknown, portName: string) => Promise<GuestDevice> | GuestDevice;
+  /** The directory flow logs are written in (a client names only a file in it); without one, flow logs are off. */
+  flowLogDir?: string;
+  limits?: Partial<Limits>;
 }
 
+const Port = z.strictObject({ name });
+const seconds = decimal(z.number().int().min(1).max(600));
+
 export class SledApi {
-  private readonly routes: RouteDef[] = [];
-  private server: Server | undefined;
+  readonly server: ApiServer;
   readonly registry: Registry;
+  private captures = 0;
 
   constructor(private readonly o: ApiOptions, metrics = sledMetrics(o.host)) {
     this.registry = metrics.registry;
-    const h = o.host;
-    const body = <T>(schema: { safeParse(x: unknown): { success: boolean; data?: T; error?: { issues: { path: PropertyKey[]; message: string }[] } } }, x: unknown): T => {
-      const r = schema.safeParse(x);
-      if (!r.success) throw new ConfigError(r.error!.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
-      return r.data as T;
-    };
-    this.add("GET", "/health", () => ({ ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops }));
-    this.add("GET", "/ports", () => h.summary());
-    this.add("POST", "/ports", async (_r, _p, b) => {
-      const spec = (b ?? {}) as { config?: unknown; device?: unknown };
-      if (!spec.config) throw new HttpError(400, "body needs {config, device?}");
-      const name = (spec.config as { name?: string }).name ?? "port";
-      const device = this.o.deviceFactory ? await this.o.deviceFactory(spec.device, name) : new MemoryDevice(name);
-      try {
-        const p = h.addPort(spec.config as never, device);
-        return { name: p.name, id: p.id };
-      } catch (err) {
-        device.close();
-        throw err;
-      }
-    });
-    this.add("GET", "/ports/:name", (_r, p) => ({ ...h.stats(p.name), config: h.port(p.name).json }));
-    this.add("DELETE", "/ports/:name", (_r, p) => { h.removePort(p.name); return { removed: p.name }; });
-    this.add("PUT", "/ports/:name/state", (_r, p, b) => {
-      const s = (b as { state?: string })?.state;
-      if (s !== "running" && s !== "paused" && s !== "ready" && s !== "reset") throw new HttpError(400, "state must be running, paused, ready or reset");
-      h.setPortState(p.name, s);
-      return { state: h.engine.portState(h.port(p.name).id) };
-    });
-    // firewall: the whole set (atomic), or one rule at a time by name
-    this.add("GET", "/ports/:name/firewall", (_r, p) => h.port(p.name).compiled.config.firewall);
-    this.add("PUT", "/ports/:name/firewall", (_r, p, b) => {
-      if (!Array.isArray(b)) throw new HttpError(400, "body must be an array of firewall rules");
-      const rules = b.map((x) => body(FirewallRule, x));
-      h.updatePort(p.name, (j) => { j.firewall = rules; });
-      return { rules: rules.length };
-    });
-    this.add("POST", "/ports/:name/firewall", (_r, p, b) => {
-      const rule = body(FirewallRule, b);
-      h.updatePort(p.name, (j) => {
-        const list = (j.firewall ?? []).filter((r) => r.name !== rule.name);
-        j.firewall = [...list, rule];
-      });
-      return { added: rule.name };
-    });
-    this.add("DELETE", "/ports/:name/firewall/:rule", (_r, p) => {
-      if (!h.port(p.name).compiled.config.firewall.some((r) => r.name === p.rule)) throw new NotFound(`no firewall rule ${p.rule}`);
-      h.updatePort(p.name, (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== p.rule); });
-      return { removed: p.rule };
-    });
-    // routes (custom table; the VPC subnets are system routes)
-    this.add("GET", "/ports/:name/routes", (_r, p) => h.port(p.name).compiled.config.routes);
-    this.add("POST", "/ports/:name/routes", (_r, p, b) => {
-      const route = body(Route, b);
-      h.updatePort(p.name, (j) => { j.routes = [...(j.routes ?? []).filter((r) => r.dest !== route.dest), route]; });
-      return { added: route.dest };
-    });
-    this.add("DELETE", "/ports/:name/routes", (_r, p, _b, q) => {
-      const dest = q.get("dest");
-      if (!dest) throw new HttpError(400, "pass ?dest=<prefix>");
-      if (!h.port(p.name).compiled.config.routes.some((r) => r.dest === dest)) throw new NotFound(`no route to ${dest}`);
-      h.updatePort(p.name, (j) => { j.routes = (j.routes ?? []).filter((r) => r.dest !== dest); });
-      return { removed: dest };
-    });
-    this.add("PUT", "/ports/:name/external-ips", (_r, p, b) => {
-      h.updatePort(p.name, (j) => { j.externalIps = b as never; });
-      return h.port(p.name).compiled.config.externalIps;
-    });
-    // V2P mappings are rack-wide per VNI
-    this.add("GET", "/v2p", () => h.listV2p());
-    this.add("PUT", "/v2p", (_r, _p, b) => {
-      const m = body(V2pMapping, b);
-      if (m.vni === undefined) throw new HttpError(400, "vni is required");
-      h.setV2p({ vni: m.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
-      return m;
-    });
-    this.add("DELETE", "/v2p/:vni/:ip", (_r, p) => { h.removeV2p(Number(p.vni), p.ip); return { removed: p.ip }; });
-    // multicast: M2P mappings are rack-wide; each port has its groups (and learns them from its guest's reports)
-    this.add("GET", "/m2p", () => h.listM2p());
-    this.add("PUT", "/m2p", (_r, _p, b) => {
-      const m = body(M2pMapping, b);
-      h.setM2p(m);
-      return m;
-    });
-    this.add("DELETE", "/m2p/:group", (_r, p) => { h.removeM2p(p.group); return { removed: p.group }; });
-    this.add("GET", "/ports/:name/multicast", (_r, p) => h.port(p.name).compiled.config.multicast);
-    this.add("PUT", "/ports/:name/multicast", (_r, p, b) => {
-      if (!Array.isArray(b)) throw new HttpError(400, "body must be an array of groups");
-      return h.setGroups(p.name, b.map((x) => body(MulticastGroup, x))).compiled.config.multicast;
-    });
-    this.add("POST", "/ports/:name/multicast", (_r, p, b) => {
-      const g = body(MulticastGroup, b);
-      const same = sameGroup(g.group);
-      h.setGroups(p.name, [...h.port(p.name).compiled.config.multicast.filter((x) => !same(x.group)), g]);
-      return g;
-    });
-    this.add("DELETE", "/ports/:name/multicast/:group", (_r, p) => {
-      const groups = h.port(p.name).compiled.config.multicast;
-      const same = sameGroup(p.group);
-      if (!groups.some((x) => same(x.group))) throw new NotFound(`${p.name} has not joined ${p.group}`);
-      h.setGroups(p.name, groups.filter((x) => !same(x.group)));
-      return { removed: p.group };
-    });
-    // packet capture: pcapng of what the port sees, before and after the engine
-    this.add("GET", "/ports/:name/capture", async (_r, p, _b, q) => {
-      const seconds = Number(q.get("seconds") ?? 10), max = Number(q.get("max") ?? 10_000);
-      if (!(seconds > 0 && seconds <= 600) || !(max > 0 && max <= 1_000_000)) throw new HttpError(400, "seconds must be 0-600 and max 1-1000000");
-      return h.capture(p.name, max, seconds * 1000);
-    }, true);
-    // flow logs: JSON lines appended to a file on the sled
-    this.add("PUT", "/ports/:name/flow-log", (_r, p, b) => {
-      const spec = (b ?? {}) as { enabled?: boolean; path?: string };
-      if (spec.enabled && typeof spec.path !== "string") throw new HttpError(400, "enabling needs {enabled: true, path: <file>}");
-      h.setFlowLog(p.name, spec.enabled ? spec.path : undefined);
-      return { enabled: !!spec.enabled, path: spec.enabled ? spec.path : undefined };
-    });
-    // dumps
-    this.add("GET", "/ports/:name/layers", (_r, p) => h.layers(p.name));
-    this.add("GET", "/ports/:name/flows", (_r, p) => h.flows(p.name));
-    this.add("GET", "/ports/:name/stats", (_r, p) => h.stats(p.name));
-    this.add("GET", "/stats", () => [...h.ports.keys()].map((n) => h.stats(n)));
-    this.add("GET", "/usage", (_r, _p, _b, q) => {
-      if (!this.o.usage) throw new HttpError(404, "usage recording is off on this sled");
-      const port = q.get("port") ?? undefined;
-      if (port) h.port(port);
-      let sinceMs: number | undefined;
-      try { sinceMs = q.get("since") ? parseDuration(q.get("since")!) : undefined; } catch (e) { throw new HttpError(400, (e as Error).message); }
-      return this.o.usage.query({ port, sinceMs, flows: q.get("flows") === "1" });
-    });
-    // snapshots (migration)
-    this.add("POST", "/ports/:name/snapshot/mark", (_r, p) => ({ generation: markPortSnapshot(h, p.name) }));
-    this.add("GET", "/ports/:name/snapshot", (_r, p, _b, q) => {
-      const since = q.get("since");
-      return exportPortSnapshot(h, p.name, since === null ? undefined : Number(since));
-    }, true);
-    this.add("PUT", "/ports/:name/snapshot", (_r, p, b) => {
-      if (!(b instanceof Uint8Array)) throw new HttpError(400, "send the snapshot as application/octet-stream");
-      restorePortSnapshot(h, p.name, b);
-      return { restored: p.name, flows: h.engine.flowCount(h.port(p.name).id) };
-    });
-    this.add("GET", "/metrics", async () => this.registry.metrics());
-  }
-
-  private add(method: string, path: string, handler: Handler, raw = false): void {
-    const keys: string[] = [];
-    const pattern = new RegExp("^" + path.replace(/:(\w+)/g, (_, k) => { keys.push(k); return "([^/]+)"; }) + "$");
-    this.routes.push({ method, pattern, keys, handler, raw });
-  }
-
-  /** Handle one request (exported for tests and embedding). */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://sled");
-    try {
-      const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
-      if (!route) {
-        const pathKnown = this.routes.some((r) => r.pattern.test(url.pathname));
-        throw new HttpError(pathKnown ? 405 : 404, pathKnown ? `${req.method} not allowed here` : `no such endpoint ${url.pathname}`);
-      }
-      const m = route.pattern.exec(url.pathname)!;
-      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
-      const body = await readBody(req);
-      const result = await route.handler(req, params, body, url.searchParams);
-      if (url.pathname === "/metrics") {
-        res.writeHead(200, { "content-type": this.registry.contentType }).end(result as string);
-      } else if (route.raw && result instanceof Uint8Array) {
-        res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from(result));
-      } else {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result ?? null));
-      }
-    } catch (err) {
-      const [status, message] =
-        err instanceof HttpError ? [err.status, err.message] :
-        err instanceof NotFound ? [404, err.message] :
-        err instanceof Conflict ? [409, err.message] :
-        err instanceof ConfigError ? [400, err.message] :
-        err instanceof EngineError ? [422, err.message] :
-        err instanceof SyntaxError ? [400, `bad JSON: ${err.message}`] :
-        [500, String((err as Error)?.message ?? err)];
-      if (status === 500) this.o.log?.error({ err }, "api request failed");
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
-    }
-  }
-
-  listen(port: number, host = "127.0.0.1"): Promise<number> {
-    this.server = createServer((req, res) => { void this.handle(req, res); });
-    return new Promise((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(port, host, () => {
-        const a = this.server!.address();
-        resolve(typeof a === "object" && a ? a.port : port);
-      });
+    this.server = new ApiServer({
+      kind: "sled", routes: this.routes(), log: o.log, limits: o.limits,
+      generation: () => o.host.generation,
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  listen(o: { socket?: string | false; tcp?: TcpSettings }): Promise<Listening> { return this.server.listen(o); }
+  close(): Promise<void> { return this.server.close(); }
+
+  private routes(): RouteSpec[] {
+    const h = this.o.host;
+    /** Every change to a port's config: validated whole, applied, then the generation moves. */
+    const update = async (port: string, edit: Parameters<SledHost["updatePort"]>[1]) => { await h.updatePort(port, edit); h.generation++; };
+    const changed = <T>(x: T): T => { h.generation++; return x; };
+    return [
+      route({
+        method: "GET", path: "/health", summary: "liveness, drops outside the engine, API and fault counters, the generation",
+        handler: () => ({
+          ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, generation: h.generation,
+          underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops, underlayDriver: h.underlayStats(),
+          faults: h.faults, flowLogs: Object.fromEntries([...h.ports.values()].filter((p) => p.flowLog).map((p) => [p.name, p.flowLog!])),
+          api: this.server.stats,
+        }),
+      }),
+      route({ method: "GET", path: "/ports", summary: "one row per port", handler: () => h.summary() }),
+      route({
+        method: "POST", path: "/ports", summary: "create a port from a VPC port config and attach its guest device",
+        body: z.strictObject({ config: PortConfigSchema, device: DeviceSpec.optional() }),
+        handler: async ({ body }) => {
+          const device = this.o.deviceFactory ? await this.o.deviceFactory(body.device, body.config.name) : new MemoryDevice(body.config.name);
+          try {
+            const p = await h.addPort(body.config, device);
+            return changed({ name: p.name, id: p.id });
+          } catch (err) {
+            device.close();
+            throw err;
+          }
+        },
+      }),
+      route({ method: "GET", path: "/ports/{name}", summary: "a port's stats and config", params: Port,
+        handler: ({ params }) => ({ ...h.stats(params.name), config: h.port(params.name).json }) }),
+      route({ method: "DELETE", path: "/ports/{name}", summary: "remove a port", params: Port,
+        handler: async ({ params }) => { await h.removePort(params.name); return changed({ removed: params.name }); } }),
+      route({
+        method: "PUT", path: "/ports/{name}/state", summary: "running, paused, ready, or reset (flows and counters cleared, then ready)", params: Port,
+        body: z.strictObject({ state: z.enum(["running", "paused", "ready", "reset"]) }),
+        handler: async ({ params, body }) => {
+          await h.setPortState(params.name, body.state);
+          return changed({ state: h.engine.portState(h.port(params.name).id) });
+        },
+      }),
+      // firewall: the whole set (atomic), or one rule at a time by name
+      route({ method: "GET", path: "/ports/{name}/firewall", summary: "the port's firewall rules", params: Port,
+        handler: ({ params }) => h.port(params.name).compiled.config.firewall }),
+      route({
+        method: "PUT", path: "/ports/{name}/firewall", summary: "replace the whole rule set atomically", params: Port, body: z.array(FirewallRule),
+        handler: async ({ params, body }) => { await update(params.name, (j) => { j.firewall = body; }); return { rules: body.length }; },
+      }),
+      route({
+        method: "POST", path: "/ports/{name}/firewall", summary: "add one rule (or replace the rule of that name)", params: Port, body: FirewallRule,
+        handler: async ({ params, body }) => {
+          await update(params.name, (j) => { j.firewall = [...(j.firewall ?? []).filter((r) => r.name !== body.name), body]; });
+          return { added: body.name };
+        },
+      }),
+      route({
+        method: "DELETE", path: "/ports/{name}/firewall/{rule}", summary: "remove a rule by name", params: z.strictObject({ name, rule: label }),
+        handler: async ({ params }) => {
+          if (!h.port(params.name).compiled.config.firewall.some((r) => r.name === params.rule)) throw new NotFound(`no firewall rule ${params.rule}`);
+          await update(params.name, (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== params.rule); });
+          return { removed: params.rule };
+        },
+      }),
+      // routes (custom table; the VPC subnets are system routes)
+      route({ method: "GET", path: "/ports/{name}/routes", summary: "the port's custom routes", params: Port,
+        handler: ({ params }) => h.port(params.name).compiled.config.routes }),
+      route({
+        method: "POST", path: "/ports/{name}/routes", summary: "add a route (or replace the route to that destination)", params: Port, body: Route,
+        handler: async ({ params, body }) => {
+          await update(params.name, (j) => { j.routes = [...(j.routes ?? []).filter((r) => r.dest !== body.dest), body]; });
+          return { added: body.dest };
+        },
+      }),
+      route({
+        method: "DELETE", path: "/ports/{name}/routes", summary: "remove the route to ?dest=<prefix>", params: Port, query: z.strictObject({ dest: cidr }),
+        handler: async ({ params, query }) => {
+          if (!h.port(params.name).compiled.config.routes.some((r) => r.dest === query.dest)) throw new NotFound(`no route to ${query.dest}`);
+          await update(params.name, (j) => { j.routes = (j.routes ?? []).filter((r) => r.dest !== query.dest); });
+          return { removed: query.dest };
+        },
+      }),
+      route({
+        method: "PUT", path: "/ports/{name}/external-ips", summary: "the port's SNAT, ephemeral and floating IPs (NAT state that still fits is kept)",
+        params: Port, body: ExternalIps,
+        handler: async ({ params, body }) => {
+          await update(params.name, (j) => { j.externalIps = body; });
+          return { externalIps: h.port(params.name).compiled.config.externalIps };
+        },
+      }),
+      // V2P mappings are rack-wide per VNI
+      route({ method: "GET", path: "/v2p", summary: "the rack-wide V2P mappings", handler: () => h.listV2p() }),
+      route({
+        method: "PUT", path: "/v2p", summary: "add or replace a V2P mapping (cached flows are re-steered)", body: V2pMapping.required({ vni: true }),
+        handler: async ({ body }) => { await h.setV2p(body); return changed({ ...body }); },
+      }),
+      route({
+        method: "DELETE", path: "/v2p/{vni}/{ip}", summary: "remove a V2P mapping", params: z.strictObject({ vni: decimal(vni), ip }),
+        handler: async ({ params }) => { await h.removeV2p(params.vni, params.ip); return changed({ removed: params.ip, vni: params.vni }); },
+      }),
+      // multicast: M2P mappings are rack-wide; each port has its groups (and learns them from its guest's reports)
+      route({ method: "GET", path: "/m2p", summary: "the rack-wide multicast-to-physical mappings", handler: () => h.listM2p() }),
+      route({
+        method: "PUT", path: "/m2p", summary: "add or replace an M2P mapping (overlay group → underlay group in ff04::/16)", body: M2pMapping,
+        handler: async ({ body }) => { await h.setM2p(body); return changed({ ...body }); },
+      }),
+      route({
+        method: "DELETE", path: "/m2p/{group}", summary: "remove an M2P mapping", params: z.strictObject({ group: ip }),
+        handler: async ({ params }) => { await h.removeM2p(params.group); return changed({ removed: params.group }); },
+      }),
+      route({ method: "GET", path: "/ports/{name}/multicast", summary: "the groups the port has joined", params: Port,
+        handler: ({ params }) => h.port(params.name).compiled.config.multicast }),
+      route({
+        method: "PUT", path: "/ports/{name}/multicast", summary: "replace the port's groups", params: Port, body: z.array(MulticastGroup).max(256),
+        handler: async ({ params, body }) => changed({ groups: (await h.setGroups(params.name, body)).compiled.config.multicast }),
+      }),
+      route({
+        method: "POST", path: "/ports/{name}/multicast", summary: "join a group, or replace its source filter", params: Port, body: MulticastGroup,
+        handler: async ({ params, body }) => {
+          const same = sameGroup(body.group);
+          await h.setGroups(params.name, [...h.port(params.name).compiled.config.multicast.filter((x) => !same(x.group)), body]);
+          return changed({ ...body });
+        },
+      }),
+      route({
+        method: "DELETE", path: "/ports/{name}/multicast/{group}", summary: "leave a group", params: z.strictObject({ name, group: ip }),
+        handler: async ({ params }) => {
+          const groups = h.port(params.name).compiled.config.multicast;
+          const same = sameGroup(params.group);
+          if (!groups.some((x) => same(x.group))) throw new NotFound(`${params.name} has not joined ${params.group}`);
+          await h.setGroups(params.name, groups.filter((x) => !same(x.group)));
+          return changed({ removed: params.group });
+        },
+      }),
+      // packet capture: pcapng of what the port sees, before and after the engine
+      route({
+        method: "GET", path: "/ports/{name}/capture", summary: "capture what the port sees (pcapng), up to ?seconds, ?max frames and the host's byte cap",
+        access: "admin", produces: "pcapng", params: Port,
+        query: z.strictObject({ seconds: seconds.optional(), max: decimal(z.number().int().min(1).max(1_000_000)).optional() }),
+        handler: async ({ params, query, signal }) => {
+          const limits = this.server.limits;
+          if (this.captures >= limits.captures) throw new HttpError(503, `${limits.captures} captures are running on this sled; retry when one ends`, { "retry-after": "5" });
+          const done = h.capture(params.name, query.max ?? 10_000, (query.seconds ?? 10) * 1000, limits.captureBytes);
+          this.captures++;
+          // a client that goes away ends its capture, so it holds neither memory nor a slot
+          const stop = () => h.ports.get(params.name)?.capture?.end();
+          signal.addEventListener("abort", stop);
+          try { return new RawBody("application/octet-stream", await done); } finally { this.captures--; signal.removeEventListener("abort", stop); }
+        },
+      }),
+      // flow logs: JSON lines appended to a file in the sled's flow log directory
+      route({
+        method: "PUT", path: "/ports/{name}/flow-log", summary: "turn the port's flow log on (a file in the sled's flow log directory) or off", params: Port,
+        body: z.strictObject({ enabled: z.boolean(), file: name.optional() }),
+        handler: async ({ params, body }) => {
+          h.port(params.name);
+          if (!body.enabled) { await h.setFlowLog(params.name, undefined); return changed({ enabled: false }); }
+          if (!this.o.flowLogDir) throw new HttpError(409, "flow logs are off on this sled: give it a flow log directory (flowLogs.dir in its config)");
+          const file = body.file ?? `${params.name}.flows.log`;
+          await h.setFlowLog(params.name, join(this.o.flowLogDir, file));
+          return changed({ enabled: true, file });
+        },
+      }),
+      // dumps
+      route({ method: "GET", path: "/ports/{name}/layers", summary: "layers in order with per-rule hits", params: Port, handler: ({ params }) => h.layers(params.name) }),
+      route({ method: "GET", path: "/ports/{name}/flows", summary: "the flow table, decoded", params: Port, handler: ({ params }) => h.flows(params.name) }),
+      route({ method: "GET", path: "/ports/{name}/stats", summary: "counters, drops by reason, flows, NAT use", params: Port, handler: ({ params }) => h.stats(params.name) }),
+      route({ method: "GET", path: "/stats", summary: "every port's stats", handler: () => [...h.ports.keys()].map((n) => h.stats(n)) }),
+      route({
+        method: "GET", path: "/usage", summary: "usage records per port (and top flows with ?flows=1)",
+        query: z.strictObject({
+          port: name.optional(),
+          since: z.string().superRefine((s, ctx) => { try { parseDuration(s); } catch (e) { ctx.addIssue({ code: "custom", message: (e as Error).message }); } }).optional(),
+          flows: z.enum(["0", "1"]).optional(),
+        }),
+        handler: ({ query }) => {
+          if (!this.o.usage) throw new HttpError(404, "usage recording is off on this sled");
+          if (query.port) h.port(query.port);
+          return this.o.usage.query({ port: query.port, sinceMs: query.since ? parseDuration(query.since) : undefined, flows: query.flows === "1" });
+        },
+      }),
+      // snapshots (migration)
+      route({
+        method: "POST", path: "/ports/{name}/snapshot/mark", summary: "start a dirty generation for pre-copy", params: Port, change: false,
+        handler: ({ params }) => ({ generation: markPortSnapshot(h, params.name) }),
+      }),
+      route({
+        method: "GET", path: "/ports/{name}/snapshot", summary: "the port's flow state (snapshot bytes); only what changed since ?since=<mark>",
+        access: "admin", produces: "octet-stream", params: Port, query: z.strictObject({ since: decimal(z.number().int().min(0).max(0xffffffff)).optional() }),
+        handler: ({ params, query }) => new RawBody("application/octet-stream", exportPortSnapshot(h, params.name, query.since)),
+      }),
+      route({
+        method: "PUT", path: "/ports/{name}/snapshot", summary: "restore flow state into the port (octet-stream)", params: Port, upload: "snapshot",
+        handler: async ({ params, body }) => {
+          await restorePortSnapshot(h, params.name, body as Uint8Array);
+          return changed({ restored: params.name, flows: h.engine.flowCount(h.port(params.name).id) });
+        },
+      }),
+      route({
+        method: "GET", path: "/metrics", summary: "Prometheus metrics", produces: "text",
+        handler: async () => new RawBody(this.registry.contentType, await this.registry.metrics()),
+      }),
+    ];
   }
 }
 
@@ -240,20 +262,4 @@ function sameGroup(group: string): (other: string) => boolean {
   if (!isIP(group)) return () => false;
   const want = ipText(ip16(group));
   return (other) => isIP(other) !== 0 && ipText(ip16(other)) === want;
-}
-
-const MAX_BODY = 64 * 1024 * 1024;
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, "body too large");
-    chunks.push(c as Buffer);
-  }
-  if (size === 0) return undefined;
-  const buf = Buffer.concat(chunks);
-  if ((req.headers["content-type"] ?? "").startsWith("application/octet-stream")) return new Uint8Array(buf);
-  return JSON.parse(buf.toString("utf8"));
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../../layers/vpc/config.js";
+import { ApiConfig, DEFAULT_LIMITS } from "../api/config.js";
 import { mac, ip, ipv6, port, name } from "../../layers/program/fields.js";
 
 
@@ -36,7 +37,10 @@ export const SledConfigSchema = z.strictObject({
       probeMs: z.number().int().min(50).default(500),
     }),
   ]),
-  api: z.strictObject({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7878) }).default({ host: "127.0.0.1", port: 7878 }),
+  /** Where the control API listens (hosts/api/config.ts): a unix socket by default, TCP with tokens on request. */
+  api: ApiConfig.default({ limits: DEFAULT_LIMITS }),
+  /** Flow logs (PUT /ports/{name}/flow-log) are written only in this directory; without it they are off. */
+  flowLogs: z.strictObject({ dir: z.string().min(1) }).optional(),
   ports: z.array(z.strictObject({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
 });
 export type SledConfig = z.output<typeof SledConfigSchema>;

@@ -5,7 +5,7 @@ import type { SledHost } from "./sled.js";
 import type { GuestDevice } from "./devices.js";
 import type { SledControl } from "./migrate.js";
 import { markPortSnapshot, exportPortSnapshot, restorePortSnapshot } from "./snapshots.js";
-import { call } from "../cli/client.js";
+import { call, Endpoint } from "../cli/client.js";
 
 export function localControl(h: SledHost, underlay: string, device: (name: string) => GuestDevice): SledControl {
   return {
@@ -20,7 +20,7 @@ export function localControl(h: SledHost, underlay: string, device: (name: strin
   };
 }
 
-export function apiControl(base: string, name: string, underlay: string, device: unknown = { type: "memory" }): SledControl {
+export function apiControl(base: string | Endpoint, name: string, underlay: string, device: unknown = { type: "memory" }): SledControl {
   const port = (n: string) => `/ports/${encodeURIComponent(n)}`;
   return {
     name, underlay,

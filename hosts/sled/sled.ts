@@ -14,7 +14,8 @@ import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
 import { macText, ip16 } from "../../layers/program/addr.js";
-import { appendFileSync } from "node:fs";
+import { FlowLogFile } from "./flow-log.js";
+import { Faults } from "../lib/faults.js";
 import { Capture, CapturePoint } from "./capture.js";
 import type { GuestDevice } from "./devices.js";
 import type { FrameBatch } from "../io/ring.js";
@@ -28,7 +29,7 @@ export interface SledPort {
   /** A packet capture in progress on this port. */
   capture?: Capture;
   /** Where this port's flow log goes (JSON lines), when it is on. */
-  flowLog?: { path: string; written: number };
+  flowLog?: FlowLogFile;
   json: PortConfigInput;
   compiled: CompiledPort;
   device: GuestDevice;
@@ -82,6 +83,10 @@ export class SledHost {
   private readonly now: () => number;
   /** Underlay frames for no local port: unicast to an unknown MAC, multicast to a group no local port joined. */
   readonly underlayDrops = { unknownDestination: 0, noMembers: 0, malformed: 0 };
+  /** Errors in timers and I/O callbacks: counted and shown in health, never thrown (hosts/lib/faults.ts). */
+  readonly faults = new Faults();
+  /** Bumped by every acknowledged change (the API carries it in its answers). */
+  generation = 0;
 
   private readonly self: Uint8Array | undefined;
 
@@ -90,8 +95,8 @@ export class SledHost {
     this.self = o.underlayAddress ? ip16(o.underlayAddress) : undefined;
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
     this.mcast = new SledMulticast(engine);
-    o.underlay.onFrames((frames) => this.fromUnderlay(frames));
-    this.timer = setInterval(() => this.expire(), o.expireIntervalMs ?? 100);
+    o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.fromUnderlay(frames)));
+    this.timer = setInterval(this.faults.guard("expire", () => this.expire()), o.expireIntervalMs ?? 100);
     this.timer.unref();
   }
 
@@ -148,14 +153,15 @@ export class SledHost {
     for (const m of compiled.config.v2p) this.v2p.set(`${m.vni ?? compiled.config.vni}/${m.ip}`, { vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
     for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
     this.mcast.reindex(this.ports.values());
-    if (device.onBatch && device.stage && device.commit) device.onBatch((fb) => this.fromGuestBatch(port, fb));
-    else device.onFrames((frames) => this.fromGuest(port, frames));
+    if (device.onBatch && device.stage && device.commit) device.onBatch(this.faults.guard("guest", (fb: FrameBatch) => this.fromGuestBatch(port, fb)));
+    else device.onFrames(this.faults.guard("guest", (frames: Uint8Array[]) => this.fromGuest(port, frames)));
     return port;
   }
 
   removePort(name: string): void {
     const p = this.port(name);
     p.device.close();
+    p.flowLog?.close();
     this.engine.destroyPort(p.id);
     this.ports.delete(name);
     this.byMacVni.delete(`${p.compiled.config.vni}/${p.compiled.config.guest.mac.toLowerCase()}`);
@@ -337,7 +343,7 @@ export class SledHost {
   private scheduleFlush(): void {
     if (this.flushQueued || this.flushing) return;
     this.flushQueued = true;
-    queueMicrotask(() => { this.flushQueued = false; this.flush(); });
+    queueMicrotask(this.faults.guard("flush", () => { this.flushQueued = false; this.flush(); }));
   }
 
   /** Run everything queued through the engine, a batch at a time, and deliver the results. */
@@ -441,19 +447,22 @@ export class SledHost {
   }
 
   /** Capture up to `maxFrames` frames or `durationMs` of what the port sees; resolves to pcapng bytes. */
-  capture(name: string, maxFrames: number, durationMs: number): Promise<Uint8Array> {
+  capture(name: string, maxFrames: number, durationMs: number, maxBytes = Infinity): Promise<Uint8Array> {
     const p = this.port(name);
     if (p.capture) throw new Conflict(`a capture is already running on ${name}`);
-    p.capture = new Capture(maxFrames, durationMs, () => { p.capture = undefined; });
+    p.capture = new Capture(maxFrames, durationMs, () => { p.capture = undefined; }, maxBytes);
     return p.capture.done;
   }
 
   /** Turn a port's flow log on (appending JSON lines to `path`) or off. */
   setFlowLog(name: string, path: string | undefined, capacity = 8192): void {
     const p = this.port(name);
-    if (p.flowLog) this.writeFlowLog(p);
+    // opened first: a path that cannot be opened is refused and the port is unchanged
+    let file: FlowLogFile | undefined;
+    try { file = path ? new FlowLogFile(path) : undefined; } catch (e) { throw new Conflict(`cannot open the flow log ${path}: ${(e as Error).message}`); }
+    if (p.flowLog) { this.writeFlowLog(p); p.flowLog.close(); }
     this.engine.setFlowLog(p.id, path ? capacity : 0);
-    p.flowLog = path ? { path, written: 0 } : undefined;
+    p.flowLog = file;
   }
 
   private writeFlowLog(p: SledPort): void {
@@ -467,8 +476,7 @@ export class SledHost {
       ...(ev.event === "end" ? { pktsOut: ev.pktsOut, bytesOut: ev.bytesOut, pktsIn: ev.pktsIn, bytesIn: ev.bytesIn,
         durationMs: Math.max(0, (ev.lastSeenMs - ((ev.createdSec * 1000) % 2 ** 32)) >>> 0) } : {}),
     }));
-    appendFileSync(p.flowLog.path, lines.join("\n") + "\n");
-    p.flowLog.written += lines.length;
+    p.flowLog.append(lines);
   }
 
   // ---- dumps

@@ -23,7 +23,8 @@ export class UsageRecorder {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly host: SledHost, readonly intervalMs = 10_000, private readonly keepMs = 3_600_000, private readonly topFlows = 20) {
-    this.timer = setInterval(() => this.sample(), intervalMs);
+    // a sampling error is the host's fault to count, not a reason to end it
+    this.timer = setInterval(host.faults.guard("usage", () => this.sample()), intervalMs);
     this.timer.unref();
   }
 

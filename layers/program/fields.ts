@@ -33,3 +33,8 @@ export const portRange = z.union([port, z.string().superRefine(parses(parsePortR
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a name of letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit)");
 /** A label for a rule or a class: any printable text, no control characters. */
 export const label = z.string().min(1).max(128).regex(/^[^\p{Cc}]+$/u, "expected printable text without control characters");
+
+/** A number written in a URL segment or query: decimal digits, no sign, no leading zeros, then checked by `schema`. */
+export function decimal<S extends z.ZodType<number, number>>(schema: S) {
+  return z.string().regex(/^(0|[1-9]\d{0,15})$/, "expected a decimal number").transform(Number).pipe(schema);
+}

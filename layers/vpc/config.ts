@@ -47,6 +47,14 @@ export const ExternalIp = z.strictObject({ ip, igw: igwId.optional() });
 export const SnatBlock = z.strictObject({ ip, firstPort: port, lastPort: port, igw: igwId.optional() })
   .refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort");
 
+/** A port's external addresses: SNAT, an ephemeral IP, floating IPs. */
+export const ExternalIps = z.strictObject({
+  /** One SNAT block, or one per internet gateway (`igw`). */
+  snat: z.union([SnatBlock, z.array(SnatBlock).max(8)]).optional(),
+  ephemeral: z.union([ip, ExternalIp]).optional(),
+  floating: z.array(z.union([ip, ExternalIp])).default([]),
+});
+
 export const V2pMapping = z.strictObject({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
 const group = ip.refine((s) => isIP(s) !== 0 && isRoutableGroup(s), "expected a multicast group outside link scope (not 224.0.0.0/24, not an IPv6 scope 0-2 group)");
@@ -103,12 +111,7 @@ export const PortConfigSchema = z.strictObject({
     leaseSeconds: z.number().int().min(60).default(86400),
     mtu: z.number().int().min(576).max(9000).default(1500),
   }).default({ dnsServers: [], leaseSeconds: 86400, mtu: 1500 }),
-  externalIps: z.strictObject({
-    /** One SNAT block, or one per internet gateway (`igw`). */
-    snat: z.union([SnatBlock, z.array(SnatBlock).max(8)]).optional(),
-    ephemeral: z.union([ip, ExternalIp]).optional(),
-    floating: z.array(z.union([ip, ExternalIp])).default([]),
-  }).default({ floating: [] }),
+  externalIps: ExternalIps.default({ floating: [] }),
   /** Extra prefixes the guest may send from and/or receive for; `external` ones bypass NAT and may not reach VPC addresses. */
   attachedSubnets: z.array(z.strictObject({
     cidr, send: z.boolean().default(true), receive: z.boolean().default(true), external: z.boolean().default(false),
@@ -121,12 +124,7 @@ export const PortConfigSchema = z.strictObject({
   /** Multicast-to-physical mappings of the groups the guest sends to (the sled also sets them rack-wide). */
   m2p: z.array(M2pMapping).default([]),
   bandwidth: Bandwidth.default({ classes: [] }),
-  limits: z.strictObject({
-    flows: z.number().int().min(1).max(2_000_000).default(8192),
-    /** ICMP errors the engine sends the guest itself (packet too big for the underlay): per second, and in a burst (0: none). */
-    icmpErrorsPerSecond: z.number().int().min(0).max(100_000).default(10),
-    icmpErrorBurst: z.number().int().min(0).max(100_000).default(10),
-  }).default({ flows: 8192, icmpErrorsPerSecond: 10, icmpErrorBurst: 10 }),
+  limits: z.strictObject({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
   ttlMs: z.strictObject({
     tcpHandshake: z.number().int().positive().optional(), tcpEstablished: z.number().int().positive().optional(),
     tcpClosing: z.number().int().positive().optional(), tcpClosed: z.number().int().positive().optional(),

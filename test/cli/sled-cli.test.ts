@@ -25,7 +25,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
     writeFileSync(join(dir, "sled.json"), JSON.stringify({
       name: "sled-a",
       underlay: { address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 } },
-      api: { host: "127.0.0.1", port: 0 },
+      api: { socket: join(dir, "sled.sock") },
       ports: [{ config: "port-a.json", device: { type: "memory" } }],
     }));
     sled = spawn("node", [bin, "sled", "--config", join(dir, "sled.json")], { cwd: root });
@@ -33,7 +33,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
       let out = "";
       sled.stdout!.on("data", (d) => {
         out += d;
-        const m = /"api":"(http:\/\/[^"]+)"/.exec(out);
+        const m = /"api":"(unix:[^"]+)"/.exec(out);
         if (m) resolve(m[1]);
       });
       sled.on("exit", (code) => reject(new Error(`sled exited ${code}: ${out}`)));

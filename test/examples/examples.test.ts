@@ -1,12 +1,16 @@
 // The example host configs run as they are: `wopte sled --config
 // examples/sled.json` and `wopte gateway run --config examples/gateway.json`
 // start without root (memory devices, the udp underlay on ::1), answer on
-// their APIs and have what the files say. Only the API port is moved
-// (--api-port 0), so the test does not fight a host someone left running.
+// their APIs and have what the files say. Only the API socket is moved
+// (--api-socket), so the test does not fight a host someone left running.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, ChildProcess } from "node:child_process";
 import { needs } from "../helpers/tools.js";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { request } from "node:http";
+import { call } from "../../hosts/cli/client.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
@@ -19,7 +23,7 @@ function start(args: string[]): Promise<{ p: ChildProcess; api: string }> {
     let out = "";
     const onData = (d: Buffer) => {
       out += d;
-      const m = /"api":"(http:\/\/[^"]+)"/.exec(out);
+      const m = /"api":"(unix:[^"]+)"/.exec(out);
       if (m) resolve({ p, api: m[1] });
     };
     p.stdout!.on("data", onData);
@@ -40,22 +44,27 @@ describe(env.title("examples/sled.json and examples/gateway.json"), env.options,
   let sled: { p: ChildProcess; api: string } | undefined, gw: { p: ChildProcess; api: string } | undefined;
 
   beforeAll(async () => {
-    sled = await start(["sled", "--config", "examples/sled.json", "--api-port", "0"]);
-    gw = await start(["gateway", "run", "--config", "examples/gateway.json", "--api-port", "0"]);
+    const dir = mkdtempSync(join(tmpdir(), "wopte-examples-"));
+    sled = await start(["sled", "--config", "examples/sled.json", "--api-socket", join(dir, "sled.sock")]);
+    gw = await start(["gateway", "run", "--config", "examples/gateway.json", "--api-socket", join(dir, "gateway.sock")]);
   }, 45_000);
   afterAll(async () => { await stop(sled?.p); await stop(gw?.p); });
 
   it("runs a sled host with the example port", async () => {
-    const health = await (await fetch(`${sled!.api}/health`)).json();
+    const health = await call(sled!.api, "GET", "/health");
     expect(health).toMatchObject({ ok: true, sled: "sled-a", underlay: "fd00:1122:3344:101::1", ports: 1 });
-    const ports = await (await fetch(`${sled!.api}/ports`)).json();
+    const ports = await call<{ name: string }[]>(sled!.api, "GET", "/ports");
     expect(ports.map((p: { name: string }) => p.name)).toEqual(["web-a"]);
   });
 
   it("runs a gateway host with the example NAT mapping for that port", async () => {
-    expect(await (await fetch(`${gw!.api}/health`)).json()).toMatchObject({ ok: true });
-    const nat = await (await fetch(`${gw!.api}/nat`)).json();
+    expect(await call(gw!.api, "GET", "/health")).toMatchObject({ ok: true });
+    const nat = await call(gw!.api, "GET", "/nat");
     expect(nat).toEqual([{ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, sled: "fd00:1122:3344:101::1", vni: 1024, mac: "a8:40:25:f0:00:05" }]);
-    expect(await (await fetch(`${gw!.api}/metrics`)).text()).toContain("wopte_gateway_nat_mappings 1");
+    expect(await new Promise<string>((resolve, reject) => {
+      request({ socketPath: gw!.api.slice("unix:".length), path: "/metrics" }, (res) => {
+        let text = ""; res.on("data", (d) => { text += d; }); res.on("end", () => resolve(text));
+      }).on("error", reject).end();
+    })).toContain("wopte_gateway_nat_mappings 1");
   });
 });

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { GatewayHost } from "../../hosts/gateway/gateway.js";
 import { GatewayApi } from "../../hosts/gateway/api.js";
+import { listenTcp, TestApi } from "../helpers/api.js";
 import { UdpUnderlay } from "../../hosts/sled/underlay.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { ipFrame, tcp, icmpEcho, eth, TCP_FLAGS, csum } from "../helpers/frames.js";
@@ -24,7 +25,7 @@ const G = { mac: "a8:40:25:f0:00:05", ip: "172.30.0.5" }, H = { mac: "a8:40:25:f
 const EXT_MAC = "02:00:5e:00:53:01", ROUTER_MAC = "02:00:5e:00:53:fe", SERVER = "203.0.113.10";
 
 describe("gateway host (boundary services)", () => {
-  let sled: SledHost, gw: GatewayHost, api: GatewayApi, base: string;
+  let sled: SledHost, gw: GatewayHost, api: GatewayApi, base: string, fetch: TestApi["fetch"];
   const guest = new MemoryDevice("vnic-a"), guestB = new MemoryDevice("vnic-b"), external = new MemoryDevice("ext0");
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe("gateway host (boundary services)", () => {
       external, boundary: { externalMac: EXT_MAC, nextHopMac: ROUTER_MAC, ownedPrefixes: ["198.51.100.0/24"], externalIpv4: "198.51.100.1", underlayMtu: 1500 },
     });
     api = new GatewayApi(gw);
-    base = `http://127.0.0.1:${await api.listen(0)}`;
+    ({ base, fetch } = await listenTcp(api));
     const put = (path: string, body: unknown) => fetch(base + path, { method: "PUT", body: JSON.stringify(body) });
     expect((await put("/nat/198.51.100.10/16384/32767", { sled: SLED, vni: 1024, mac: G.mac })).status).toBe(200);
     expect((await put("/nat/198.51.100.20/0/65535", { sled: SLED, vni: 1024, mac: H.mac })).status).toBe(200);
@@ -98,7 +99,7 @@ describe("gateway host (boundary services)", () => {
     const put = (path: string, body: unknown) => fetch(base + path, { method: "PUT", body: JSON.stringify(body) });
     expect((await put("/nat/198.51.100.10/30000/40000", { sled: SLED, vni: 1024, mac: G.mac })).status).toBe(409);
     const same = await put("/nat/198.51.100.10/16384/32767", { sled: SLED, vni: 1024, mac: G.mac });
-    expect(await same.json()).toEqual({ changed: false });
+    expect(await same.json()).toEqual({ changed: false, generation: 2 });
     expect((await (await fetch(`${base}/nat`)).json()).length).toBe(2);
   });
 });

@@ -35,10 +35,11 @@ export const NEEDS = {
   cc: "apt-get install gcc",
   chromium: "apt-get install chromium",
   promtool: "apt-get install prometheus",
+  openssl: "apt-get install openssl",
   root: "run the tests as root (network namespaces, TAP devices)",
   tun: "modprobe tun (/dev/net/tun)",
   built: "npm run build (the tests run the compiled hosts in dist/)",
-  addon: "npm run build:native (the TAP addon, hosts/native)",
+  addon: "npm run build:native (the TAP and peer-credential addons, hosts/native)",
   playground: "npm run build:playground",
 } as const;
 
@@ -61,7 +62,7 @@ function runs(cmd: string | undefined, ...args: string[]): boolean {
 }
 
 const COMMAND: Partial<Record<Need, string>> = {
-  tshark: "tshark", ping: "ping", curl: "curl", busybox: "busybox", bird: "bird", ip: "ip", wasm2c: "wasm2c", cc: "cc", chromium: "chromium", promtool: "promtool",
+  tshark: "tshark", ping: "ping", curl: "curl", busybox: "busybox", bird: "bird", ip: "ip", wasm2c: "wasm2c", cc: "cc", chromium: "chromium", promtool: "promtool", openssl: "openssl",
 };
 
 const checks: Record<Need, () => boolean> = {
@@ -72,7 +73,7 @@ const checks: Record<Need, () => boolean> = {
   tun: () => existsSync("/dev/net/tun"),
   root: () => process.getuid?.() === 0 && process.env.WOPTE_TESTS_NO_ROOT !== "1",
   built: () => existsSync(join(root, "dist/hosts/cli/main.js")),
-  addon: () => existsSync(join(root, "hosts/native/build/Release/wopte_tap.node")),
+  addon: () => existsSync(join(root, "hosts/native/build/Release/wopte_tap.node")) && existsSync(join(root, "hosts/native/build/Release/wopte_peer.node")),
   playground: () => existsSync(join(root, "build/playground/app.js")),
 } as Record<Need, () => boolean>;
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { SledApi } from "../../hosts/sled/api.js";
+import { listenTcp } from "../helpers/api.js";
 import { GatewayHost } from "../../hosts/gateway/gateway.js";
 import { GatewayApi } from "../../hosts/gateway/api.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
@@ -48,7 +49,8 @@ describe("sled metrics", () => {
     c.routes = [{ dest: "0.0.0.0/0", target: { type: "internetGateway", id: 0 } }, { dest: "203.0.113.0/24", target: { type: "internetGateway", id: 1 } }];
     host.addPort(c, guest);
     api = new SledApi({ host });
-    base = `http://127.0.0.1:${await api.listen(0)}`;
+    // metrics opened to scrapers without a token (api.tcp.openMetrics), as Prometheus reads them
+    ({ base } = await listenTcp(api, { openMetrics: true }));
     // traffic: a ping through each SNAT pool, a frame too big for the engine, an underlay frame for nobody
     guest.inject([ipFrame(GATEWAY_MAC, GUEST_MAC, "172.30.0.5", "192.0.2.9", 1, icmpEcho("172.30.0.5", "192.0.2.9", true, 7, 1))]);
     guest.inject([ipFrame(GATEWAY_MAC, GUEST_MAC, "172.30.0.5", "203.0.113.9", 17, udp("172.30.0.5", "203.0.113.9", 5000, 53, new Uint8Array(8)))]);
@@ -121,7 +123,8 @@ describe("gateway metrics", () => {
     });
     gw.addNat({ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, sled: "fd00:1122:3344:101::1", vni: 1024, mac: GUEST_MAC });
     api = new GatewayApi(gw);
-    base = `http://127.0.0.1:${await api.listen(0)}`;
+    // metrics opened to scrapers without a token (api.tcp.openMetrics), as Prometheus reads them
+    ({ base } = await listenTcp(api, { openMetrics: true }));
     // a frame from outside for an address nobody maps: dropped by the engine
     external.inject([ipFrame("02:00:5e:00:53:01", "02:00:5e:00:53:fe", "203.0.113.10", "198.51.100.99", 17, udp("203.0.113.10", "198.51.100.99", 53, 5000, new Uint8Array(8)))]);
     external.inject([new Uint8Array(10_000)]);

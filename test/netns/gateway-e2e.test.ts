@@ -24,7 +24,7 @@ function startProc(args: string[], name: string): Promise<{ p: ChildProcess; api
   const p = spawn("node", [bin, ...args], { cwd: root });
   return new Promise((resolve, reject) => {
     let out = "";
-    p.stdout!.on("data", (d) => { out += d; const m = /"api":"(http:[^"]+)"/.exec(out); if (m) resolve({ p, api: m[1] }); });
+    p.stdout!.on("data", (d) => { out += d; const m = /"api":"(unix:[^"]+)"/.exec(out); if (m) resolve({ p, api: m[1] }); });
     p.stderr!.on("data", (d) => { out += d; });
     p.on("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
     setTimeout(() => reject(new Error(`${name}: no API line: ${out}`)), 15_000);
@@ -69,7 +69,7 @@ describe(env.title("gateway host between the rack and an external network"), env
       writeFileSync(join(dir, `p${i}.json`), JSON.stringify(c));
     });
     writeFileSync(join(dir, "sled.json"), JSON.stringify({ name: "sled", underlay: { address: SLED, bind: { host: "::1", port }, peers: { [GW]: `[::1]:${port + 1}` } },
-      api: { host: "127.0.0.1", port: 0 }, ports: [{ config: "p0.json", device: { type: "tap", name: "wgga0" } }, { config: "p1.json", device: { type: "tap", name: "wggb0" } },
+      api: { socket: join(dir, "sled.sock") }, ports: [{ config: "p0.json", device: { type: "tap", name: "wgga0" } }, { config: "p1.json", device: { type: "tap", name: "wggb0" } },
         { config: "p2.json", device: { type: "tap", name: "wggc0" } }] }));
     writeFileSync(join(dir, "gateway.json"), JSON.stringify({
       name: "gw", underlay: { address: GW, bind: { host: "::1", port: port + 1 }, peers: { [SLED]: `[::1]:${port}` }, mtu: 9000 },
@@ -79,7 +79,7 @@ describe(env.title("gateway host between the rack and an external network"), env
         { ip: "198.51.100.10", firstPort: 24576, lastPort: 32767, sled: SLED, vni: 1024, mac: guests[1].mac },
         { ip: "198.51.100.20", firstPort: 0, lastPort: 65535, sled: SLED, vni: 1024, mac: guests[2].mac },
       ],
-      api: { host: "127.0.0.1", port: 0 },
+      api: { socket: join(dir, "gateway.sock") },
     }));
     const s = await startProc(["sled", "--config", join(dir, "sled.json")], "sled");
     const g = await startProc(["gateway", "run", "--config", join(dir, "gateway.json")], "gateway");
@@ -127,7 +127,7 @@ describe(env.title("gateway host between the rack and an external network"), env
 
   it("drops and counts traffic to an unmapped external IP", async () => {
     await run("ip", ["netns", "exec", "wopte-ext", "curl", "-s", "--max-time", "1", "http://198.51.100.99/"]).catch(() => undefined);
-    const stats = JSON.parse((await run("curl", ["-s", `${gwApi}/stats`])).stdout);
+    const stats = JSON.parse((await run("curl", ["-s", "--unix-socket", gwApi.slice("unix:".length), "http://gateway/stats"])).stdout);
     expect(stats.counters.drops.NoEncapTarget).toBeGreaterThan(0);
     const list = JSON.parse((await run("node", [bin, "gateway", "nat", "list", "--json", "--api", gwApi])).stdout);
     expect(list).toHaveLength(3);

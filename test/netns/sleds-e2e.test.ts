@@ -52,14 +52,14 @@ describe(env.title("two sled hosts, guests in namespaces"), env.options, () => {
 
   async function startSled(name: string, addr: string, bindPort: number, peer: string, peerPort: number, ports: { config: unknown; tap: string }[]) {
     const cfg = { name, underlay: { address: addr, bind: { host: "::1", port: bindPort }, peers: { [peer]: `[::1]:${peerPort}` } },
-      api: { host: "127.0.0.1", port: 0 }, ports: ports.map((p, i) => ({ config: `${name}-${i}.json`, device: { type: "tap", name: p.tap } })) };
+      api: { socket: join(dir, `${name}.sock`) }, ports: ports.map((p, i) => ({ config: `${name}-${i}.json`, device: { type: "tap", name: p.tap } })) };
     ports.forEach((p, i) => writeFileSync(join(dir, `${name}-${i}.json`), JSON.stringify(p.config)));
     writeFileSync(join(dir, `${name}.json`), JSON.stringify(cfg));
     const p = spawn("node", [bin, "sled", "--config", join(dir, `${name}.json`)], { cwd: root });
     procs.push(p);
     apis[name] = await new Promise<string>((resolve, reject) => {
       let out = "";
-      p.stdout!.on("data", (d) => { out += d; const m = /"api":"(http:[^"]+)"/.exec(out); if (m) resolve(m[1]); });
+      p.stdout!.on("data", (d) => { out += d; const m = /"api":"(unix:[^"]+)"/.exec(out); if (m) resolve(m[1]); });
       p.stderr!.on("data", (d) => { out += d; });
       p.on("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
       setTimeout(() => reject(new Error(`${name}: no API line: ${out}`)), 15_000);

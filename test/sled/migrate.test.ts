@@ -86,7 +86,9 @@ describe("live migration over the sled API (what `wopte migrate` does)", () => {
     dev.inject([fromA(TCP_FLAGS.SYN, 100, 0)]); // a flow to carry over
     await new Promise((r) => setTimeout(r, 50));
     const apiA = new SledApi({ host: a.h }), apiB = new SledApi({ host: b.h });
-    const urlA = `http://127.0.0.1:${await apiA.listen(0)}`, urlB = `http://127.0.0.1:${await apiB.listen(0)}`;
+    // A over its unix socket, B over TCP with a token: both ways a migration reaches a sled
+    const { tempSocket, listenTcp } = await import("../helpers/api.js");
+    const urlA = `unix:${(await apiA.listen({ socket: tempSocket() })).socket}`, urlB = (await listenTcp(apiB)).endpoint;
     const report = await migratePort({ port: "web-a", config: portA, from: apiControl(urlA, "a", A), to: apiControl(urlB, "b", B) });
     expect(report.blackoutMs).toBeGreaterThan(0);
     expect(a.h.ports.has("web-a")).toBe(false);

@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { SledApi } from "../../hosts/sled/api.js";
+import { listenTcp } from "../helpers/api.js";
 import { UdpUnderlay } from "../../hosts/sled/underlay.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { MemoryUnderlay } from "../helpers/memory-underlay.js";
@@ -122,9 +123,9 @@ describe("multicast on one sled", () => {
 
   it("serves M2P mappings and port groups over the API", async () => {
     const api = new SledApi({ host: sled });
-    const base = `http://127.0.0.1:${await api.listen(0)}`;
+    const { base, fetch } = await listenTcp(api);
     const req = (method: string, path: string, body?: unknown) =>
-      fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(base + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
     try {
       expect(await (await req("GET", "/m2p")).json()).toEqual([{ group: GROUP, underlay: UNDERLAY }]);
       expect((await req("PUT", "/m2p", { group: "ff0e::1", underlay: "fd00::1" })).status).toBe(400);
@@ -132,7 +133,8 @@ describe("multicast on one sled", () => {
       expect(await (await req("GET", "/ports/web-5/multicast")).json()).toEqual([{ group: "ff0e::1", mode: "exclude", sources: [] }]);
       expect((await req("DELETE", "/ports/web-5/multicast/ff0e:0::1")).status).toBe(200);
       expect((await req("DELETE", "/ports/web-5/multicast/ff0e::1")).status).toBe(404);
-      expect((await req("DELETE", "/m2p/not-an-address")).status).toBe(404);
+      expect((await req("DELETE", "/m2p/not-an-address")).status).toBe(400);
+      expect((await req("DELETE", "/m2p/239.9.9.9")).status).toBe(404);
       expect((await req("PUT", "/ports/web-6/multicast", [])).status).toBe(200);
       u.inject([fromRemote(REMOTE)]);
       await c.waitFor(1);

@@ -7,6 +7,7 @@ import { SledHost } from "../../hosts/sled/sled.js";
 import { UdpUnderlay } from "../../hosts/sled/underlay.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { SledApi } from "../../hosts/sled/api.js";
+import { listenTcp, TestApi } from "../helpers/api.js";
 import { ipFrame, tcp, icmpEcho, TCP_FLAGS } from "../helpers/frames.js";
 
 const portA = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
@@ -27,7 +28,7 @@ function portB() {
 }
 
 describe("two sled hosts", () => {
-  let a: SledHost, b: SledHost, api: SledApi, base: string;
+  let a: SledHost, b: SledHost, api: SledApi, base: string, fetch: TestApi["fetch"];
   const devA = new MemoryDevice("vnic-a"), devB = new MemoryDevice("vnic-b");
 
   beforeAll(async () => {
@@ -40,7 +41,7 @@ describe("two sled hosts", () => {
     a.addPort(portA, devA);
     b.addPort(portB(), devB);
     api = new SledApi({ host: a });
-    base = `http://127.0.0.1:${await api.listen(0)}`;
+    ({ base, fetch } = await listenTcp(api));
   });
   afterAll(async () => { await api.close(); await a.close(); await b.close(); });
 
@@ -80,6 +81,7 @@ describe("two sled hosts", () => {
     expect((await bad.json()).error).toMatch(/direction/);
     expect((await fetch(`${base}/ports/nope/flows`)).status).toBe(404);
     expect((await fetch(`${base}/ports`, { method: "POST", body: "{not json" })).status).toBe(400);
+    expect((await fetch(`${base}/ports`, { method: "POST", body: "{}", headers: { "content-type": "text/plain" } })).status).toBe(415);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/wopte_port_dropped_packets_total\{port="web-a",reason="LayerDeny"\} 1/);
   });

@@ -9,29 +9,32 @@ import { gatewayMetrics } from "../../gateway/metrics.js";
 import { loadGatewayConfig } from "../../gateway/config.js";
 import { UdpUnderlay } from "../../sled/underlay.js";
 import { openDevice } from "../../sled/open-device.js";
-import { call, table, guarded, checked } from "../client.js";
+import { apiBase, call, table, guarded, checked } from "../client.js";
 import { NatMapping } from "../../gateway/config.js";
 import { cidr, ip as ipAddr, port } from "../../../layers/program/fields.js";
 import { z } from "zod";
 import { BgpSpeaker } from "../../gateway/bgp.js";
+import { serveApi, apiPortFlag } from "../../api/start.js";
 
-const HELP = `usage: wopte gateway run --config <gateway.json> [--api-port N] [--log-level L]
+const HELP = `usage: wopte gateway run --config <gateway.json> [--api-socket PATH] [--api-port N] [--log-level L]
        wopte gateway nat list [<ip>] [--json]
        wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
        wopte gateway nat rm <ip> <first-port>
        wopte gateway advertise list|add|rm [<prefix>]   (external ranges: ARP + BGP)
-options: --api <url> (default $WOPTE_GATEWAY_API or http://127.0.0.1:7879)
+options: --api unix:<path>|http(s)://host:port (default $WOPTE_GATEWAY_API or the gateway's default socket;
+           over TCP the token comes from $WOPTE_TOKEN or $WOPTE_TOKEN_FILE, see docs/gateway-api.md)
+         --api-socket PATH, --api-port N (run): the API's socket instead of the config's; also TCP on 127.0.0.1:N
          --log-level fatal|error|warn|info|debug|trace|silent (default $WOPTE_LOG_LEVEL or info;
            logs go to stdout, readable on a terminal, JSON lines otherwise)`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
     config: { type: "string" }, api: { type: "string" }, json: { type: "boolean" }, sled: { type: "string" },
-    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, "api-port": { type: "string" }, help: { type: "boolean" } } });
+    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, help: { type: "boolean" } } });
   const [sub, action, ...rest] = positionals;
   if (values.help || !sub) { console.log(HELP); return values.help ? 0 : 2; }
-  if (sub === "run") return runHost(values.config, values["log-level"], values["api-port"]);
-  const base = (values.api ?? process.env.WOPTE_GATEWAY_API ?? "http://127.0.0.1:7879").replace(/\/$/, "");
+  if (sub === "run") return runHost(values.config, values["log-level"], values["api-port"], values["api-socket"]);
+  const base = apiBase(values.api, "gateway");
   if (sub === "advertise") {
     return guarded(async () => {
       const now = await call<string[]>(base, "GET", "/advertised");
@@ -64,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-async function runHost(path: string | undefined, logLevel: string | undefined, apiPort: string | undefined): Promise<number> {
+async function runHost(path: string | undefined, logLevel: string | undefined, apiPort: string | undefined, apiSocket: string | undefined): Promise<number> {
   if (!path) { console.error(HELP); return 2; }
   let level;
   try { level = logLevelFrom(logLevel); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
@@ -88,9 +91,11 @@ async function runHost(path: string | undefined, logLevel: string | undefined, a
     log.info({ neighbor: c.bgp.neighbor, prefixes: gw.ownedPrefixes }, "advertising by BGP");
   }
   metrics = gatewayMetrics(gw);
-  const api = new GatewayApi(gw, metrics);
-  const port = await api.listen(apiPort ? Number(apiPort) : c.api.port, c.api.host);
-  log.info({ gateway: c.name, api: `http://${c.api.host}:${port}`, mappings: c.nat.length }, "gateway host running");
+  gw.faults.log = log;
+  const api = new GatewayApi(gw, metrics, { log, limits: c.api.limits });
+  const served = await serveApi(api, "gateway", c.name, c.api, log, { tcpPort: apiPortFlag(apiPort), socket: apiSocket });
+  log.info({ gateway: c.name, api: served.socket ? `unix:${served.socket}` : served.url, ...(served.socket && served.url ? { tcp: served.url } : {}),
+    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), mappings: c.nat.length }, "gateway host running");
   await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
   await api.close();
   await bgp?.stop();

@@ -9,7 +9,7 @@ const HELP = `usage: wopte port list [--json]
        wopte port create --config <port.json> [--tap <ifname>]
        wopte port rm <name>
        wopte port pause|resume <name>
-options: --api <url> (default $WOPTE_API or http://127.0.0.1:7878)`;
+options: --api unix:<path>|http(s)://host:port (default $WOPTE_API or the sled's default socket)`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {

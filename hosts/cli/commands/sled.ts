@@ -10,16 +10,22 @@ import { TapUnderlay } from "../../sled/underlay-tap.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
 import { UsageRecorder } from "../../sled/usage.js";
+import { serveApi, apiPortFlag } from "../../api/start.js";
+import { mkdirSync } from "node:fs";
 
-const HELP = `usage: wopte sled --config <sled.json> [--api-port N] [--log-level L]
+const HELP = `usage: wopte sled --config <sled.json> [--api-socket PATH] [--api-port N] [--log-level L]
 
 Runs a sled host: one engine port per guest VNIC, Geneve over IPv6 UDP 6081
 on the underlay, and the control API (docs/sled-api.md). Logs go to stdout:
 readable lines on a terminal, JSON lines otherwise; --log-level (or
-$WOPTE_LOG_LEVEL) is one of fatal, error, warn, info (default), debug, trace, silent.`;
+$WOPTE_LOG_LEVEL) is one of fatal, error, warn, info (default), debug, trace, silent.
+The API listens on a unix socket (default /run/wopte/sled.sock as root, else
+$XDG_RUNTIME_DIR/wopte/sled.sock); --api-socket moves it; --api-port N also
+listens on 127.0.0.1:N, where every request needs a bearer token (the token
+file is made at first start; see docs/sled-api.md, "Access").`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
   if (values.help || !values.config) { console.log(HELP); return values.help ? 0 : 2; }
   let level;
   try { level = logLevelFrom(values["log-level"]); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
@@ -37,10 +43,14 @@ export async function run(args: string[]): Promise<number> {
     const port = host.addPort(cfg.portConfigs[i] as never, dev);
     log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
   }
+  host.faults.log = log;
   const usage = new UsageRecorder(host);
-  const api = new SledApi({ host, log, usage, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
-  const apiPort = await api.listen(values["api-port"] ? Number(values["api-port"]) : cfg.api.port, cfg.api.host);
-  log.info({ sled: cfg.name, api: `http://${cfg.api.host}:${apiPort}`, underlay: u.address, driver: u.driver ?? "udp",
+  const flowLogDir = cfg.flowLogs?.dir;
+  if (flowLogDir) mkdirSync(flowLogDir, { recursive: true, mode: 0o750 });
+  const api = new SledApi({ host, log, usage, flowLogDir, limits: cfg.api.limits, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
+  const served = await serveApi(api, "sled", cfg.name, cfg.api, log, { tcpPort: apiPortFlag(values["api-port"]), socket: values["api-socket"] });
+  log.info({ sled: cfg.name, api: served.socket ? `unix:${served.socket}` : served.url, ...(served.socket && served.url ? { tcp: served.url } : {}),
+    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), underlay: u.address, driver: u.driver ?? "udp",
     ...(underlay instanceof UdpUnderlay ? { udpPort: underlay.boundPort } : {}) }, "sled host running");
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => { log.info({ signal: sig }, "shutting down"); resolve(); };
