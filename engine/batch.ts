@@ -11,7 +11,7 @@
 //   12 dir u8       1 = in (from the network side), 2 = out (from the guest side)
 // engine-written:
 //   13 verdict u8   1 pass, 2 drop, 3 hairpin (reply goes back the way it came), 4 to host (frame unchanged)
-//   14 reason u8    drop reason (Reason), 0 otherwise
+//   14 reason u8    drop reason (Reason); for a hairpin sent instead of forwarding (TooBig), why; else 0
 //   15 layer u8     index of the layer that decided (0xff: none/engine)
 //   16 rule u32     id of the rule that decided (0xfffffffe: layer default, 0xffffffff: none)
 //   20 outPtr u32   start of the output frame (may be before ptr after encap)
@@ -77,7 +77,8 @@ export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
       countDrop(p, reason);
     } else {
       verdict = processFrame(p, dir, ptr, len, cap, headroom, nowMs);
-      if (verdict == Verdict.Drop) reason = lastReason;
+      // a drop's reason; a hairpin sent in place of the frame (too big) says why too
+      reason = lastReason;
       layer = decidedLayer;
       rule = decidedRule;
       hash = lastHash;

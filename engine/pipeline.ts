@@ -26,9 +26,10 @@ import {
 } from "./flow/record";
 import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
 import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
-import { xformApply, xformComputeDeltas, outFrame } from "./flow/apply";
+import { xformApply, xformComputeDeltas, outFrame, encapInnerMtu } from "./flow/apply";
+import { buildTooBig } from "./hairpin/too-big";
 import { tcpTrack, tcpReset, tcpNext, tcpSynRestarts, TcpState, TCP_NONE } from "./flow/tcp";
-import { isIcmpError, quotedKey, translateQuoted } from "./flow/related";
+import { isIcmpError, quotedKey, translateQuoted, translateQuotedAddrs } from "./flow/related";
 import { meterTake } from "./meter";
 import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
 import { noteDeletion } from "./snapshot/snapshot";
@@ -82,6 +83,7 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
   decidedLayer = 0xff;
   decidedRule = 0xffffffff;
   lastHash = 0;
+  lastReason = 0;
   if (p.state != PortState.Running) return drop(p, dir, Reason.PortNotRunning);
   const m = meta;
   const bad = parseFrame(m, ptr, len, dir == Dir.In && (p.flags & 1) != 0);
@@ -109,6 +111,7 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
           !((mods & Mod.TtlDec) != 0 && m.ttl <= 1)) {
         if (p.metered != 0 && !metered(p, dir, <u32>load<u8>(rec + R_METER), len, now)) return drop(p, dir, Reason.RateLimited);
         const r = xformApply(x, m, p, headroom, h);
+        if (r == Reason.TooBig) return answerTooBig(p, dir, x, m, ptr, cap, now);
         if (r != 0) return drop(p, dir, r);
         count(p, dir == Dir.In ? Ctr.FastIn : Ctr.FastOut, 1);
         touch(p, rec, dir, m, len, now);
@@ -158,6 +161,28 @@ function restartTcpFlow(p: Port, rec: usize): void {
   tcpReset(rec);
   invalidateXforms(rec);
   store<u32>(rec + R_DIRTY, p.dirtyGen);
+}
+
+/**
+ * A guest frame too big for the underlay: counted as TooBig, and answered
+ * with ICMP fragmentation-needed / Packet Too Big when the port may send one
+ * (hairpin/too-big.ts), else dropped.
+ */
+function answerTooBig(p: Port, dir: u32, x: usize, m: PacketMeta, ptr: usize, cap: u32, now: f64): u32 {
+  const n = dir == Dir.Out ? buildTooBig(p, m, encapInnerMtu(x, m, p), hairpinOut, HAIRPIN_CAP, now) : 0;
+  if (n == 0 || n > cap) return drop(p, dir, Reason.TooBig);
+  lastReason = Reason.TooBig;
+  countDrop(p, Reason.TooBig); // the frame itself was not forwarded
+  emitHairpin(p, ptr, n);
+  return Verdict.Hairpin;
+}
+
+/** The reply built in hairpinOut (`n` ≤ the slot's capacity) replaces the frame in its slot. */
+function emitHairpin(p: Port, ptr: usize, n: u32): void {
+  memory.copy(ptr, hairpinOut, <usize>n);
+  store<u32>(outFrame, <u32>ptr);
+  store<u32>(outFrame, n, 4);
+  count(p, Ctr.Hairpins, 1);
 }
 
 function drop(p: Port, dir: u32, reason: u32): u32 {
@@ -386,11 +411,8 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
         const r = buildHairpin(load<u32>(params), metaOrig, params + 4, plen - 4, hairpinOut, HAIRPIN_CAP);
         if (r < 0) return fail(p, dir, li, ruleId, Reason.HairpinFailed);
         if (<u32>r > cap) return fail(p, dir, li, ruleId, Reason.NoHeadroom);
-        memory.copy(ptr, hairpinOut, <usize>r);
-        store<u32>(outFrame, <u32>ptr);
-        store<u32>(outFrame, <u32>r, 4);
+        emitHairpin(p, ptr, <u32>r);
         decidedLayer = li; decidedRule = ruleId;
-        count(p, Ctr.Hairpins, 1);
         return Verdict.Hairpin;
       }
       case ActionKind.ToHost:
@@ -470,8 +492,10 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     touch(p, rec, dir, m, len, now);
   }
   const r = xformApply(x, metaOrig, p, headroom, h);
+  if (r == Reason.TooBig) return answerTooBig(p, dir, x, metaOrig, ptr, cap, now);
   if (r != 0) return fail(p, dir, 0xff, 0xffffffff, r);
   if (!cacheable && isReply) translateQuoted(m, rec, origin, layerBitsAll(rec));
+  else if (!cacheable && (xbMods() & (Mod.IpSrc | Mod.IpDst)) != 0 && isIcmpError(m)) translateQuotedAddrs(m, metaOrig, xbMods());
   return Verdict.Pass;
 }
 

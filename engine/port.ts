@@ -20,8 +20,11 @@ export const MAX_POOLS: u32 = 8;
 
 export const enum PortState { Free = 0, Ready = 1, Running = 2, Paused = 3 }
 
-export const PORT_CONFIG_SIZE: u32 = 84;
-export const PORT_CONFIG_VERSION: u32 = 1;
+// Version 1: 84 bytes. Version 2 adds who the engine's own ICMP errors come
+// from and how many it may send (too big for the underlay: hairpin/too-big.ts).
+export const PORT_CONFIG_SIZE_V1: u32 = 84;
+export const PORT_CONFIG_SIZE: u32 = 120;
+export const PORT_CONFIG_VERSION: u32 = 2;
 export const PORT_FLAG_NET_ENCAP: u32 = 1; // network side carries Geneve
 
 // Per-port counters (u64 each), then drops by reason.
@@ -63,6 +66,16 @@ export class Port {
   metered: u32;          // any meter configured: the datapath checks buckets
   flowLog: usize;        // FlowLog when flow logging is on, else 0
   deletions: usize;      // DeletionLog once a snapshot mark was taken, else 0
+  // ICMP errors the engine sends itself (packet too big): from this MAC and
+  // address (0: none), at most `icmpPerSec` a second in bursts of `icmpBurst`
+  icmpSrcMac: u64;
+  icmpSrcV4: u32;
+  icmpSrcV6Hi: u64;
+  icmpSrcV6Lo: u64;
+  icmpPerSec: u32;
+  icmpBurst: u32;
+  icmpTokens: f64;
+  icmpLast: f64;         // host clock (ms) of the last refill
 }
 
 const ports: usize = memory.data(<i32>(MAX_PORTS << 2));
@@ -107,11 +120,21 @@ function applyConfig(p: Port, cfg: usize): void {
   p.ttlUdp = load<u32>(cfg + 68);
   p.ttlIcmp = load<u32>(cfg + 72);
   p.ttlOther = load<u32>(cfg + 76);
+  const v2 = load<u32>(cfg) >= 2;
+  p.icmpSrcMac = v2 ? load<u64>(cfg + 84) & 0xffffffffffff : 0;
+  p.icmpSrcV4 = v2 ? load<u32>(cfg + 92) : 0;
+  p.icmpSrcV6Hi = v2 ? ld64(cfg + 96) : 0;
+  p.icmpSrcV6Lo = v2 ? ld64(cfg + 104) : 0;
+  p.icmpPerSec = v2 ? load<u32>(cfg + 112) : 0;
+  p.icmpBurst = v2 ? load<u32>(cfg + 116) : 0;
+  p.icmpTokens = <f64>p.icmpBurst;
 }
 
 function configOk(cfg: usize, len: u32): i32 {
-  if (len < PORT_CONFIG_SIZE) return Reason.Truncated;
-  if (load<u32>(cfg) != PORT_CONFIG_VERSION) return Reason.BadVersion;
+  if (len < 4) return Reason.Truncated;
+  const version = load<u32>(cfg);
+  if (version != 1 && version != PORT_CONFIG_VERSION) return Reason.BadVersion;
+  if (len < (version == 1 ? PORT_CONFIG_SIZE_V1 : PORT_CONFIG_SIZE)) return Reason.Truncated;
   const cap = load<u32>(cfg + 8);
   if (cap == 0 || cap > (1 << 21) - 2) return Reason.BadLength;
   const mtu = load<u32>(cfg + 48);

@@ -24,6 +24,7 @@ export const enum Reason {
   BadTcp = 14,
   BadUdp = 15,
   BadVlan = 16,
+  HopByHopNotFirst = 17,  // an IPv6 Hop-by-Hop Options header not right after the IPv6 header (RFC 8200 §4.1)
   // --- datapath decisions (32..)
   LayerDeny = 32,         // a rule (or a layer default) said deny
   NoPort = 33,            // descriptor names a port that does not exist
@@ -53,5 +54,7 @@ export const enum Reason {
   NoMulticastTarget = 55, // no multicast-to-physical (M2P) mapping for the group, or not a group address
   NotMember = 56,         // inbound multicast for a group the port has not joined
   SourceFiltered = 57,    // inbound multicast from a source the port's group filter excludes
-  Count = 58,
+  // --- control (58..)
+  PortPaused = 58,        // a change to a paused port's rules or flows: resume it first (OPTE's BadState)
+  Count = 59,
 }

@@ -86,6 +86,22 @@ export function xformComputeDeltas(x: usize, m: PacketMeta): void {
   else { st64(at, hi); st64(at + 8, lo); }
 }
 
+/** Geneve option bytes transformation bits `mods` ask for. */
+@inline function encapOptionsLen(mods: u32): u32 {
+  return ((mods & Mod.EncapExternal) != 0 ? EXTERNAL_OPTION_LEN : 0) +
+    ((mods & Mod.EncapMss) != 0 ? MSS_OPTION_LEN : 0) + ((mods & Mod.EncapMulticast) != 0 ? MULTICAST_OPTION_LEN : 0);
+}
+
+/**
+ * The largest inner IP packet transformation `x` can carry within the
+ * underlay MTU: the outer IPv6 packet is the inner frame plus Geneve, its
+ * options, UDP and the IPv6 header (the outer Ethernet header is not counted).
+ */
+export function encapInnerMtu(x: usize, m: PacketMeta, p: Port): u32 {
+  const overhead = ENCAP_LEN - 14 + encapOptionsLen(<u32>load<u16>(x + X_MODS)) + m.l3;
+  return p.mtu > overhead ? p.mtu - overhead : 0;
+}
+
 /**
  * Apply transformation `x` to the frame described by `m`. `headroom` bytes
  * are writable in front of the frame. `hash` is the flow hash (outer UDP
@@ -97,6 +113,10 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
   const base = m.base;
   let start = base;
   let len = m.len;
+  // Too big for the underlay: refused before a byte changes, so the guest can
+  // be told about the packet it sent (hairpin/too-big.ts).
+  const optLen = (mods & Mod.Encap) != 0 ? encapOptionsLen(mods) : 0;
+  if ((mods & Mod.Encap) != 0 && ENCAP_LEN + optLen - 14 + len > p.mtu) return Reason.TooBig;
   // ---- inner rewrites
   const l2 = base + m.l2;
   if ((mods & Mod.EthSrc) != 0) stMac(l2 + 6, ldMac(x + X_ETH_SRC));
@@ -147,11 +167,8 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
   if ((mods & Mod.Encap) != 0) {
     const e = targetDeref(load<u32>(x + X_ENCAP));
     if (e == 0) return Reason.NoEncapTarget;
-    const optLen: u32 = ((mods & Mod.EncapExternal) != 0 ? EXTERNAL_OPTION_LEN : 0) +
-      ((mods & Mod.EncapMss) != 0 ? MSS_OPTION_LEN : 0) + ((mods & Mod.EncapMulticast) != 0 ? MULTICAST_OPTION_LEN : 0);
     const encapLen = ENCAP_LEN + optLen;
     if (headroom < encapLen) return Reason.NoHeadroom;
-    if (encapLen - 14 + len > p.mtu) return Reason.TooBig; // outer IPv6 packet vs underlay MTU
     start -= encapLen;
     const o = start;
     // outer Ethernet: to the next hop, or for an underlay group to its group MAC (RFC 2464 §7)

@@ -1,4 +1,5 @@
-// ICMP errors about a flow ("related" traffic, as conntrack calls it).
+// ICMP errors about a flow ("related" traffic, as conntrack calls it), and
+// ICMP errors that belong to no flow but cross a 1:1 NAT.
 //
 // An ICMP or ICMPv6 error (unreachable, packet too big, time exceeded,
 // parameter problem) quotes the start of the packet that caused it. The
@@ -15,6 +16,7 @@ import { sumBytes, finish, delta16, delta32, applyDelta } from "../packet/checks
 import { ipPayloadEnd, writeL4Checksum } from "../packet/l4sum";
 import { K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "./key";
 import { keyOff, LayerBit } from "./record";
+import { Mod } from "./xform";
 
 export function isIcmpError(m: PacketMeta): bool {
   if (m.l4 == NONE) return false;
@@ -143,4 +145,71 @@ export function translateQuoted(m: PacketMeta, rec: usize, origin: u32, bits: u3
     st16(base + qL3 + 10, finish(sumBytes(base + qL3, ihl, 0)));
   }
   writeL4Checksum(m);
+}
+
+/**
+ * An ICMP error that belongs to no flow crossed a 1:1 NAT (an ephemeral or
+ * floating IP): translate the quote as the outer header was, so no private
+ * address leaves the VPC inside an error and an error about the external
+ * address reaches the guest about its own (OPTE's IcmpV4Nat/IcmpV6Nat). The
+ * quoted packet travelled the other way: an outer source rewritten A → B
+ * (`mods` IpSrc) makes a quoted destination A into B; an outer destination
+ * rewritten A → B makes a quoted source A into B. Then the quoted transport
+ * checksum (when quoted), the quoted IPv4 header checksum and the ICMP
+ * checksum are fixed. `orig` holds the outer addresses as they arrived, `m`
+ * as they leave.
+ */
+export function translateQuotedAddrs(m: PacketMeta, orig: PacketMeta, mods: u32): void {
+  const end = ipPayloadEnd(m);
+  const base = m.base;
+  const q = m.l4 + 8;
+  if (q + 20 > end) return;
+  const v = <u32>load<u8>(base + q) >> 4;
+  let l4: u32;
+  if (m.l3Kind == L3.Ipv4) {
+    const ihl = (<u32>load<u8>(base + q) & 0xf) << 2;
+    if (v != 4 || ihl < 20 || q + ihl > end) return;
+    qV4 = true;
+    qProto = <u32>load<u8>(base + q + 9);
+    // only a first fragment quotes a transport header
+    l4 = (ld16(base + q + 6) & 0x1fff) == 0 ? q + ihl : end;
+  } else {
+    if (v != 6 || q + 40 > end) return;
+    qV4 = false;
+    qProto = <u32>load<u8>(base + q + 6);
+    l4 = q + 40;
+  }
+  const srcAt = base + q + (qV4 ? 12 : 8);
+  const dstAt = base + q + (qV4 ? 16 : 24);
+  let d: u64 = 0;
+  if ((mods & Mod.IpSrc) != 0 && quotedAddrIs(dstAt, orig.srcHi, orig.srcLo)) {
+    d += quotedAddrDelta(dstAt, m.srcHi, m.srcLo);
+    writeQuotedAddr(dstAt, m.srcHi, m.srcLo);
+  }
+  if ((mods & Mod.IpDst) != 0 && quotedAddrIs(srcAt, orig.dstHi, orig.dstLo)) {
+    d += quotedAddrDelta(srcAt, m.dstHi, m.dstLo);
+    writeQuotedAddr(srcAt, m.dstHi, m.dstLo);
+  }
+  if (d == 0) return;
+  // the quoted transport checksum covers the addresses (pseudo header)
+  const csumAt: u32 = qProto == Proto.Udp ? l4 + 6 : qProto == Proto.Tcp ? l4 + 16 : end;
+  if (csumAt + 2 <= end) {
+    const old = ld16(base + csumAt);
+    if (!(qProto == Proto.Udp && old == 0)) {
+      let c = applyDelta(old, d);
+      if (qProto == Proto.Udp && c == 0) c = 0xffff;
+      st16(base + csumAt, c);
+    }
+  }
+  if (qV4) {
+    const ihl = (<u32>load<u8>(base + q) & 0xf) << 2;
+    st16(base + q + 10, 0);
+    st16(base + q + 10, finish(sumBytes(base + q, ihl, 0)));
+  }
+  writeL4Checksum(m);
+}
+
+function quotedAddrIs(at: usize, hi: u64, lo: u64): bool {
+  if (qV4) return ld32(at) == <u32>lo;
+  return ld64(at) == hi && ld64(at + 8) == lo;
 }

@@ -2,7 +2,11 @@
 //
 // We walk hop-by-hop, routing, fragment and destination options headers to
 // find the upper-layer protocol, at most IPV6_EXT_LIMIT deep so a crafted
-// chain costs bounded work. Options inside them are not interpreted.
+// chain costs bounded work. Options inside them are not interpreted. A
+// Hop-by-Hop header is allowed only right after the IPv6 header (RFC 8200
+// §4.1: every node on the path examines it there, and nowhere else); one
+// further down the chain is refused, as a router would discard it, rather
+// than carried to a guest or a peer that reads it differently.
 
 import { ld8, ld16, ld32, ld64, st8, st16, st32, st64, room } from "./bytes";
 import { PacketMeta, L3, Proto } from "./meta";
@@ -53,6 +57,7 @@ function walkExtHeaders(m: PacketMeta, start: u32, end: u32, first: u32): i32 {
   let bit = extBit(next);
   while (bit != 0) {
     if (depth == IPV6_EXT_LIMIT) return -Reason.ExtHeaderLimit;
+    if (bit == IPV6_EXT_HBH && depth != 0) return -Reason.HopByHopNotFirst;
     const avail = room(end, cur);
     if (avail < 8) return -Reason.Truncated;
     const q = m.base + cur;

@@ -42,6 +42,13 @@ export interface PortConfig {
   /** Underlay MTU: an encapsulated frame's outer IPv6 packet may not exceed it. */
   mtu: number;
   ttl?: Partial<PortTtls>;
+  /**
+   * Where the engine's own ICMP errors come from (a guest packet too big for
+   * the underlay is answered with fragmentation-needed / Packet Too Big), and
+   * how many a second it may send, in bursts of `burst`. Without it such
+   * packets are dropped (TooBig) with nothing sent back.
+   */
+  icmpErrors?: { mac: string; ipv4?: string; ipv6?: string; perSecond: number; burst: number };
 }
 
 export type PortStateName = "ready" | "running" | "paused";
@@ -122,10 +129,10 @@ export class Engine {
 
   // ---- ports
   static encodePortConfig(c: PortConfig): Uint8Array {
-    const b = new Uint8Array(84);
+    const b = new Uint8Array(120);
     const dv = new DataView(b.buffer);
     const t = { ...DEFAULT_TTLS, ...(c.ttl ?? {}) };
-    dv.setUint32(0, 1, true);
+    dv.setUint32(0, 2, true);
     dv.setUint32(4, c.vni, true);
     dv.setUint32(8, c.flowCapacity, true);
     dv.setUint32(12, c.netEncap ? 1 : 0, true);
@@ -135,6 +142,14 @@ export class Engine {
     dv.setUint32(48, c.mtu, true);
     [t.tcpHandshake, t.tcpEstablished, t.tcpClosing, t.tcpClosed, t.udp, t.icmp, t.other]
       .forEach((v, i) => dv.setUint32(52 + 4 * i, v, true));
+    const icmp = c.icmpErrors;
+    if (icmp) {
+      dv.setBigUint64(84, parseMac(icmp.mac), true);
+      if (icmp.ipv4) dv.setUint32(92, new DataView(ip16(icmp.ipv4).buffer).getUint32(12), true);
+      if (icmp.ipv6) b.set(ip16(icmp.ipv6), 96);
+      dv.setUint32(112, icmp.perSecond, true);
+      dv.setUint32(116, icmp.burst, true);
+    }
     return b;
   }
 

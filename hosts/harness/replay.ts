@@ -23,7 +23,7 @@ export interface FrameResult {
   /** The side the frame came from. */
   side: Side;
   verdict: VerdictName;
-  /** The drop reason's name (`SpoofedSource`), "" unless dropped. */
+  /** The drop reason's name (`SpoofedSource`); for a hairpin sent instead of forwarding, why (`TooBig`); else "". */
   reason: string;
   /** Name of the deciding layer, undefined when no layer decided (parser drops, hairpins before the layers). */
   layer: string | undefined;
@@ -86,7 +86,7 @@ function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, s
   const rule = b.rule(j), layer = b.layer(j);
   const r: FrameResult = {
     index, side, verdict,
-    reason: verdict === "drop" ? reasonName(b.reason(j)) : "",
+    reason: verdict === "drop" || b.reason(j) !== 0 ? reasonName(b.reason(j)) : "",
     layer: layer === LAYER_NONE ? undefined : layers[layer] ?? `layer${layer}`,
     rule: rule === RULE_DEFAULT ? "default" : rule === RULE_NONE ? "-" : String(rule),
   };

@@ -1,49 +1,53 @@
 // The browser playground: the same engine.wasm the hosts run, in a page.
-// Pick a scenario or paste frames (hex), edit the port config, run: every
-// frame is shown before and after, decoded field by field, with the layer and
-// rule that decided, and the flow table after the run.
+// Pick a fixture (every golden scenario of fixtures/) or paste frames (hex),
+// edit the port config, run: every frame is shown before and after, decoded
+// field by field with what the engine changed highlighted, the layer and rule
+// that decided by name, what the fixture expects, and the flow table after.
+// Frames run on the fixture's clock, as `wopte replay` runs them.
 
 import { Engine } from "../engine/engine.js";
 import { Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
 import { compilePort, applyPort } from "../../layers/vpc/compile.js";
 import { ConfigError } from "../../layers/vpc/config.js";
-import { decodeFrame, Header } from "./decode.js";
+import { ruleName } from "../../layers/vpc/rule-names.js";
+import { el, frameCard, flowTable, FrameOutcome } from "./render.js";
 
-interface Scenario { name: string; story: string; config: unknown; frames: { side: "guest" | "network"; hex: string }[] }
+type Side = "guest" | "network";
+interface Scenario {
+  name: string; story: string; config: unknown;
+  frames: { side: Side; hex: string; timeMs: number }[];
+  expect: { verdict: string; reason?: string; layer?: string }[];
+}
+type Offered = Scenario | { name: string; error: string };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const LAYER_NONE = 255;
 let wasmBytes: ArrayBuffer;
+/** The loaded scenario and its frames' text: expectations apply while the frames are as loaded. */
+let loaded: { scenario: Scenario; framesText: string } | undefined;
 
-function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-}
-
-function headersTable(hs: Header[]): HTMLElement {
-  const t = el("table", { class: "decode" });
-  for (const h of hs) {
-    t.append(el("tr", { class: "hdr" }, el("th", { colspan: "2" }, `${h.name} @${h.offset}`)));
-    for (const f of h.fields) t.append(el("tr", {}, el("td", {}, f.name), el("td", {}, f.value)));
-  }
-  return t;
-}
-
-function parseFrames(text: string): { side: "guest" | "network"; bytes: Uint8Array }[] {
+/** Lines of `<side> <hex> [<ms>]`; without a time a frame shares the previous one's. */
+function parseFrames(text: string): { side: Side; bytes: Uint8Array; timeMs: number }[] {
+  let clock = 0;
   return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map((l, i) => {
-    const [side, hex] = l.split(/\s+/, 2);
-    if ((side !== "guest" && side !== "network") || !hex || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
-      throw new Error(`line ${i + 1}: expected "guest <hex>" or "network <hex>"`);
+    const [side, hex, time, extra] = l.split(/\s+/);
+    if ((side !== "guest" && side !== "network") || !hex || !/^([0-9a-fA-F]{2})+$/.test(hex) || extra !== undefined) {
+      throw new Error(`frame ${i + 1}: expected "guest <hex> [ms]" or "network <hex> [ms]"`);
     }
-    return { side, bytes: Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16))) };
+    if (time !== undefined) {
+      const t = Number(time);
+      if (!Number.isInteger(t) || t < clock) throw new Error(`frame ${i + 1}: the time must be whole milliseconds, not before the frame above (${clock})`);
+      clock = t;
+    }
+    return { side, bytes: Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16))), timeMs: clock };
   });
 }
 
 async function run(): Promise<void> {
   const results = $("results");
   results.replaceChildren();
+  $("flows").replaceChildren();
   $("error").textContent = "";
   let compiled;
   try {
@@ -52,58 +56,59 @@ async function run(): Promise<void> {
     $("error").textContent = err instanceof ConfigError ? err.message : `config: ${(err as Error).message}`;
     return;
   }
+  const framesText = ($("frames") as HTMLTextAreaElement).value;
   let frames;
-  try { frames = parseFrames(($("frames") as HTMLTextAreaElement).value); } catch (err) { $("error").textContent = (err as Error).message; return; }
+  try { frames = parseFrames(framesText); } catch (err) { $("error").textContent = (err as Error).message; return; }
+  const expect = loaded && loaded.framesText === framesText ? loaded.scenario.expect : [];
   const { instance } = await WebAssembly.instantiate(wasmBytes, { env: { abort: () => { throw new Error("engine abort"); } } });
   const engine = Engine.fromExports(instance.exports as never);
-  applyPort(engine, 0, compiled, 0);
+  applyPort(engine, 0, compiled, frames[0]?.timeMs ?? 0);
   const layers = compiled.layers.map((l) => l.name);
   const b = engine.newBatch(1);
+  let clock = frames[0]?.timeMs ?? 0;
   frames.forEach((f, i) => {
+    // idle flows expire when the clock moves on, as the sled's timer and `wopte replay` do
+    if (f.timeMs !== clock) { engine.expire(0, f.timeMs, engine.flowCapacity(0)); clock = f.timeMs; }
     b.set(0, f.bytes, 0, f.side === "guest" ? Dir.Out : Dir.In);
-    b.run(1, 1000 + i);
+    b.run(1, f.timeMs);
     const v = b.verdict(0);
     const verdict = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : v === Verdict.ToHost ? "host" : "drop";
-    const layer = b.layer(0) === 255 ? "-" : layers[b.layer(0)];
-    const rule = b.rule(0) === 0xfffffffe ? "default" : b.rule(0) === 0xffffffff ? "-" : String(b.rule(0));
+    const layer = b.layer(0) === LAYER_NONE ? "-" : layers[b.layer(0)] ?? `layer ${b.layer(0)}`;
     const emitted = v === Verdict.Pass || v === Verdict.Hairpin;
-    const toward = v === Verdict.ToHost ? "→ host" : !emitted ? "" : (v === Verdict.Pass) === (f.side === "guest") ? "→ network" : "→ guest";
-    const out = emitted ? Uint8Array.from(b.output(0)) : undefined;
-    results.append(el("div", { class: `frame-result ${verdict}`, "data-verdict": verdict, "data-layer": layer, "data-reason": v === Verdict.Drop ? reasonName(b.reason(0)) : "" },
-      el("h3", {}, `#${i} from the ${f.side}: ${verdict.toUpperCase()} ${toward}`),
-      el("p", { class: "why" }, v === Verdict.Pass
-        ? `passed every layer (${(f.side === "guest" ? layers : [...layers].reverse()).join(" → ")})`
-        : `decided by layer ${layer}, rule ${rule}${v === Verdict.Drop ? `, reason ${reasonName(b.reason(0))}` : v === Verdict.ToHost ? " (handed to the host unchanged)" : " (reply generated by the engine)"}`),
-      el("div", { class: "cols" },
-        el("div", {}, el("h4", {}, `in (${f.bytes.length} bytes)`), headersTable(decodeFrame(f.bytes))),
-        el("div", {}, el("h4", {}, out ? `out (${out.length} bytes)` : "out: nothing"), out ? headersTable(decodeFrame(out)) : el("span")))));
+    const outcome: FrameOutcome = {
+      index: i, side: f.side, verdict, layer,
+      rule: b.layer(0) === LAYER_NONE ? "-" : ruleName(compiled, b.layer(0), b.rule(0)),
+      reason: v === Verdict.Drop || b.reason(0) !== 0 ? reasonName(b.reason(0)) : "", // a hairpin in place of the frame (TooBig) says why
+      walked: f.side === "guest" ? layers : [...layers].reverse(),
+      input: f.bytes, output: emitted ? Uint8Array.from(b.output(0)) : undefined,
+      toward: v === Verdict.ToHost ? "host" : !emitted ? "" : (v === Verdict.Pass) === (f.side === "guest") ? "network" : "guest",
+      expected: expect[i],
+    };
+    results.append(frameCard(outcome));
   });
-  const flows = engine.flows(0);
-  const t = el("table", { id: "flow-table" }, el("tr", {}, ...["origin", "out key", "in key", "tcp", "nat", "pkts out/in"].map((h) => el("th", {}, h))));
-  for (const f of flows) {
-    t.append(el("tr", {}, el("td", {}, f.origin), el("td", {}, `${f.out.proto} ${f.out.src}:${f.out.sport} → ${f.out.dst}:${f.out.dport}`),
-      el("td", {}, `${f.in.src}:${f.in.sport} → ${f.in.dst}:${f.in.dport}`), el("td", {}, f.tcpState),
-      el("td", {}, f.nat ? `port ${f.nat.port}` : "-"), el("td", {}, `${f.out.pkts}/${f.in.pkts}`)));
-  }
-  $("flows").replaceChildren(el("h2", {}, `Flow table (${flows.length})`), t);
+  $("flows").append(flowTable(engine.flows(0)));
 }
 
-async function load(name: string, scenarios: Scenario[]): Promise<void> {
-  const s = scenarios.find((x) => x.name === name)!;
+async function load(s: Scenario): Promise<void> {
   $("story").textContent = s.story;
   ($("config") as HTMLTextAreaElement).value = JSON.stringify(s.config, null, 2);
-  ($("frames") as HTMLTextAreaElement).value = s.frames.map((f) => `${f.side} ${f.hex}`).join("\n");
+  const framesText = s.frames.map((f) => `${f.side} ${f.hex} ${f.timeMs}`).join("\n");
+  ($("frames") as HTMLTextAreaElement).value = framesText;
+  loaded = { scenario: s, framesText };
   await run();
 }
 
 async function main(): Promise<void> {
   wasmBytes = await (await fetch("engine.wasm")).arrayBuffer();
-  const scenarios: Scenario[] = await (await fetch("api/scenarios")).json();
+  const offered: Offered[] = await (await fetch("api/scenarios")).json();
+  const scenarios = offered.filter((s): s is Scenario => !("error" in s));
   const pick = $("scenario") as HTMLSelectElement;
-  for (const s of scenarios) pick.append(el("option", { value: s.name }, s.name));
-  pick.addEventListener("change", () => void load(pick.value, scenarios));
+  for (const s of offered) {
+    pick.append("error" in s ? el("option", { value: s.name, disabled: "" }, `${s.name} (unreadable: ${s.error})`) : el("option", { value: s.name }, s.name));
+  }
+  pick.addEventListener("change", () => void load(scenarios.find((x) => x.name === pick.value)!));
   $("run").addEventListener("click", () => void run());
-  if (scenarios.length) await load(scenarios[0].name, scenarios);
+  if (scenarios.length) await load(scenarios[0]);
   document.body.dataset.ready = "1";
 }
 

@@ -57,6 +57,9 @@ export function compilePort(json: unknown): CompiledPort {
     engineConfig: {
       vni: c.vni, flowCapacity: c.limits.flows, netEncap: true, underlayIp: c.sled.underlay,
       underlayMac: c.sled.mac, nextHopMac: c.sled.nextHopMac, mtu: c.sled.mtu, ttl: c.ttlMs,
+      // the virtual gateway tells the guest when a packet is too big for the underlay
+      icmpErrors: { mac: c.gateway.mac, ipv4: c.gateway.ipv4, ipv6: c.gateway.ipv6,
+        perSecond: c.limits.icmpErrorsPerSecond, burst: c.limits.icmpErrorBurst },
     },
     layers,
     program: encodePortProgram(layers),

@@ -124,7 +124,12 @@ export const PortConfigSchema = z.strictObject({
   /** Multicast-to-physical mappings of the groups the guest sends to (the sled also sets them rack-wide). */
   m2p: z.array(M2pMapping).default([]),
   bandwidth: Bandwidth.default({ classes: [] }),
-  limits: z.strictObject({ flows: z.number().int().min(1).max(2_000_000).default(8192) }).default({ flows: 8192 }),
+  limits: z.strictObject({
+    flows: z.number().int().min(1).max(2_000_000).default(8192),
+    /** ICMP errors the engine sends the guest itself (packet too big for the underlay): per second, and in a burst (0: none). */
+    icmpErrorsPerSecond: z.number().int().min(0).max(100_000).default(10),
+    icmpErrorBurst: z.number().int().min(0).max(100_000).default(10),
+  }).default({ flows: 8192, icmpErrorsPerSecond: 10, icmpErrorBurst: 10 }),
   ttlMs: z.strictObject({
     tcpHandshake: z.number().int().positive().optional(), tcpEstablished: z.number().int().positive().optional(),
     tcpClosing: z.number().int().positive().optional(), tcpClosed: z.number().int().positive().optional(),

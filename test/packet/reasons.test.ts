@@ -99,6 +99,18 @@ describe("IPv6", () => {
     expect(e.parse(frame)).toBe(Reason.Truncated);
   });
   it("under 40 bytes is Truncated", () => expect(e.parse(udp6.slice(0, IP + 39))).toBe(Reason.Truncated));
+  it("a Hop-by-Hop header right after the IPv6 header is walked; anywhere else it is HopByHopNotFirst (RFC 8200 §4.1)", () => {
+    const first = ipv6WithExtChain(2);
+    first[IP + 6] = 0;                                   // IPv6 → Hop-by-Hop → Destination Options → UDP
+    expect(e.parse(first)).toBe(Reason.None);
+    expect(e.meta().ipv6ExtMask).toBe(1 | 8);
+    const second = ipv6WithExtChain(2);
+    second[IP + 40] = 0;                                 // IPv6 → Destination Options → Hop-by-Hop → UDP
+    expect(e.parse(second)).toBe(Reason.HopByHopNotFirst);
+    const twice = ipv6WithExtChain(2);
+    twice[IP + 6] = 0; twice[IP + 40] = 0;               // Hop-by-Hop twice
+    expect(e.parse(twice)).toBe(Reason.HopByHopNotFirst);
+  });
 });
 
 describe("TCP", () => {
