@@ -18,6 +18,7 @@
 import type { LayerDef, Rule } from "../program/encode.js";
 import { HairpinKind, encodeArpParams, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams, encodeNdpNeighborAdvertParams } from "../program/hairpin-params.js";
 import { TABLE, BOUNDARY_VNI, REASON, ETHERTYPE } from "../vpc/constants.js";
+import { isV4 } from "../program/addr.js";
 
 export interface NatIngressEntry {
   /** External IP (v4 or v6). */
@@ -53,7 +54,7 @@ export const ENCAP_OVERHEAD = 40 + 8 + 8 + 4 + 14;
 export function boundaryLayer(c: BoundaryConfig): LayerDef {
   const rules: Rule[] = [];
   let id = 1;
-  const v4Owned = c.ownedPrefixes.filter((p) => p.includes("."));
+  const v4Owned = c.ownedPrefixes.filter(isV4);
   // External side (out): ARP for owned addresses, then NAT ingress.
   if (v4Owned.length) {
     rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "arpOp", values: [1] }, { field: "arpTargetIp", prefixes: v4Owned }],
@@ -61,7 +62,7 @@ export function boundaryLayer(c: BoundaryConfig): LayerDef {
   }
   rules.push({ id: id++, dir: "out", priority: 11, predicates: [{ field: "etherType", values: [ETHERTYPE.arp] }], action: { kind: "deny" } });
   // Neighbor solicitations for owned IPv6 ranges get the gateway's MAC (proxy NDP).
-  const v6Owned = c.ownedPrefixes.filter((p) => p.includes(":"));
+  const v6Owned = c.ownedPrefixes.filter((p) => !isV4(p));
   if (v6Owned.length) {
     rules.push({ id: id++, dir: "out", priority: 12, predicates: [{ field: "proto", values: [58] }, { field: "icmpType", values: [135] }, { field: "ndpTarget", prefixes: v6Owned }],
       action: { kind: "hairpin", hairpin: HairpinKind.NdpNeighborAdvert, params: encodeNdpNeighborAdvertParams({ gatewayMac: c.externalMac, gatewayIp: "::" }) } });

@@ -76,7 +76,11 @@ export function ip16(s: string): Uint8Array {
   return parseIpv6(s);
 }
 
-export function isV4(s: string): boolean { return isIPv4(s); }
+/**
+ * The family of an address or a prefix ("8.0.0.0/8" is IPv4): every layer
+ * sorts addresses and CIDRs into families with this one check.
+ */
+export function isV4(s: string): boolean { return isIPv4(s.split("/")[0]); }
 
 /** A parsed prefix: 16 engine bytes with host bits cleared, its length over 128 bits, and its family's own length. */
 export interface Prefix { addr: Uint8Array; len: number; family: 4 | 6; bits: number }

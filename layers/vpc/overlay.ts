@@ -24,8 +24,17 @@ import { MULTICAST_PREFIXES, MULTICAST_VNI } from "./multicast.js";
 export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): LayerDef {
   const rules: Rule[] = [];
   let id = 1;
-  const route = (v: number): Predicate => ({ field: "meta0", values: [v] });
+  const route = (...v: number[]): Predicate => ({ field: "meta0", values: v });
 
+  // An external attached subnet's address is outside the VPC's private scope:
+  // it reaches the internet without NAT but never a VPC address, whatever the
+  // route (OPTE's overlay refuses the V2P lookup for traffic sent from an
+  // external address).
+  const external = c.attachedSubnets.filter((a) => a.external).map((a) => a.cidr);
+  if (external.length) {
+    rules.push({ id: id++, dir: "out", priority: 5, predicates: [route(ROUTE.vpc, ROUTE.instance), { field: "srcIp", prefixes: external }],
+      action: { kind: "deny", reason: REASON.layerDeny } });
+  }
   rules.push({ id: id++, dir: "out", priority: 10, predicates: [route(ROUTE.vpc)],
     action: { kind: "encap", table: TABLE.v2p, key: "innerDst", setInnerEthDst: true, mssOnTcp: true } });
   instanceTargets.forEach((ip, k) => {

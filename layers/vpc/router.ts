@@ -4,12 +4,15 @@
 // instance routes) for the NAT and overlay layers; the router itself only
 // drops unroutable traffic and answers expiring TTLs for the internet path.
 //
-// Longest prefix first is a priority order: priority = 2 × (128 − length over
-// the 128-bit form), +1 for custom routes, so a system route wins a tie.
+// Longest prefix first is a priority order: priority = 4 × (128 − length over
+// the 128-bit form), +2 for system routes, so a custom route wins a tie with a
+// system route of the same prefix (as OPTE orders them: a user's drop route
+// for a VPC subnet takes effect); an internet gateway's TTL check sits one
+// below its route.
 
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import { HairpinKind, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../program/hairpin-params.js";
-import { prefix16 } from "../program/addr.js";
+import { prefix16, isV4 } from "../program/addr.js";
 import type { VpcPortConfig, RouteConfig } from "./config.js";
 import { ROUTE, REASON } from "./constants.js";
 import { MULTICAST_PREFIXES, LINK_SCOPE_MULTICAST } from "./multicast.js";
@@ -27,6 +30,11 @@ export function systemRoutes(c: VpcPortConfig): RouteConfig[] {
   return out;
 }
 
+/** A route's rule priority: longer prefixes first, a custom route before a system one of the same prefix. */
+export function routePriority(dest: string, system: boolean): number {
+  return 1000 + 4 * (128 - prefix16(dest).len) + (system ? 2 : 0);
+}
+
 export function routerRules(c: VpcPortConfig): CompiledRoutes {
   const rules: Rule[] = [];
   const instanceTargets: string[] = [];
@@ -34,7 +42,7 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
   const all = [...systemRoutes(c).map((r) => ({ r, custom: false })), ...c.routes.map((r) => ({ r, custom: true }))];
   for (const { r, custom } of all) {
     const len = prefix16(r.dest).len;
-    const priority = 1000 + 2 * (128 - len) + (custom ? 1 : 0);
+    const priority = routePriority(r.dest, !custom);
     const dest: Predicate = { field: "dstIp", prefixes: [r.dest] };
     const t = r.target;
     switch (t.type) {
@@ -50,13 +58,13 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
       case "internetGateway":
         // Leaving the VPC is a real router hop: the TTL goes down, and a packet
         // that would expire gets Time Exceeded from the gateway (traceroute works).
-        if (c.guest.ipv4 && c.gateway.ipv4 && r.dest.includes(".")) {
+        if (c.guest.ipv4 && c.gateway.ipv4 && isV4(r.dest)) {
           rules.push({
             id: id++, dir: "out", priority: priority - 1, predicates: [dest, { field: "ttl", values: [[0, 1]] }],
             action: { kind: "hairpin", hairpin: HairpinKind.Icmp4Error, params: encodeIcmp4ErrorParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv4, type: 11, code: 0 }) },
           });
         }
-        if (c.guest.ipv6 && c.gateway.ipv6 && r.dest.includes(":")) {
+        if (c.guest.ipv6 && c.gateway.ipv6 && !isV4(r.dest)) {
           rules.push({
             id: id++, dir: "out", priority: priority - 1, predicates: [dest, { field: "ttl", values: [[0, 1]] }],
             action: { kind: "hairpin", hairpin: HairpinKind.Icmp6Error, params: encodeIcmp6ErrorParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6, type: 3, code: 0 }) },
@@ -74,20 +82,14 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
   // follow the prefix lengths, so a custom route to a narrower group range wins.
   for (const v4 of [true, false]) {
     if (!(v4 ? c.guest.ipv4 : c.guest.ipv6)) continue;
-    const fam = (p: string) => p.includes(".") === v4;
+    const fam = (p: string) => isV4(p) === v4;
     const group = MULTICAST_PREFIXES.filter(fam)[0];
-    rules.push({ id: id++, dir: "out", priority: 1000 + 2 * (128 - prefix16(group).len), predicates: [{ field: "dstIp", prefixes: [group] }],
+    rules.push({ id: id++, dir: "out", priority: routePriority(group, true), predicates: [{ field: "dstIp", prefixes: [group] }],
       action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.multicast }] } });
     for (const linkScope of LINK_SCOPE_MULTICAST.filter(fam)) {
-      rules.push({ id: id++, dir: "out", priority: 1000 + 2 * (128 - prefix16(linkScope).len), predicates: [{ field: "dstIp", prefixes: [linkScope] }],
+      rules.push({ id: id++, dir: "out", priority: routePriority(linkScope, true), predicates: [{ field: "dstIp", prefixes: [linkScope] }],
         action: { kind: "deny", reason: REASON.unroutable } });
     }
-  }
-  // External attached subnets reach the internet without NAT, never private addresses.
-  const external = c.attachedSubnets.filter((a) => a.external).map((a) => a.cidr);
-  const privateNets = [c.subnet.ipv4, c.subnet.ipv6].filter((x): x is string => !!x);
-  if (external.length && privateNets.length) {
-    rules.push({ id: id++, dir: "out", priority: 5, predicates: [{ field: "srcIp", prefixes: external }, { field: "dstIp", prefixes: privateNets }], action: { kind: "deny", reason: REASON.layerDeny } });
   }
   // Inside the VPC no hop is visible, but a dead packet (TTL 0) is not forwarded.
   rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "ttl", values: [0] }], action: { kind: "deny", reason: REASON.ttlExceeded } });

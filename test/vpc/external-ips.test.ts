@@ -54,7 +54,7 @@ describe("source selection", () => {
     expect(sources(b, "8.8.8.8", [40001], "198.51.100.130")).toEqual(["198.51.100.130"]);  // external: no NAT
     b.set(0, ipFrame(GW, G, "198.51.100.130", "172.30.0.6", 6, tcp("198.51.100.130", "172.30.0.6", 1, 80, TCP_FLAGS.SYN)), 0, Dir.Out);
     b.run(1, 2);
-    expect([b.verdict(0), b.layer(0)]).toEqual([Verdict.Drop, 2]);
+    expect([b.verdict(0), b.layer(0)]).toEqual([Verdict.Drop, 4]); // refused by the overlay
     expect(sources(b, "8.8.8.8", [40002], "10.98.0.7")).toEqual(["SpoofedSource"]);       // not attached
   });
 });
