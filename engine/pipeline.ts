@@ -18,7 +18,7 @@ import { buildHairpin } from "./hairpin/index";
 import { Port, portLayer, portPool, count, countDrop, Ctr, PortState } from "./port";
 import { Layer, layerMatch, rulePosition, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
 import { ActionKind, SetOp, EncapFlag } from "./rules/format";
-import { metaRegs, setFlowHashForRules } from "./rules/predicate";
+import { metaRegs, setFlowHashForRules, setPortVniForRules } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
 import {
   Dir, keyOff, xOff, pktsOff, otherDir, layerBits, hashOff, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
@@ -359,6 +359,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   memory.fill(metaRegs, 0, 16);
   // A flow's choices by hash are made on its origin key, so both directions agree.
   setFlowHashForRules(rec != 0 ? load<u32>(rec + hashOff(<u32>load<u8>(rec + R_ORIGIN))) : h);
+  setPortVniForRules(p.vni);
   natTakenPool = NO_NAT_POOL;
   pendingMeter = 0;
   newFlowKey = cacheable && rec == 0;

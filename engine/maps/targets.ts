@@ -34,6 +34,8 @@ export const E_MAC: usize = 56;
 export const E_HITS: usize = 64;
 
 const NIL: u32 = 0xffffffff;
+/** What targetFind returns when no entry matches. */
+export const NO_TARGET: u32 = NIL;
 export const MAX_ENTRIES: u32 = (1 << 20) - 1; // index + 1 must fit the 20-bit reference
 const GEN_MASK: u32 = 0xfff;
 

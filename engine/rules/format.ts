@@ -1,4 +1,4 @@
-// Numbers of the binary rule-program format, version 2 (docs/rule-program.md).
+// Numbers of the binary rule-program format, version 3 (docs/rule-program.md).
 //
 // Rules are data: layers/ (TypeScript) compiles a VPC config into these bytes
 // and the engine loads them at run time. Every number here is part of the
@@ -6,9 +6,10 @@
 
 export const PORT_PROGRAM_MAGIC: u32 = 0x50504f57; // "WOPP" little-endian
 export const LAYER_MAGIC: u32 = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION: u32 = 2;
-// Version 1 programs still load: version 2 only added the ToHost action and
-// the Multicast and MssOnTcp encap flags, which a version-1 layer may not use.
+export const PROGRAM_VERSION: u32 = 3;
+// Version 1 and 2 programs still load: version 2 only added the ToHost action
+// and the Multicast and MssOnTcp encap flags, which a version-1 layer may not
+// use; version 3 only added the DstMapped field, which older layers may not use.
 export const OLDEST_PROGRAM_VERSION: u32 = 1;
 
 export const LAYER_HDR_SIZE: u32 = 32;
@@ -38,8 +39,13 @@ export const enum Field {
   IpLength = 27,                      // numeric range: the whole IP packet's length (headers included)
   FlowHash = 28,                      // numeric range: the 32-bit flow hash (spreading flows over choices)
   NdpTarget = 29,                     // IP prefix: the target of a neighbor solicitation/advertisement
-  Count = 30,
+  // (v3) numeric, one mapping-table id per value (lo == hi): the destination
+  // IP has an entry in that table under the port's VNI (its VPC's V2P, say)
+  DstMapped = 30,
+  Count = 31,
 }
+// The first field a layer of version 3 may use and older ones may not.
+export const FIRST_V3_FIELD: u32 = 30;
 
 export const enum ValueKind { Mac = 1, Range = 2, Prefix = 3, Mask = 4 }
 

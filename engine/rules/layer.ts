@@ -11,6 +11,7 @@ import { predicatesHold } from "./predicate";
 import {
   LAYER_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, ENCAP_FLAGS_V1, ENCAP_FLAGS_V2, LAYER_HDR_SIZE, RULE_HDR_SIZE, PRED_HDR_SIZE,
   MAX_RULES_PER_LAYER, ActionKind, RuleDir, SetOp, fieldKind, valueSize, ENCAP_PARAMS_SIZE, Field,
+  FIRST_V3_FIELD, RANGE_VALUE_SIZE,
 } from "./format";
 
 @unmanaged
@@ -166,10 +167,18 @@ function validateRule(rule: usize, avail: u32, version: u32): i32 {
   const n = <u32>load<u8>(rule + RH_PREDS);
   for (let i: u32 = 0; i < n; i++) {
     if (q + PRED_HDR_SIZE > end) return -Reason.Truncated;
-    const kind = fieldKind(<u32>load<u8>(q));
-    if (kind == 0) return -Reason.BadVersion;
+    const f = <u32>load<u8>(q);
+    const kind = fieldKind(f);
+    if (kind == 0 || (f >= FIRST_V3_FIELD && version < 3)) return -Reason.BadVersion;
     const cnt = <u32>load<u16>(q + 2);
     if (cnt == 0) return -Reason.BadLength;
+    if (f == Field.DstMapped && q + PRED_HDR_SIZE + <usize>cnt * RANGE_VALUE_SIZE <= end) {
+      // each value names one table: a range would make one predicate a table scan
+      for (let j: u32 = 0; j < cnt; j++) {
+        const v = q + PRED_HDR_SIZE + (<usize>j << 3);
+        if (load<u32>(v) != load<u32>(v + 4)) return -Reason.BadLength;
+      }
+    }
     q += <usize>PRED_HDR_SIZE + <usize>cnt * <usize>valueSize(kind);
     if (q > end) return -Reason.Truncated;
   }

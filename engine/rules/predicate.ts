@@ -8,10 +8,15 @@
 import { PacketMeta, NONE, L3 } from "../packet/meta";
 import { ld64 } from "../packet/bytes";
 import { Field, ValueKind, fieldKind, valueSize, PRED_HDR_SIZE, PRED_NEGATE } from "./format";
+import { targetFind, NO_TARGET } from "../maps/targets";
 
 /** The flow hash of the packet being evaluated (0: not a flow), set by the pipeline. */
 export let flowHashForRules: u32 = 0;
 export function setFlowHashForRules(h: u32): void { flowHashForRules = h; }
+
+/** The VNI of the port whose rules are evaluated (DstMapped looks up its mapping tables with it). */
+let portVniForRules: u32 = 0;
+export function setPortVniForRules(vni: u32): void { portVniForRules = vni; }
 
 /** Per-packet metadata registers that rules set (Modify) and match (Meta0..3). */
 export const metaRegs: usize = memory.data(16);
@@ -111,6 +116,16 @@ function prefixMatchAny(m: PacketMeta, f: u32, vals: usize, count: u32): i32 {
   return 0;
 }
 
+/** 1 when the destination has an entry in one of the listed tables under the port's VNI, 0 if not, -1 without an IP header. */
+function dstMapped(m: PacketMeta, vals: usize, count: u32): i32 {
+  if (m.l3Kind != L3.Ipv4 && m.l3Kind != L3.Ipv6) return -1;
+  const port = hasPorts(m) ? m.dstPort : 0;
+  for (let j: u32 = 0; j < count; j++) {
+    if (targetFind(load<u32>(vals + (<usize>j << 3)), portVniForRules, m.dstHi, m.dstLo, port) != NO_TARGET) return 1;
+  }
+  return 0;
+}
+
 /**
  * Evaluate the predicates starting at `p` (`count` of them, already validated).
  * Returns true when all hold.
@@ -138,6 +153,8 @@ export function predicatesHold(m: PacketMeta, p: usize, count: u32): bool {
         const want = <u64>load<u32>(vals + (<usize>j << 3) + 4);
         if ((v & mask) == want) { hit = 1; break; }
       }
+    } else if (f == Field.DstMapped) {
+      hit = dstMapped(m, vals, n);
     } else {
       const v = numericField(m, f);
       if (v == ABSENT) hit = -1;

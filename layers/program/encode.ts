@@ -1,5 +1,5 @@
 // The rule-program encoder: layers and rules as plain data → the engine's
-// binary rule-program format, version 2 (docs/rule-program.md). The VPC
+// binary rule-program format, version 3 (docs/rule-program.md). The VPC
 // compiler (layers/vpc) builds these objects; the engine validates and runs
 // the bytes.
 
@@ -7,13 +7,14 @@ import { prefix16, parseMac, ip16 } from "./addr.js";
 
 export const PORT_PROGRAM_MAGIC = 0x50504f57; // "WOPP"
 export const LAYER_MAGIC = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION = 2;
+export const PROGRAM_VERSION = 3;
 
 export const FIELD = {
   ethSrc: 1, ethDst: 2, etherType: 3, ipVersion: 4, srcIp: 5, dstIp: 6, proto: 7, srcPort: 8,
   dstPort: 9, icmpType: 10, icmpCode: 11, vni: 12, ttl: 13, arpOp: 14, arpTargetIp: 15,
   arpSenderIp: 16, meta0: 17, meta1: 18, meta2: 19, meta3: 20, tcpFlags: 21, outerSrcIp: 22,
   outerDstIp: 23, isFragment: 24, vlan: 25, oxideOptions: 26, ipLength: 27, flowHash: 28, ndpTarget: 29,
+  dstMapped: 30,
 } as const;
 
 export type MacField = "ethSrc" | "ethDst";

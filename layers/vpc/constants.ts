@@ -27,5 +27,8 @@ export const REASON = {
   notForPort: 40, ttlExceeded: 41, unroutable: 49, notMember: 56, sourceFiltered: 57,
 } as const;
 
+/** Oxide Geneve option types (class 0x0129) as bits of the oxideOptions predicate field. */
+export const OXIDE_OPTION = { external: 1 << 0, multicast: 1 << 1, mss: 1 << 2 } as const;
+
 export const ETHERTYPE = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd } as const;
 export const PROTO = { icmp: 1, igmp: 2, tcp: 6, udp: 17, icmpv6: 58 } as const;

@@ -6,32 +6,44 @@
 // A rule with several filters of one kind matches any of them (a host list
 // is an OR); filters of different kinds must all match. Rules compile in
 // their own priority; equal priorities keep the order the user gave.
+//
+// A `vpc` host means "this VPC" as OPTE tags it: inbound, traffic that came
+// over the overlay on the port's VNI *without* the Oxide External option
+// (boundary services tag everything from outside the rack with it, and the
+// internet arrives on the guest's own VNI), so an allow-from-my-VPC rule
+// never opens a port to the internet; outbound, a destination that has a
+// V2P mapping in the port's VPC. Another VPC's VNI matches nothing: wopte
+// has no VPC peering, and the overlay drops foreign VNIs before the firewall.
 
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import type { VpcPortConfig, FirewallRuleConfig } from "./config.js";
-import { PROTO } from "./constants.js";
+import { PROTO, TABLE, OXIDE_OPTION } from "./constants.js";
 
 type Host = FirewallRuleConfig["hosts"][number];
 type Protocol = FirewallRuleConfig["protocols"][number];
 
-function hostPredicates(hosts: Host[], dir: "in" | "out"): Predicate[] {
-  if (hosts.length === 0) return [];
+/** Host filters → alternatives (each a list of predicates); [] when no host can match. */
+function hostAlternatives(hosts: Host[], dir: "in" | "out", vni: number): Predicate[][] {
+  if (hosts.length === 0) return [[]];
   const field = dir === "in" ? "srcIp" : "dstIp";
   const prefixes: string[] = [];
-  const vnis: number[] = [];
+  let thisVpc = false;
   for (const h of hosts) {
     switch (h.type) {
       case "ip": prefixes.push(h.value); break;
       case "subnet": prefixes.push(h.value); break;
       case "instance": prefixes.push(...h.ips); break;
-      case "vpc": vnis.push(h.vni); break;
+      case "vpc": if (h.vni === vni) thisVpc = true; break;
     }
   }
-  if (prefixes.length && vnis.length) {
-    // One predicate list cannot say "IP in A or VNI in B"; such rules are split by the caller.
-    throw new Error("a firewall rule cannot mix vpc hosts with ip/subnet/instance hosts; write two rules");
+  const alts: Predicate[][] = [];
+  if (prefixes.length) alts.push([{ field, prefixes }]);
+  if (thisVpc) {
+    alts.push(dir === "in"
+      ? [{ field: "vni", values: [vni] }, { field: "oxideOptions", masks: [{ mask: OXIDE_OPTION.external, want: 0 }] }]
+      : [{ field: "dstMapped", values: [TABLE.v2p] }]);
   }
-  return prefixes.length ? [{ field, prefixes }] : [{ field: "vni", values: vnis }];
+  return alts;
 }
 
 /** Protocol filters → one alternative per protocol entry (each a list of predicates). */
@@ -58,20 +70,21 @@ function portValues(ports: FirewallRuleConfig["ports"]): (number | [number, numb
   });
 }
 
-export function firewallRules(fw: FirewallRuleConfig[], firstId = 1): Rule[] {
+export function firewallRules(fw: FirewallRuleConfig[], vni: number, firstId = 1): Rule[] {
   const rules: Rule[] = [];
   let id = firstId;
   for (const r of fw) {
-    const hosts = hostPredicates(r.hosts, r.direction);
     const ports: Predicate[] = r.ports.length ? [{ field: "dstPort", values: portValues(r.ports) }] : [];
     // Port filters mean TCP/UDP ports unless the rule names its protocols.
     const protocols = r.protocols.length === 0 && r.ports.length ? (["tcp", "udp"] as Protocol[]) : r.protocols;
-    for (const proto of protocolAlternatives(protocols)) {
-      rules.push({
-        id: id, dir: r.direction, priority: r.priority,
-        predicates: [...hosts, ...proto, ...ports],
-        action: r.action === "allow" ? { kind: "statefulAllow" } : { kind: "deny" },
-      });
+    for (const hosts of hostAlternatives(r.hosts, r.direction, vni)) {
+      for (const proto of protocolAlternatives(protocols)) {
+        rules.push({
+          id: id, dir: r.direction, priority: r.priority,
+          predicates: [...hosts, ...proto, ...ports],
+          action: r.action === "allow" ? { kind: "statefulAllow" } : { kind: "deny" },
+        });
+      }
     }
     id++;
   }
@@ -79,5 +92,5 @@ export function firewallRules(fw: FirewallRuleConfig[], firstId = 1): Rule[] {
 }
 
 export function firewallLayer(c: VpcPortConfig): LayerDef {
-  return { name: "firewall", defaultIn: "deny", defaultOut: "statefulAllow", rules: firewallRules(c.firewall) };
+  return { name: "firewall", defaultIn: "deny", defaultOut: "statefulAllow", rules: firewallRules(c.firewall, c.vni) };
 }

@@ -63,7 +63,7 @@ function stillInstalled(fx: Fixture, epoch: number): void {
 
 const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["a wrong program magic", "BadVersion", (b) => { b[0] ^= 0xff; }],
-  ["program version 3", "BadVersion", (_, dv) => dv.setUint16(4, 3, true)],
+  ["program version 4", "BadVersion", (_, dv) => dv.setUint16(4, 4, true)],
   ["13 layers (more than the engine holds)", "BadLength", (_, dv) => dv.setUint16(6, 13, true)],
   ["2 layers announced, 1 present", "Truncated", (_, dv) => dv.setUint16(6, 2, true)],
   ["a layer length past the end", "Truncated", (b, dv) => dv.setUint32(8, b.length, true)],
@@ -82,6 +82,8 @@ const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["action 12 (unknown)", "BadVersion", (b) => { b[RULE1 + 6] = 12; }],
   ["action 11 (ToHost) in a version-1 layer", "BadVersion", (b, dv) => { dv.setUint16(LAYER + 4, 1, true); b[RULE1 + 6] = 11; }],
   ["a deny reason beyond the last Reason", "BadVersion", (b) => { b[RULE1 + 7] = REASON_COUNT; }],
+  ["predicate field 30 (dstMapped) in a version-2 layer", "BadVersion", (b, dv) => { dv.setUint16(LAYER + 4, 2, true); b[RULE1 + 16] = 30; }],
+  ["a dstMapped predicate naming a range of tables", "BadLength", (b, dv) => { b[RULE1 + 16] = 30; dv.setUint32(RULE1 + 24, 24, true); }],
   ["predicate field 0", "BadVersion", (b) => { b[RULE1 + 16] = 0; }],
   ["predicate field 255 (unknown)", "BadVersion", (b) => { b[RULE1 + 16] = 255; }],
   ["a predicate with no values", "BadLength", (_, dv) => dv.setUint16(RULE1 + 18, 0, true)],
@@ -105,6 +107,13 @@ describe("rule program validation", () => {
     expect(fx.result(toPort(22), Dir.Out)).toBe("pass");
     expect(fx.result(toPort(23), Dir.Out)).toBe("LayerDeny");
     expect(fx.send(toHost7(), Dir.Out).out.subarray(26, 30)).toEqual(Uint8Array.of(10, 9, 9, 9));
+  });
+
+  it("still loads version 2 programs, which the version-3 addition leaves out", async () => {
+    const fx = await portWith([installed]);
+    const v2 = mutated((_, dv) => { dv.setUint16(4, 2, true); dv.setUint16(LAYER + 4, 2, true); });
+    expect(tryLoad(fx, v2)).toBe("loaded");
+    expect(fx.result(toPort(23), Dir.Out)).toBe("LayerDeny");
   });
 
   it("still loads version 1 programs, which the version-2 additions leave out", async () => {

@@ -76,9 +76,4 @@ describe("port config validation", () => {
     expect(p.mappings.map((m) => [m.table, m.ip])).toEqual([[1, "172.30.0.6"], [1, "fd00:1024::6"], [2, "::"]]);
   });
 
-  it("refuses a firewall rule mixing VPC and address hosts", () => {
-    const bad = structuredClone(good);
-    bad.firewall[0].hosts = [{ type: "vpc", vni: 5 }, { type: "ip", value: "10.0.0.1" }];
-    expect(() => compilePort(bad)).toThrow(/cannot mix vpc hosts/);
-  });
 });
