@@ -28,6 +28,7 @@ export const NA_PARAMS_LEN: u32 = 22;
 export const RA_PARAMS_HEADER: u32 = 16;
 export const RA_PREFIX_LEN: u32 = 28;
 export const RA_MAX_PREFIXES: u32 = 4;
+const ALL_NODES_MAC: u64 = 0x3333_0000_0001;
 
 /**
  * Common checks on an NDP request: IPv6, ICMPv6 of `type`, code 0, hop limit
@@ -76,7 +77,8 @@ export function buildNeighborAdvert(m: PacketMeta, params: usize, paramLen: u32,
   const proxy = gwHi == 0 && gwLo == 0;
   const isGw = proxy || (tHi == gwHi && tLo == gwLo) || (tHi == LINK_LOCAL_HI && tLo == eui64(gwMac));
   if (!isGw) return -Reason.HairpinFailed;
-  const eth = requesterMac(m);
+  // multicast to all-nodes goes to its MAC, 33:33:00:00:00:01 (RFC 2464 §7)
+  const eth = dad ? ALL_NODES_MAC : requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
   const naLen: u32 = 32;
@@ -115,7 +117,7 @@ export function buildRouterAdvert(m: PacketMeta, params: usize, paramLen: u32, o
   const unspec = sHi == 0 && sLo == 0;
   if (unspec && findNdpOption(icmp + 8, <u32>len - 8, NdpOption.SourceLinkLayer) >= 0) return -Reason.BadIcmp;
   if (isMulticast6(sHi)) return -Reason.BadIcmp;
-  const eth = requesterMac(m);
+  const eth = unspec ? ALL_NODES_MAC : requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
   const raLen: u32 = 16 + 8 + (mtu != 0 ? 8 : 0) + 32 * n;

@@ -76,6 +76,14 @@ export function icmpEcho(src: string, dst: string, request: boolean, id: number,
   return withL4Csum(src, dst, v6 ? 58 : 1, s, 2);
 }
 
+/** Any ICMPv6 message (RFC 4443 §2.1: type, code, checksum, then `body`), checksum over the pseudo-header. */
+export function icmp6(src: string, dst: string, type: number, code: number, body: Uint8Array): Uint8Array {
+  const s = new Uint8Array(4 + body.length);
+  s[0] = type; s[1] = code;
+  s.set(body, 4);
+  return withL4Csum(src, dst, 58, s, 2);
+}
+
 export function ipv4(src: string, dst: string, proto: number, l4: Uint8Array, ttl = 64): Uint8Array {
   const h = new Uint8Array(20);
   const dv = new DataView(h.buffer);

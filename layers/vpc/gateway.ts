@@ -11,6 +11,7 @@ import {
   encodeNdpNeighborAdvertParams, encodeNdpRouterAdvertParams, encodeDhcp4Params, encodeDhcp6Params,
 } from "../program/hairpin-params.js";
 import type { VpcPortConfig } from "./config.js";
+import { isV4 } from "../program/addr.js";
 import { ETHERTYPE, PROTO, REASON } from "./constants.js";
 import { linkLocalFromMac } from "./addresses.js";
 import { IGMPV3_REPORTS_TO, MLDV2_REPORTS_TO, MLDV2_REPORT_TYPE, MLD_TYPES, groupMac } from "./multicast.js";
@@ -23,7 +24,7 @@ const P = {
 export function gatewayLayer(c: VpcPortConfig): LayerDef {
   const rules: Rule[] = [];
   const sendsFrom = (guestIp: string, v4: boolean) =>
-    [guestIp, ...c.attachedSubnets.filter((a) => a.send && a.cidr.includes(".") === v4).map((a) => a.cidr)];
+    [guestIp, ...c.attachedSubnets.filter((a) => a.send && isV4(a.cidr) === v4).map((a) => a.cidr)];
   let id = 1;
   const add = (priority: number, dir: Rule["dir"], predicates: Predicate[], action: Rule["action"]) =>
     rules.push({ id: id++, dir, priority, predicates, action });
@@ -54,7 +55,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       kind: "hairpin", hairpin: HairpinKind.Dhcp4, params: encodeDhcp4Params({
         gatewayMac: c.gateway.mac, serverIp: c.gateway.ipv4, clientIp: c.guest.ipv4,
         prefixLen: Number(c.subnet.ipv4.split("/")[1]), router: c.gateway.ipv4,
-        dnsServers: c.dhcp.dnsServers.filter((s) => !s.includes(":")), leaseSeconds: c.dhcp.leaseSeconds,
+        dnsServers: c.dhcp.dnsServers.filter(isV4), leaseSeconds: c.dhcp.leaseSeconds,
         mtu: c.dhcp.mtu, domainName: c.dhcp.domainName,
       }),
     });
@@ -78,13 +79,13 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     const guestLl = linkLocalFromMac(c.guest.mac);
     const gwLl = linkLocalFromMac(c.gateway.mac);
     const fromGuest: Predicate = { field: "srcIp", prefixes: [c.guest.ipv6, guestLl, "::"] };
-    const [prefix, plen] = c.subnet.ipv6.split("/");
-    // Router solicitation → advertisement of the guest's prefix. The prefix is
-    // not on-link (L=0): the guest sends everything to the router, as with IPv4.
+    // Router solicitation → advertisement, as OPTE's gateway sends it: the
+    // managed flag and no prefix, so the guest takes its one address from
+    // DHCPv6 (no SLAAC address the anti-spoofing rule below would refuse) and
+    // no prefix is on-link (everything goes to the router, as with IPv4).
     add(P.ndp, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [133] }, fromGuest], {
       kind: "hairpin", hairpin: HairpinKind.NdpRouterAdvert, params: encodeNdpRouterAdvertParams({
-        gatewayMac: c.gateway.mac, managed: false, otherConfig: c.dhcp.dnsServers.some((s) => s.includes(":")),
-        mtu: c.dhcp.mtu, prefixes: [{ prefix, prefixLen: Number(plen), onLink: false, autonomous: Number(plen) === 64 }],
+        gatewayMac: c.gateway.mac, curHopLimit: 255, managed: true, mtu: c.dhcp.mtu, prefixes: [],
       }),
     });
     add(P.ndp + 1, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [135] }, fromGuest], {
@@ -96,7 +97,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     ], {
       kind: "hairpin", hairpin: HairpinKind.Dhcp6, params: encodeDhcp6Params({
         gatewayMac: c.gateway.mac, address: c.guest.ipv6, preferredLifetime: c.dhcp.leaseSeconds,
-        validLifetime: c.dhcp.leaseSeconds, dnsServers: c.dhcp.dnsServers.filter((s) => s.includes(":")),
+        validLifetime: c.dhcp.leaseSeconds, dnsServers: c.dhcp.dnsServers.filter((s) => !isV4(s)),
       }),
     });
     // Other neighbor discovery (advertisements, redirects, solicitations for others) stays on the port.
@@ -114,6 +115,10 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(REASON.spoofedSource));
   }
 
+  // Inbound neighbor discovery never reaches the guest: its only neighbour is
+  // the gateway, which the engine plays itself (RFC 4861 messages are
+  // link-local; one arriving through the overlay is someone else's link).
+  add(1, "in", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(REASON.layerDeny));
   // Inbound: the guest sees every frame as coming from its gateway, a group's
   // traffic addressed to the group's MAC whatever the sender's sled put there.
   for (const g of c.multicast) {
