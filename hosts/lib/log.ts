@@ -13,9 +13,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** A bad `--log-level` or $WOPTE_LOG_LEVEL: the message names the source and the valid levels. */
 export class LogLevelError extends Error {}
 
-/** The level from a `--log-level` flag, else the environment, else info; refuses anything else. */
-export function logLevelFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): LogLevel {
-  const [value, source] = flag !== undefined ? [flag, "--log-level"] : env.WOPTE_LOG_LEVEL ? [env.WOPTE_LOG_LEVEL, "$WOPTE_LOG_LEVEL"] : ["info", ""];
+/** The level from a `--log-level` flag, else the environment, else `fallback`; refuses anything else. */
+export function logLevelFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, fallback: LogLevel = "info"): LogLevel {
+  const [value, source] = flag !== undefined ? [flag, "--log-level"] : env.WOPTE_LOG_LEVEL ? [env.WOPTE_LOG_LEVEL, "$WOPTE_LOG_LEVEL"] : [fallback, ""];
   const level = value.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
   throw new LogLevelError(`${source} ${JSON.stringify(value)} is not a log level: use one of ${LOG_LEVELS.join(", ")}`);
@@ -44,6 +44,24 @@ export function createLogger(o: LoggerOptions): Logger {
 /** A logger that writes nothing (embedded hosts, tests). */
 export function silentLogger(): Logger {
   return pino({ level: "silent" });
+}
+
+/**
+ * Warnings about something that can happen once per frame (a socket error,
+ * an underlay frame for nobody): the first of each kind is logged at once,
+ * then at most one per `intervalMs`, carrying how many were not logged.
+ */
+export class Throttled {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly log: Logger, private readonly intervalMs = 10_000, private readonly now = () => Date.now()) {}
+
+  warn(kind: string, fields: Record<string, unknown>, msg: string): void {
+    const t = this.now();
+    const l = this.last.get(kind);
+    if (l && t - l.at < this.intervalMs) { l.suppressed++; return; }
+    this.log.warn(l?.suppressed ? { ...fields, suppressed: l.suppressed } : fields, msg);
+    this.last.set(kind, { at: t, suppressed: 0 });
+  }
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };

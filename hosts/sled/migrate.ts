@@ -6,6 +6,7 @@
 // ports), so connections survive without resets.
 
 import type { PortConfigInput } from "../../layers/vpc/config.js";
+import { Logger, silentLogger } from "../lib/log.js";
 
 /** What migration needs from a sled: in-process (SledHost) or over the API. */
 export interface SledControl {
@@ -32,15 +33,31 @@ export interface MigrationReport {
 export async function migratePort(o: {
   port: string; config: PortConfigInput; from: SledControl; to: SledControl; others?: SledControl[];
   maxPasses?: number; smallEnough?: number;
+  /** Each phase is logged (info), each pre-copy pass (debug), a failure with the phase it stopped in (error). */
+  log?: Logger;
 }): Promise<MigrationReport> {
+  const log = (o.log ?? silentLogger()).child({ port: o.port, from: o.from.name, to: o.to.name });
+  let phase = "create the port on the target";
+  try {
+    return await migrate(o, log, (p) => { phase = p; });
+  } catch (err) {
+    log.error({ phase, err }, "migration failed");
+    throw err;
+  }
+}
+
+async function migrate(o: Parameters<typeof migratePort>[0], log: Logger, enter: (phase: string) => void): Promise<MigrationReport> {
   const t0 = performance.now();
   const cfg = structuredClone(o.config) as PortConfigInput & { sled: { underlay: string }; guest: { mac: string; ipv4?: string; ipv6?: string }; vni: number };
   cfg.sled = { ...cfg.sled, underlay: o.to.underlay };
+  log.info({ underlay: o.to.underlay }, "migration started");
   await o.to.createPort(cfg, true);
   // pre-copy: the guest keeps running on the source
+  enter("pre-copy");
   let since = await o.from.mark(o.port);
   let snap = await o.from.exportSnapshot(o.port);
   await o.to.restoreSnapshot(o.port, snap);
+  log.debug({ pass: 1, bytes: snap.length }, "pre-copy pass");
   let preCopyBytes = snap.length, passes = 1;
   while (passes < (o.maxPasses ?? 3)) {
     const next = await o.from.mark(o.port);
@@ -49,19 +66,28 @@ export async function migratePort(o: {
     since = next;
     preCopyBytes += inc.length;
     passes++;
+    log.debug({ pass: passes, bytes: inc.length }, "pre-copy pass");
     if (inc.length <= (o.smallEnough ?? 64 * 1024)) break;
   }
   // stop and copy
+  enter("pause and final copy");
   const pausedAt = performance.now();
   await o.from.setState(o.port, "paused");
+  log.info({ preCopyPasses: passes, preCopyBytes }, "guest paused on the source");
   const final = await o.from.exportSnapshot(o.port, since);
   await o.to.restoreSnapshot(o.port, final);
+  enter("re-point V2P");
   const addrs = [cfg.guest.ipv4, cfg.guest.ipv6].filter((x): x is string => !!x);
   for (const sled of [o.from, o.to, ...(o.others ?? [])]) {
     for (const ip of addrs) await sled.setV2p({ vni: cfg.vni, ip, mac: cfg.guest.mac, underlay: o.to.underlay });
   }
+  enter("resume on the target");
   await o.to.setState(o.port, "running");
   const blackoutMs = performance.now() - pausedAt;
+  log.info({ blackoutMs: Math.round(blackoutMs * 10) / 10, finalBytes: final.length }, "guest resumed on the target");
+  enter("remove the port from the source");
   await o.from.removePort(o.port);
-  return { port: o.port, preCopyPasses: passes, preCopyBytes, finalBytes: final.length, blackoutMs, totalMs: performance.now() - t0 };
+  const report = { port: o.port, preCopyPasses: passes, preCopyBytes, finalBytes: final.length, blackoutMs, totalMs: performance.now() - t0 };
+  log.info({ totalMs: Math.round(report.totalMs) }, "migration done");
+  return report;
 }

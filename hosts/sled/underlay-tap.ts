@@ -10,6 +10,7 @@ import { TapDevice } from "../io/tap.js";
 import { ip16, ipText, macBytes, parseMac } from "../../layers/program/addr.js";
 import { csum } from "../lib/frames.js";
 import type { UnderlayDriver } from "./underlay.js";
+import { Logger, silentLogger } from "../lib/log.js";
 
 export interface TapNic {
   /** TAP interface name (created if missing). */
@@ -24,6 +25,8 @@ export interface TapUnderlayOptions {
   nics: TapNic[];
   /** Neighbor discovery probe interval; a next hop is down after 3 unanswered probes. */
   probeMs?: number;
+  /** Where next hops going up and down are told. */
+  log?: Logger;
 }
 
 interface Path {
@@ -60,6 +63,7 @@ function ndpFrame(type: 135 | 136, srcMac: Uint8Array, dstMac: Uint8Array, src: 
 }
 
 const eq = (a: Uint8Array, b: Uint8Array, off = 0) => b.every((x, i) => a[off + i] === x);
+const macString = (m: Uint8Array) => [...m].map((x) => x.toString(16).padStart(2, "0")).join(":");
 
 export class TapUnderlay implements UnderlayDriver {
   private cb: ((frames: Uint8Array[]) => void) | undefined;
@@ -69,8 +73,10 @@ export class TapUnderlay implements UnderlayDriver {
   private readonly timer: NodeJS.Timeout;
   private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
   private live: Path[] = [];
+  private readonly log: Logger;
 
   constructor(private readonly o: TapUnderlayOptions) {
+    this.log = (o.log ?? silentLogger()).child({ underlay: "tap" });
     this.self = ip16(o.address);
     this.mac = macBytes(o.mac);
     this.paths = o.nics.map((nic) => ({ nic, dev: TapDevice.open(nic.tap), mac: undefined, lastSeen: 0, up: false, tx: 0, unanswered: 0 }));
@@ -89,7 +95,9 @@ export class TapUnderlay implements UnderlayDriver {
    */
   private probe(): void {
     for (const p of this.paths) {
-      p.up = p.mac !== undefined && p.unanswered < 3;
+      const up = p.mac !== undefined && p.unanswered < 3;
+      if (p.up && !up) this.log.warn({ tap: p.nic.tap, nextHop: p.nic.nextHop, unanswered: p.unanswered }, "underlay next hop down");
+      p.up = up;
       const target = ip16(p.nic.nextHop);
       const dstMac = new Uint8Array([0x33, 0x33, 0xff, target[13], target[14], target[15]]);
       if (p.dev.send([ndpFrame(135, this.mac, dstMac, this.self, solicitedNode(target), target)]) === 1) p.unanswered++;
@@ -109,7 +117,11 @@ export class TapUnderlay implements UnderlayDriver {
           p.mac = f.length >= 54 + 32 && f[78] === 2 ? f.slice(80, 86) : f.slice(6, 12);
           p.lastSeen = Date.now();
           p.unanswered = 0;
-          if (!p.up) { p.up = true; this.refreshLive(); }
+          if (!p.up) {
+            p.up = true;
+            this.log.info({ tap: p.nic.tap, nextHop: p.nic.nextHop, mac: macString(p.mac) }, "underlay next hop up");
+            this.refreshLive();
+          }
         } else if (type === 135 && eq(f, this.self, 62)) {
           // someone asks for our underlay address
           p.dev.send([ndpFrame(136, this.mac, f.slice(6, 12), this.self, f.slice(22, 38), this.self, 0x60)]);
@@ -148,11 +160,15 @@ export class TapUnderlay implements UnderlayDriver {
   commit(): void { for (const p of this.paths) p.dev.commit(); }
 
   /** The next hops that are up, in NIC order (kept current so staging allocates nothing). */
-  private refreshLive(): void { this.live = this.paths.filter((p) => p.up && p.mac); }
+  private refreshLive(): void {
+    const had = this.live.length;
+    this.live = this.paths.filter((p) => p.up && p.mac);
+    if (had && !this.live.length) this.log.error({ nics: this.paths.length }, "no underlay next hop is up: frames to other sleds are refused");
+  }
 
   /** Per next hop: is it up, and how many frames went its way. */
   paths_(): { tap: string; nextHop: string; mac?: string; up: boolean; tx: number }[] {
-    return this.paths.map((p) => ({ tap: p.nic.tap, nextHop: ipText(ip16(p.nic.nextHop)), mac: p.mac ? [...p.mac].map((x) => x.toString(16).padStart(2, "0")).join(":") : undefined, up: p.up, tx: p.tx }));
+    return this.paths.map((p) => ({ tap: p.nic.tap, nextHop: ipText(ip16(p.nic.nextHop)), mac: p.mac ? macString(p.mac) : undefined, up: p.up, tx: p.tx }));
   }
 
   stats() { return { ...this.counters }; }

@@ -12,6 +12,7 @@
 
 import { createSocket, Socket, RemoteInfo } from "node:dgram";
 import { ip16, ipText } from "../../layers/program/addr.js";
+import { Logger, Throttled, silentLogger } from "../lib/log.js";
 
 export const GENEVE_PORT = 6081;
 export const OUTER_LEN = 14 + 40 + 8; // Ethernet + IPv6 + UDP before the Geneve header
@@ -41,6 +42,8 @@ export interface UdpUnderlayOptions {
   /** MACs used in the rebuilt outer Ethernet header. */
   localMac: string;
   nextHopMac: string;
+  /** Where the driver says what happened: bound, peers, socket errors (throttled). */
+  log?: Logger;
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -59,8 +62,12 @@ export class UdpUnderlay implements UnderlayDriver {
   private readonly macs: Uint8Array;
   private pending: Uint8Array[] = [];
   private flushQueued = false;
+  private readonly log: Logger;
+  private readonly warn: Throttled;
 
   private constructor(private readonly o: UdpUnderlayOptions) {
+    this.log = (o.log ?? silentLogger()).child({ underlay: "udp" });
+    this.warn = new Throttled(this.log);
     this.local = ip16(o.address);
     for (const [addr, hp] of Object.entries(o.peers ?? {})) this.addPeer(addr, hp);
     this.macs = new Uint8Array(12);
@@ -68,7 +75,7 @@ export class UdpUnderlay implements UnderlayDriver {
     this.macs.set(Buffer.from(o.nextHopMac.replace(/:/g, ""), "hex"), 6);
     this.sock = createSocket({ type: "udp6", reuseAddr: false });
     this.sock.on("message", (msg, rinfo) => this.receive(msg, rinfo));
-    this.sock.on("error", () => { this.counters.rxErrors++; });
+    this.sock.on("error", (err) => { this.counters.rxErrors++; this.warn.warn("socket", { err }, "underlay socket error"); });
   }
 
   static async open(o: UdpUnderlayOptions): Promise<UdpUnderlay> {
@@ -78,6 +85,7 @@ export class UdpUnderlay implements UnderlayDriver {
       u.sock.once("error", reject);
       u.sock.bind(b.port, b.host, () => { u.sock.off("error", reject); resolve(); });
     });
+    u.log.info({ address: o.address, bind: `[${b.host}]:${u.boundPort}`, peers: Object.keys(o.peers ?? {}).length }, "underlay up");
     return u;
   }
 
@@ -86,6 +94,7 @@ export class UdpUnderlay implements UnderlayDriver {
     const t = parseHostPort(hostPort);
     this.peers.set(ipText(ip16(address)), t);
     this.reverse.set(`${t.host}|${t.port}`, ipText(ip16(address)));
+    this.log.debug({ peer: ipText(ip16(address)), at: hostPort }, "underlay peer");
   }
 
   get boundPort(): number { return this.sock.address().port; }
@@ -103,6 +112,7 @@ export class UdpUnderlay implements UnderlayDriver {
     // outer Ethernet type IPv6, next header UDP, destination port 6081
     if (len < OUTER_LEN + 8 || f[off + 12] !== 0x86 || f[off + 13] !== 0xdd || f[off + 20] !== 17 || ((f[off + 56] << 8) | f[off + 57]) !== GENEVE_PORT) {
       this.counters.txErrors++;
+      this.warn.warn("not-geneve", { length: len }, "underlay refused a frame that is not Geneve over IPv6");
       return;
     }
     const dst = ipText(f.subarray(off + 38, off + 54));
@@ -120,12 +130,16 @@ export class UdpUnderlay implements UnderlayDriver {
     this.counters.tx++;
   }
 
-  private readonly onSent = (err: Error | null): void => { if (err) this.counters.txErrors++; };
+  private readonly onSent = (err: Error | null): void => {
+    if (!err) return;
+    this.counters.txErrors++;
+    this.warn.warn(`send:${(err as NodeJS.ErrnoException).code ?? err.message}`, { err }, "underlay send failed");
+  };
 
   private receive(msg: Buffer, rinfo: RemoteInfo): void {
     const src = this.reverse.get(`${rinfo.address}|${rinfo.port}`) ?? rinfo.address.replace(/%.*$/, "");
     let srcBytes: Uint8Array;
-    try { srcBytes = ip16(src); } catch { this.counters.rxErrors++; return; }
+    try { srcBytes = ip16(src); } catch { this.counters.rxErrors++; this.warn.warn("source", { from: rinfo.address }, "underlay datagram from a source that is not an IPv6 address"); return; }
     const f = new Uint8Array(OUTER_LEN + msg.length);
     f.set(this.macs.subarray(0, 6), 0); // to us
     f.set(this.macs.subarray(6, 12), 6); // from the next hop

@@ -10,6 +10,7 @@ import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { sh, inNs } from "../helpers/netns.js";
 import { needs } from "../helpers/tools.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../helpers/frames.js";
+import { recordingLogger } from "../helpers/log-records.js";
 
 const env = needs("root", "ip", "addon");
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:102::1";
@@ -18,9 +19,10 @@ const base = env.ready ? JSON.parse(readFileSync(new URL("../../examples/port-a.
 describe(env.title("tap underlay: ECMP over two paths and failover"), env.options, () => {
   let s1: SledHost, s2: SledHost, u1: TapUnderlay, u2: TapUnderlay;
   const d1 = new MemoryDevice("g1"), d2 = new MemoryDevice("g2");
+  const logs = recordingLogger("info");
 
   beforeAll(async () => {
-    u1 = new TapUnderlay({ address: A, mac: "02:08:20:01:01:0a", nics: [{ tap: "wua0", nextHop: B }, { tap: "wub0", nextHop: B }], probeMs: 200 });
+    u1 = new TapUnderlay({ address: A, mac: "02:08:20:01:01:0a", nics: [{ tap: "wua0", nextHop: B }, { tap: "wub0", nextHop: B }], probeMs: 200, log: logs.log });
     u2 = new TapUnderlay({ address: B, mac: "02:08:20:01:02:0a", nics: [{ tap: "wua1", nextHop: A }, { tap: "wub1", nextHop: A }], probeMs: 200 });
     try { sh("ip", "netns", "del", "wopte-fabric"); } catch { /* fresh */ }
     sh("ip", "netns", "add", "wopte-fabric");
@@ -73,5 +75,8 @@ describe(env.title("tap underlay: ECMP over two paths and failover"), env.option
     d1.inject(Array.from({ length: 32 }, (_, i) => syn(31000 + i)));
     await d2.waitFor(got + 32, 5000);
     expect(u1.paths_()[0].tx).toBe(before);
+    // the operator hears about both next hops coming up, then the one that went down
+    expect(logs.records.filter((r) => r.msg === "underlay next hop up").map((r) => r.tap).sort()).toEqual(["wua0", "wub0"]);
+    expect(logs.records.filter((r) => r.msg === "underlay next hop down")).toMatchObject([{ tap: "wua0", nextHop: B, level: 40 }]);
   }, 20_000);
 });

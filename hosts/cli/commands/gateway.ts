@@ -73,7 +73,7 @@ async function runHost(path: string | undefined, logLevel: string | undefined, a
   try { level = logLevelFrom(logLevel); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
   const log = createLogger({ name: "wopte-gateway", level });
   const c = loadGatewayConfig(path);
-  const underlay = await UdpUnderlay.open({ address: c.underlay.address, bind: c.underlay.bind, peers: c.underlay.peers, localMac: c.underlay.mac, nextHopMac: c.underlay.nextHopMac });
+  const underlay = await UdpUnderlay.open({ address: c.underlay.address, bind: c.underlay.bind, peers: c.underlay.peers, localMac: c.underlay.mac, nextHopMac: c.underlay.nextHopMac, log });
   const external = await openDevice(c.external.device, "external");
   let metrics: ReturnType<typeof gatewayMetrics> | undefined;
   const gw = await GatewayHost.create({

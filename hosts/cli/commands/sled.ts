@@ -33,8 +33,8 @@ export async function run(args: string[]): Promise<number> {
   const cfg = loadSledConfig(values.config);
   const u = cfg.underlay;
   const underlay = u.driver === "tap"
-    ? new TapUnderlay({ address: u.address, mac: u.mac, nics: u.nics, probeMs: u.probeMs })
-    : await UdpUnderlay.open({ address: u.address, bind: u.bind, peers: u.peers, localMac: u.mac, nextHopMac: u.nextHopMac });
+    ? new TapUnderlay({ address: u.address, mac: u.mac, nics: u.nics, probeMs: u.probeMs, log })
+    : await UdpUnderlay.open({ address: u.address, bind: u.bind, peers: u.peers, localMac: u.mac, nextHopMac: u.nextHopMac, log });
   let metrics: ReturnType<typeof sledMetrics> | undefined;
   const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
