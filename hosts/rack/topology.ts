@@ -76,7 +76,7 @@ export function portConfigs(t: Topology): Map<string, GuestPort[]> {
         name: g.name, vni: v.vni,
         guest: { mac: g.mac, ipv4: g.ipv4 }, subnet: { ipv4: v.subnet4 }, gateway: { mac: v.gateway.mac, ipv4: v.gateway.ipv4 },
         sled: { underlay: s.underlay, mac: "02:08:20:00:00:01", nextHopMac: "02:08:20:ff:ff:01", mtu: 9000 },
-        boundary: { underlay: t.boundary.underlay, vni: 99, mac: "02:08:20:bb:00:01" },
+        boundary: { underlay: t.boundary.underlay, vni: 99 },
         externalIps: g.externalIps,
         firewall: g.firewall,
         routes: [{ dest: "0.0.0.0/0", target: { type: "internetGateway" } }],

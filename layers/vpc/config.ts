@@ -9,6 +9,7 @@ import { z } from "zod";
 import { isIP, isV4, ip16, ipText } from "../program/addr.js";
 import { mac, ipv4, ipv6, ip, cidr, cidr4, cidr6, port, vni, portRange, name, label } from "../program/fields.js";
 import { isRoutableGroup, isMulticast, isUnderlayGroup } from "./multicast.js";
+import { TUNNEL_ENDPOINT_MAC } from "./constants.js";
 
 export const FirewallHost = z.union([
   z.strictObject({ type: z.literal("ip"), value: ip }),
@@ -104,7 +105,12 @@ export const PortConfigSchema = z.strictObject({
     nextHopMac: mac.default("02:08:20:ff:ff:01"),
     mtu: z.number().int().min(1280).max(65535).default(9000),
   }),
-  boundary: z.strictObject({ underlay: ipv6, vni: vni.default(99), mac: mac.default("02:08:20:bb:00:01") }).optional(),
+  /**
+   * Boundary services' tunnel endpoint: its underlay address, VNI (99) and the
+   * inner destination MAC of frames sent to it (OPTE writes the tunnel-endpoint
+   * MAC a8:40:25:77:77:77: boundary services has no presence on the VPC).
+   */
+  boundary: z.strictObject({ underlay: ipv6, vni: vni.default(99), mac: mac.default(TUNNEL_ENDPOINT_MAC) }).optional(),
   dhcp: z.strictObject({
     dnsServers: z.array(ip).max(4).default([]),
     domainName: z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "expected a DNS domain name").optional(),

@@ -18,6 +18,8 @@ export const TABLE = {
 export const ROUTE = { none: 0, vpc: 1, instance: 2, internet: 3, multicast: 4 } as const;
 
 export const BOUNDARY_VNI = 99;
+/** The inner destination MAC of frames to boundary services (OPTE's TUNNEL_ENDPOINT_MAC). */
+export const TUNNEL_ENDPOINT_MAC = "a8:40:25:77:77:77";
 export const SERVICES_VNI = 100;
 export const FIRST_GUEST_VNI = 1024;
 

@@ -6,7 +6,9 @@
 // VPC's VNI and the destination guest's MAC, TCP with the Oxide MSS option
 // (room for the host to carry the guest's MSS when it segments, as OPTE
 // reserves it); internet-bound traffic goes to boundary services with the
-// boundary VNI and the Oxide External option; multicast goes to the group's
+// boundary VNI and the tunnel endpoint's MAC inside, as OPTE sends it (no
+// Oxide External option: that tags what boundary services bring *in* from
+// outside the rack); multicast goes to the group's
 // underlay address from the M2P table (VNI 77, group MACs, the Multicast
 // option; TCP refused by the engine).
 // Inbound, only Geneve on the port's VNI, addressed to the guest's MAC and
@@ -45,7 +47,7 @@ export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): Layer
     action: { kind: "encap", table: TABLE.m2p, key: "innerDstNoVni", multicast: true } });
   if (c.boundary) {
     rules.push({ id: id++, dir: "out", priority: 30, predicates: [route(ROUTE.internet)],
-      action: { kind: "encap", table: TABLE.boundary, key: { vni: 0, ip: "::", port: 0 }, external: true } });
+      action: { kind: "encap", table: TABLE.boundary, key: { vni: 0, ip: "::", port: 0 }, setInnerEthDst: true } });
   }
 
   id = multicastInbound(c, rules, id);

@@ -15,8 +15,10 @@ describe("compareHeaders", () => {
     const s = (loadScenarios(root) as PlaygroundScenario[]).find((x) => x.name === "nat-out-ping")!;
     const [out] = await replayFrames(loadPortConfig(`${root}fixtures/nat-out-ping/port.json`), s.frames.map((f) => ({ ...f, bytes: bytes(f.hex) })));
     const m = compareHeaders(decodeFrame(bytes(s.frames[0].hex)), decodeFrame(out.output!.bytes));
-    expect(m.output.map((h) => `${h.name}:${h.mark}`)).toEqual(["Ethernet:added", "IPv6:added", "UDP:added", "Geneve:added", "Ethernet:same", "IPv4:changed", "ICMP:changed"]);
-    expect(m.input.map((h) => h.mark)).toEqual(["same", "changed", "changed"]);
+    expect(m.output.map((h) => `${h.name}:${h.mark}`)).toEqual(["Ethernet:added", "IPv6:added", "UDP:added", "Geneve:added", "Ethernet:changed", "IPv4:changed", "ICMP:changed"]);
+    // the inner Ethernet destination becomes boundary services' tunnel-endpoint MAC
+    expect(m.output[4].fields.find((f) => f.name === "destination")).toMatchObject({ value: "a8:40:25:77:77:77", mark: "changed" });
+    expect(m.input.map((h) => h.mark)).toEqual(["changed", "changed", "changed"]);
     const src = m.output[5].fields.find((f) => f.name === "source")!;
     expect(src).toMatchObject({ value: "198.51.100.10", mark: "changed", other: "172.30.0.5" });
     expect(m.output[5].fields.find((f) => f.name === "destination")!.mark).toBe("same");

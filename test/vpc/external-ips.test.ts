@@ -16,7 +16,7 @@ function sources(b: ReturnType<Engine["newBatch"]>, dst: string, sports: number[
   b.run(sports.length, 1);
   return sports.map((_, i) => {
     if (b.verdict(i) !== Verdict.Pass) return reasonName(b.reason(i));
-    const ip = b.output(i).subarray(74 + 14);
+    const ip = b.output(i).subarray(70 + 14); // outer headers, inner Ethernet
     return [...ip.subarray(12, 16)].join(".");
   });
 }

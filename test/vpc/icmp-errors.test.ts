@@ -32,7 +32,7 @@ describe("ICMP errors about NATed flows", () => {
     b.set(0, ipFrame(GW, G, "172.30.0.5", "203.0.113.9", 17, udp("172.30.0.5", "203.0.113.9", 5000, 53, new Uint8Array(12))), 0, Dir.Out);
     b.run(1, 1);
     const sent = b.output(0);
-    const innerIp = sent.subarray(74 + 14); // outer 70 + Oxide option 4, inner Ethernet 14
+    const innerIp = sent.subarray(70 + 14); // outer 70 (no option towards boundary services), inner Ethernet 14
     expect([...innerIp.subarray(12, 16)].join(".")).toBe("198.51.100.10");
     const quoted = Uint8Array.from(innerIp.subarray(0, 28)); // IP header + 8 bytes, as a router quotes it
     const err = ipv4(from, "198.51.100.10", 1, icmpError(type, code, quoted));

@@ -28,7 +28,7 @@ describe("vpc smoke", () => {
       [Verdict.Hairpin, "None", 0, 42],
       [Verdict.Hairpin, "None", 0, 50],
       [Verdict.Pass, "None", 255, 54 + 70 + 8], // VPC-internal TCP: Geneve + the MSS option
-      [Verdict.Pass, "None", 255, 54 + 74],     // internet-bound: Geneve + the External option
+      [Verdict.Pass, "None", 255, 54 + 70],     // internet-bound: Geneve, no option
       [Verdict.Drop, "SpoofedSource", 0, 0],
       [Verdict.Pass, "None", 255, 74 + 70 + 8],
     ]);
