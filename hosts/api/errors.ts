@@ -7,6 +7,7 @@ import { z } from "zod";
 import { NotFound, Conflict } from "../sled/sled.js";
 import { ConfigError } from "../../layers/vpc/config.js";
 import { EngineError } from "../engine/engine.js";
+import { RoutingDaemonError } from "../gateway/bgp.js";
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) { super(message); }
@@ -28,5 +29,6 @@ export function classify(err: unknown): { status: number; message: string; heade
   if (err instanceof ConfigError) return { status: 400, message: err.issues.map((i) => `${i.path || "(body)"}: ${i.message}`).join("; ") };
   if (err instanceof z.ZodError) return { status: 400, message: issueText(err.issues) };
   if (err instanceof EngineError) return { status: 422, message: err.message };
+  if (err instanceof RoutingDaemonError) return { status: 502, message: err.message };
   return undefined;
 }

@@ -65,6 +65,9 @@ export function birdConfig(o: BgpOptions, prefixes: string[]): string {
   ].join("\n");
 }
 
+/** BIRD refused or could not be reached: the API answers 502, naming BIRD's reason. */
+export class RoutingDaemonError extends Error {}
+
 export class BgpSpeaker {
   private child: ChildProcess | undefined;
   private prefixes: string[] = [];
@@ -84,6 +87,8 @@ export class BgpSpeaker {
     const [cmd, ...args] = [...(this.o.wrap ?? []), this.o.bird ?? "bird", "-f", "-c", this.o.configPath, "-s", this.o.socketPath];
     this.child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
+    // a missing binary is an 'error' event; unheard, it would end the host
+    this.child.on("error", (e) => { err += e.message; });
     this.child.stderr!.on("data", (d) => { err += d; });
     const deadline = Date.now() + 5000;
     while (!existsSync(this.o.socketPath)) {
@@ -94,8 +99,12 @@ export class BgpSpeaker {
 
   /** Advertise exactly `prefixes` from now on (reloads BIRD's config). */
   async update(prefixes: string[]): Promise<void> {
-    this.write(prefixes);
-    await this.birdc("configure");
+    try {
+      this.write(prefixes);
+      await this.birdc("configure");
+    } catch (e) {
+      throw new RoutingDaemonError(`BIRD did not take the new ranges: ${(e as Error).message.trim()}`);
+    }
   }
 
   async birdc(...cmd: string[]): Promise<string> {

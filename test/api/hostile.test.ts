@@ -154,6 +154,18 @@ describe("the gateway host refuses what used to hurt it", () => {
     expect((await send("DELETE", "/nat/198.51.100.30/1000")).status).toBe(200);
   });
 
+  it("answers 502, naming BIRD's reason, when the routing daemon refuses a change", async () => {
+    const { RoutingDaemonError } = await import("../../hosts/gateway/bgp.js");
+    const g2 = await startGateway();
+    try {
+      g2.host.onOwnedPrefixes(() => { throw new RoutingDaemonError("BIRD did not take the new ranges: Connection refused"); });
+      const r = await raw({ port: portOf(g2.tcp) }, requestBytes("PUT", "/advertised", { token: g2.tcp.admin, body: JSON.stringify(["203.0.113.0/24"]) }));
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body).error).toMatch(/BIRD did not take/);
+      expect((await raw({ port: portOf(g2.tcp) }, requestBytes("GET", "/health", { token: g2.tcp.admin }))).status).toBe(200);
+    } finally { await g2.close(); }
+  });
+
   it("refuses an advertised prefix carrying BIRD configuration", async () => {
     const r = await send("PUT", "/advertised", ["198.51.100.0/24/ blackhole; }\nprotocol kernel evil { ipv4 { export all; }; }"]);
     expect(r.status).toBe(400);
