@@ -35,6 +35,7 @@ import { FlowLog, FlowEvent, logFlow, logDeny } from "./flow/log";
 import { noteDeletion } from "./snapshot/snapshot";
 import { targetFind, targetRef, targetDeref, entryAt, E_MAC, E_HITS } from "./maps/targets";
 import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool";
+import { natDecisionHolds, hasSnatBinding } from "./nat/affinity";
 import { isMulticastIp, multicastMac } from "./packet/multicast";
 
 // ToHost: a ToHost rule handed the frame, unchanged, to the host (membership
@@ -310,6 +311,19 @@ function encap(p: Port, params: usize): u32 {
   return 0;
 }
 
+/**
+ * The first direction of a flow that already has a source NAT from layer `li`
+ * keeps it when its external address still holds (nat/affinity.ts): the same
+ * SNAT address and port, or the same 1:1 address. False: decide by the rules.
+ */
+function keepSrcNat(p: Port, l: Layer, rec: usize, li: u32): bool {
+  if ((layerBits(rec, li) & LayerBit.SrcNat) == 0 || !natDecisionHolds(p, l, rec, meta)) return false;
+  const kin = rec + keyOff(Dir.In);
+  if (!xbSetIp(true, load<u64>(kin + K_DST_HI), load<u64>(kin + K_DST_LO))) return false;
+  if (hasSnatBinding(rec)) xbSetPort(true, <u32>load<u16>(rec + R_NAT_PORT));
+  return true;
+}
+
 /** SNAT from pool `poolId`: keep the flow's binding if it is still valid, else take a port. */
 function snat(p: Port, rec: usize, poolId: u32): u32 {
   const pool = portPool(p, poolId);
@@ -375,8 +389,13 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     if (isReply) {
       const bits = layerBits(rec, li);
       if (bits != 0) {
-        if (!applyReverse(rec, origin, bits)) return fail(p, dir, li, 0xffffffff, Reason.XformUnsupported);
-        continue;
+        if ((bits & (LayerBit.SrcNat | LayerBit.DstNat)) == 0 || natDecisionHolds(p, l, rec, m)) {
+          if (!applyReverse(rec, origin, bits)) return fail(p, dir, li, 0xffffffff, Reason.XformUnsupported);
+          continue;
+        }
+        // The flow's external address is no longer the port's: nothing comes
+        // in on it, and what goes out is NATed afresh by the rules below.
+        if (dir == Dir.In) return fail(p, dir, li, 0xffffffff, Reason.NotForPort);
       }
     }
     const rule = layerMatch(l, dir, m);
@@ -393,6 +412,12 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       plen = <u32>load<u16>(rule + RH_ACTION_LEN);
       const hits = l.ruleHits + (<usize>rulePosition(l, rule) << 3);
       store<u64>(hits, load<u64>(hits) + 1);
+    }
+    // A flow keeps the source NAT it has while its external address holds,
+    // whichever external address the rules would pick for a new flow now.
+    if ((action == ActionKind.Snat || action == ActionKind.Nat11Src) && rec != 0 && !isReply && keepSrcNat(p, l, rec, li)) {
+      pending |= (LayerBit.SrcNat | LayerBit.Allow) << (li << 2);
+      continue;
     }
     switch (action) {
       case ActionKind.Allow: break;
@@ -439,6 +464,8 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
         break;
       }
       case ActionKind.Nat11Src:
+        // a SNAT binding that no longer holds gives its port back
+        if (rec != 0 && hasSnatBinding(rec)) releaseBinding(p, rec);
         if (!xbSetIp(true, ld64(params), ld64(params + 8))) return fail(p, dir, li, ruleId, Reason.XformUnsupported);
         pending |= (LayerBit.SrcNat | LayerBit.Allow) << (li << 2);
         break;
@@ -480,14 +507,15 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       count(p, Ctr.Reevaluated, 1);
     }
     memory.copy(rec + xOff(dir), XB, X_SIZE);
+    // a port SNAT took, for the first direction or for a reply NATed afresh, is the flow's
+    if (natTakenPool != NO_NAT_POOL) {
+      store<u16>(rec + R_NAT_POOL, <u16>natTakenPool);
+      store<u16>(rec + R_NAT_PORT, <u16>natTakenPort);
+      natTakenPool = NO_NAT_POOL;
+    }
     if (dir == origin) {
       store<u32>(rec + R_LAYER_BITS, pending);
       store<u8>(rec + R_METER, <u8>pendingMeter);
-      if (natTakenPool != NO_NAT_POOL) {
-        store<u16>(rec + R_NAT_POOL, <u16>natTakenPool);
-        store<u16>(rec + R_NAT_PORT, <u16>natTakenPort);
-        natTakenPool = NO_NAT_POOL;
-      }
       indexReverse(p, rec, dir);
     }
     touch(p, rec, dir, m, len, now);

@@ -134,7 +134,7 @@ export class SledApi {
         },
       }),
       route({
-        method: "PUT", path: "/ports/{name}/external-ips", summary: "the port's SNAT, ephemeral and floating IPs (NAT state that still fits is kept)",
+        method: "PUT", path: "/ports/{name}/external-ips", summary: "the port's SNAT, ephemeral and floating IPs (open flows keep their external address while the port still has it)",
         params: Port, body: ExternalIps,
         handler: async ({ params, body }) => {
           await update(params.name, (j) => { j.externalIps = body; });

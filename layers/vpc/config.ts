@@ -43,16 +43,24 @@ export const RouteTarget = z.union([
 export const Route = z.strictObject({ dest: cidr, target: RouteTarget });
 
 const igwId = z.number().int().min(0).max(255);
-/** An external IP, optionally tied to one internet gateway (source selection by the gateway a route chose). */
-export const ExternalIp = z.strictObject({ ip, igw: igwId.optional() });
-export const SnatBlock = z.strictObject({ ip, firstPort: port, lastPort: port, igw: igwId.optional() })
+/**
+ * The internet gateways an external address serves (RFD 21: a route to a
+ * gateway narrows the sources a packet may leave from): one id or a set;
+ * absent, gateway 0 (the one a route names when it gives no `id`).
+ */
+const igws = z.union([igwId, z.array(igwId).min(1).max(16)]).optional();
+export const ExternalIp = z.strictObject({ ip, igw: igws });
+export const SnatBlock = z.strictObject({ ip, firstPort: port, lastPort: port, igw: igws })
   .refine((s) => s.firstPort <= s.lastPort, "firstPort must not exceed lastPort");
 
 /** A port's external addresses: SNAT, an ephemeral IP, floating IPs. */
 export const ExternalIps = z.strictObject({
   /** One SNAT block, or one per internet gateway (`igw`). */
   snat: z.union([SnatBlock, z.array(SnatBlock).max(8)]).optional(),
-  ephemeral: z.union([ip, ExternalIp]).optional(),
+  /** The ephemeral IP, or one per address family. */
+  ephemeral: z.union([ip, ExternalIp, z.array(z.union([ip, ExternalIp])).min(1).max(2)]).optional()
+    .refine((e) => !Array.isArray(e) || e.length < 2 || isV4(typeof e[0] === "string" ? e[0] : e[0].ip) !== isV4(typeof e[1] === "string" ? e[1] : e[1].ip),
+      "one ephemeral IP per address family"),
   floating: z.array(z.union([ip, ExternalIp])).default([]),
 });
 

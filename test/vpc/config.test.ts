@@ -31,6 +31,16 @@ describe("port config validation", () => {
     expect(got).toContain("vni: VNI 99 is reserved for boundary services");
   });
 
+  it("takes an ephemeral IP per family, not two of one, and internet gateway sets", () => {
+    const two = structuredClone(good);
+    two.externalIps.ephemeral = ["198.51.100.30", { ip: "2001:db8::30", igw: [0, 3] }];
+    expect(issues(two)).toEqual([]);
+    two.externalIps.ephemeral = ["198.51.100.30", "198.51.100.31"];
+    expect(issues(two)).toContain("externalIps.ephemeral: one ephemeral IP per address family");
+    two.externalIps.ephemeral = { ip: "198.51.100.30", igw: [] };
+    expect(issues(two).some((i) => i.startsWith("externalIps.ephemeral"))).toBe(true);
+  });
+
   it("refuses unknown fields at any depth, naming them (a misspelt key must not leave a port open)", () => {
     const bad = structuredClone(good);
     bad.firewal = [];
