@@ -2,8 +2,9 @@
 // loaded on demand so a command's dependencies cost nothing to the others.
 // Help lists only the commands this build has.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { report, UsageError } from "./conventions.js";
 
 const COMMANDS: Record<string, { file: string; summary: string }> = {
   demo: { file: "demo", summary: "run the rack-in-a-box demo (the default `npm start`)" },
@@ -38,7 +39,20 @@ function help(): string {
   const cmds = available();
   const width = Math.max(...cmds.map(([k]) => k.length));
   const lines = cmds.map(([k, v]) => `  ${k.padEnd(width)}  ${v.summary}`);
-  return `usage: wopte <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun \`wopte <command> --help\` for a command's options.`;
+  return `usage: wopte <command> [options]\n       wopte --version\n\ncommands:\n${lines.join("\n")}\n\n` +
+    `Run \`wopte <command> --help\` for a command's options. Exit status: 0 success,\n1 failure or a difference found, 2 usage (README, "The wopte command").`;
+}
+
+/** The package's version, from package.json beside dist/ or the source tree. */
+function version(): string {
+  for (const up of ["../../../package.json", "../../package.json"]) {
+    const p = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "wopte") return pkg.version ?? "unknown";
+    }
+  }
+  return "unknown";
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -47,13 +61,21 @@ export async function main(argv: string[]): Promise<void> {
     console.log(help());
     return;
   }
-  const entry = available().find(([k]) => k === name)?.[1];
-  if (!entry) {
-    console.error(`wopte: unknown command "${name}"\n\n${help()}`);
-    process.exitCode = 2;
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`wopte ${version()}`);
     return;
   }
-  const mod = (await import(`./commands/${entry.file}.js`)) as Command;
-  const code = await mod.run(rest);
-  if (typeof code === "number") process.exitCode = code;
+  const entry = available().find(([k]) => k === name)?.[1];
+  if (!entry) {
+    const what = name.startsWith("-") ? `unknown option ${name}` : `unknown command "${name}"`;
+    process.exitCode = report(new UsageError(`${what} (commands: ${available().map(([k]) => k).join(", ")})`), help());
+    return;
+  }
+  const mod = (await import(`./commands/${entry.file}.js`)) as Command & { USAGE?: string };
+  try {
+    const code = await mod.run(rest);
+    if (typeof code === "number") process.exitCode = code;
+  } catch (err) {
+    process.exitCode = report(err, mod.USAGE);
+  }
 }

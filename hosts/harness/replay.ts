@@ -98,13 +98,15 @@ function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, s
  * Frames of a capture with a side each (pcapng interfaces named guest/network,
  * or `dir` for every frame) and the engine clock (ms since the first frame).
  */
-export function framesOf(capture: CapturedFrame[], dir?: "out" | "in"): InputFrame[] {
+export function framesOf(all: CapturedFrame[], dir?: "out" | "in"): InputFrame[] {
+  // a `wopte capture` file also holds what the port emitted: those are results, not inputs
+  const capture = all.filter((f) => !f.emitted);
   const base = Math.floor(capture[0]?.timeMs ?? 0);
   return capture.map((f, i) => {
     const side: Side | undefined = dir ? (dir === "out" ? "guest" : "network") : f.side;
     if (!side) {
       const what = f.interfaceName !== undefined ? `comes from interface "${f.interfaceName}"` : "has no side (classic pcap)";
-      throw new InputError(`frame ${i} ${what}: use a pcapng with interfaces named guest/network, or pass --dir out|in`);
+      throw new InputError(`frame ${i} ${what}: use a pcapng with interfaces named guest/network (or from-guest/from-network, as wopte capture writes), or pass --dir out|in`);
     }
     const now = Math.floor(f.timeMs) - base;
     if (now < 0) throw new InputError(`frame ${i} is older than the first frame: the capture's clock must not go back`);

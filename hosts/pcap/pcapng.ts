@@ -10,9 +10,31 @@
 
 export type Side = "guest" | "network";
 
+/**
+ * What an interface's name says about its frames: fixtures name the port's
+ * two sides `guest` and `network`; `wopte capture` writes what entered the
+ * port (`from-guest`, `from-network`) and what the port emitted
+ * (`to-guest`, `to-network`); earlier captures called these guest-in,
+ * network-in, guest-out and network-out.
+ */
+export const INTERFACE_ROLES: Record<string, { side: Side; emitted: boolean }> = {
+  "guest": { side: "guest", emitted: false }, "network": { side: "network", emitted: false },
+  "from-guest": { side: "guest", emitted: false }, "from-network": { side: "network", emitted: false },
+  "to-guest": { side: "guest", emitted: true }, "to-network": { side: "network", emitted: true },
+  "guest-in": { side: "guest", emitted: false }, "network-in": { side: "network", emitted: false },
+  "guest-out": { side: "guest", emitted: true }, "network-out": { side: "network", emitted: true },
+};
+
 export interface CapturedFrame {
-  /** The interface's name when it is `guest` or `network`; undefined otherwise and for classic pcap. */
+  /**
+   * The side of the port the frame came from (or, when `emitted`, went to),
+   * by its interface's name (INTERFACE_ROLES); undefined for other names and classic pcap.
+   */
   side: Side | undefined;
+  /** The port emitted this frame (a capture's to-guest/to-network interfaces): an output, not an input. */
+  emitted?: boolean;
+  /** The frame's opt_comment, if any (wopte capture writes why a frame was dropped). */
+  comment?: string;
   interfaceName?: string;
   /** Index of the interface in its section (pcapng only). */
   interfaceId?: number;
@@ -103,14 +125,31 @@ function readPcapng(buf: Uint8Array, dv: DataView): CapturedFrame[] {
       const caplen = dv.getUint32(body + 12, le);
       if (caplen > end - body - 20) throw new CaptureError(`packet at byte ${at} claims ${caplen} bytes, more than its block holds`);
       const timeMs = ticksToMs(ticks + iface.offsetSec * iface.perSecond, iface.perSecond);
-      const side = iface.name === "guest" || iface.name === "network" ? iface.name : undefined;
-      out.push({ side, interfaceName: iface.name, interfaceId: id, timeMs, bytes: buf.slice(body + 20, body + 20 + caplen) });
+      const role = iface.name !== undefined ? INTERFACE_ROLES[iface.name] : undefined;
+      const frame: CapturedFrame = { side: role?.side, interfaceName: iface.name, interfaceId: id, timeMs, bytes: buf.slice(body + 20, body + 20 + caplen) };
+      if (role?.emitted) frame.emitted = true;
+      if (type === EPB) {
+        const comment = packetComment(buf, dv, le, body + 20 + pad4(caplen), end);
+        if (comment !== undefined) frame.comment = comment;
+      }
+      out.push(frame);
     } else if (type === SPB) {
       throw new CaptureError(`simple packet block at byte ${at}: it carries no timestamp; use enhanced packet blocks`);
     }
     at += len;
   }
   return out;
+}
+
+/** The first opt_comment among a packet block's options (malformed options are ignored: they are optional). */
+function packetComment(buf: Uint8Array, dv: DataView, le: boolean, from: number, end: number): string | undefined {
+  for (let o = from; o + 4 <= end;) {
+    const code = dv.getUint16(o, le), olen = dv.getUint16(o + 2, le);
+    if (code === 0 || olen > end - o - 4) return undefined;
+    if (code === 1) return new TextDecoder().decode(buf.subarray(o + 4, o + 4 + olen));
+    o += 4 + pad4(olen);
+  }
+  return undefined;
 }
 
 function readInterface(buf: Uint8Array, dv: DataView, le: boolean, body: number, end: number): Interface {
@@ -149,8 +188,58 @@ export function writeCapture(frames: { side: Side; timeMs: number; bytes: Uint8A
   return writeInterfaces(["guest", "network"], frames.map((f) => ({ iface: f.side === "guest" ? 0 : 1, timeMs: f.timeMs, bytes: f.bytes })));
 }
 
-/** Write pcapng (little endian, µs) with any named Ethernet interfaces; each frame names its interface by index. */
-export function writeInterfaces(names: string[], frames: { iface: number; timeMs: number; bytes: Uint8Array }[]): Uint8Array {
+/** A frame for `writeInterfaces`. */
+export interface FrameToWrite {
+  iface: number;
+  /** ms since the epoch; `timeNs` (ns since the epoch) wins when given, for nanosecond captures. */
+  timeMs: number;
+  timeNs?: bigint;
+  bytes: Uint8Array;
+  /** epb_flags direction: the frame came in to the port, or went out of it. */
+  direction?: "inbound" | "outbound";
+  /** opt_comment: free text Wireshark shows with the frame (frame.comment), e.g. why it was dropped. */
+  comment?: string;
+}
+
+export interface WriteOptions {
+  /** Timestamp resolution (if_tsresol): microseconds (the default) or nanoseconds. */
+  resolution?: "us" | "ns";
+}
+
+// option codes (draft-ietf-opsawg-pcapng §3.5, §4.2, §4.3)
+const OPT_COMMENT = 1, IF_NAME = 2, IF_TSRESOL = 9, EPB_FLAGS = 2;
+
+/** Options as a block body tail: each code, length, value padded to 4, then opt_endofopt. */
+function options(list: [number, Uint8Array][]): Uint8Array {
+  if (!list.length) return new Uint8Array(0);
+  const out = new Uint8Array(list.reduce((n, [, v]) => n + 4 + pad4(v.length), 0) + 4);
+  const d = new DataView(out.buffer);
+  let o = 0;
+  for (const [code, v] of list) {
+    d.setUint16(o, code, true); d.setUint16(o + 2, v.length, true);
+    out.set(v, o + 4);
+    o += 4 + pad4(v.length);
+  }
+  return out; // the last four bytes stay zero: opt_endofopt
+}
+
+function u32le(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
+
+/** Ticks since the epoch at `perSecond` (rounded; negative clamped). */
+function ticks(f: FrameToWrite, perSecond: bigint): bigint {
+  if (f.timeNs !== undefined) return f.timeNs < 0n ? 0n : (f.timeNs * perSecond) / 1_000_000_000n;
+  return perSecond === 1_000_000n ? micros(f.timeMs) : BigInt(Math.max(0, Math.round(f.timeMs * 1000))) * (perSecond / 1_000_000n);
+}
+
+/**
+ * Write pcapng (little endian) with any named Ethernet interfaces; each frame
+ * names its interface by index and may carry a direction and a comment.
+ */
+export function writeInterfaces(names: string[], frames: FrameToWrite[], o: WriteOptions = {}): Uint8Array {
   const blocks: Uint8Array[] = [];
   const block = (type: number, body: Uint8Array) => {
     const len = 12 + pad4(body.length);
@@ -161,28 +250,35 @@ export function writeInterfaces(names: string[], frames: { iface: number; timeMs
     dv.setUint32(len - 4, len, true);
     blocks.push(b);
   };
+  const enc = new TextEncoder();
+  const perSecond = o.resolution === "ns" ? 1_000_000_000n : 1_000_000n;
   const shb = new Uint8Array(16);
   const s = new DataView(shb.buffer);
   s.setUint32(0, BYTE_ORDER_MAGIC, true); s.setUint16(4, 1, true); s.setUint16(6, 0, true);
   s.setBigInt64(8, -1n, true); // section length not given
   block(SHB, shb);
   for (const name of names) {
-    const nb = new TextEncoder().encode(name);
-    const body = new Uint8Array(8 + 4 + pad4(nb.length) + 4);
+    const opts = options([[IF_NAME, enc.encode(name)], ...(o.resolution === "ns" ? [[IF_TSRESOL, Uint8Array.of(9)] as [number, Uint8Array]] : [])]);
+    const body = new Uint8Array(8 + opts.length);
     const d = new DataView(body.buffer);
     d.setUint16(0, LINKTYPE_ETHERNET, true); d.setUint32(4, 0, true); // snaplen: unlimited
-    d.setUint16(8, 2, true); d.setUint16(10, nb.length, true); body.set(nb, 12); // if_name, then opt_endofopt
+    body.set(opts, 8);
     block(IDB, body);
   }
   for (const f of frames) {
     if (!(f.iface >= 0 && f.iface < names.length)) throw new Error(`frame names interface ${f.iface}; there are ${names.length}`);
-    const body = new Uint8Array(20 + pad4(f.bytes.length));
+    const opts = options([
+      ...(f.direction ? [[EPB_FLAGS, u32le(f.direction === "inbound" ? 1 : 2)] as [number, Uint8Array]] : []),
+      ...(f.comment ? [[OPT_COMMENT, enc.encode(f.comment)] as [number, Uint8Array]] : []),
+    ]);
+    const body = new Uint8Array(20 + pad4(f.bytes.length) + opts.length);
     const d = new DataView(body.buffer);
-    const us = micros(f.timeMs);
+    const t = ticks(f, perSecond);
     d.setUint32(0, f.iface, true);
-    d.setUint32(4, Number(us >> 32n), true); d.setUint32(8, Number(us & 0xffffffffn), true);
+    d.setUint32(4, Number(t >> 32n), true); d.setUint32(8, Number(t & 0xffffffffn), true);
     d.setUint32(12, f.bytes.length, true); d.setUint32(16, f.bytes.length, true);
     body.set(f.bytes, 20);
+    body.set(opts, 20 + pad4(f.bytes.length));
     block(EPB, body);
   }
   return concat(blocks);

@@ -15,6 +15,7 @@ import { createVnicRings } from "../io/ring-device.js";
 import type { EndpointStats } from "./endpoint.js";
 import { UnderlaySwitch, SwitchCounters } from "./switch.js";
 import { liveView } from "./view.js";
+import { LiveScreen } from "../lib/screen.js";
 
 export interface PortStatsView {
   port: string; flows?: number; counters: Record<string, number> & { drops: Record<string, number> };
@@ -97,18 +98,21 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
   const realGuests = o.tap ? startTapGuests(t, specs, o.durationMs, (r) => reports.set(`${r.machine}/guests`, r)) : undefined;
   for (const w of everyWorker) w.postMessage({ type: "start" });
   const previous = new Map();
+  const screen = new LiveScreen();
+  if (o.live) screen.start();
+  try {
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const elapsed = Date.now() - started;
-      if (o.live) {
-        if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
-        console.log(liveView([...reports.values()], elapsed, previous, underlay.counters));
-      }
+      if (o.live) screen.draw(liveView([...reports.values()], elapsed, previous, underlay.counters));
       o.onTick?.([...reports.values()], elapsed, { ...underlay.counters });
       if ((o.durationMs > 0 && elapsed >= o.durationMs) || o.signal?.aborted) { clearInterval(tick); resolve(); }
     }, 1000);
     o.signal?.addEventListener("abort", () => { clearInterval(tick); resolve(); });
   });
+  } finally {
+    screen.stop();
+  }
   await realGuests?.done;
   // final reports, then stop (a machine that does not answer within 5 s is terminated anyway: a loaded two-core host can take seconds)
   await Promise.all(everyWorker.map((w, i) => new Promise<void>((resolve) => {

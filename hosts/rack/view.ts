@@ -3,10 +3,10 @@
 
 import type { MachineReport, RackSummary } from "./rack.js";
 import type { SwitchCounters } from "./switch.js";
-import { table } from "../cli/client.js";
-import { rate } from "../cli/commands/top.js";
+import { table, wrap, screenWidth } from "../cli/table.js";
+import { portRates, rate, dropsText, type CounterReading } from "../lib/rates.js";
 
-type Prev = Map<string, { t: number; c: Record<string, number> }>;
+type Prev = Map<string, CounterReading>;
 
 export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev, underlay?: SwitchCounters): string {
   const now = Date.now();
@@ -14,26 +14,24 @@ export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev
   for (const m of reports) {
     for (const p of m.ports) {
       const key = `${m.machine}/${p.port}`;
-      const was = prev.get(key);
-      const dt = was ? (now - was.t) / 1000 : 0;
-      const d = (k: string) => (was && dt > 0 ? (p.counters[k] - was.c[k]) / dt : 0);
-      prev.set(key, { t: now, c: p.counters });
-      const drops = Object.entries(p.counters.drops).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${r}:${n}`).join(" ");
+      const reading = { t: now, counters: p.counters };
+      const r = portRates(prev.get(key) ?? reading, reading);
+      prev.set(key, reading);
       rows.push({
         machine: m.machine, port: p.port,
-        "pps in/out": `${rate(d("pktsIn"), "")}/${rate(d("pktsOut"), "")}`,
-        "bps in/out": `${rate(d("bytesIn") * 8, "b")}/${rate(d("bytesOut") * 8, "b")}`,
-        flows: p.flows ?? "-", "nat ports": p.nat?.map((n) => `${n.inUse}/${n.size}`).join(" ") || "-", drops: drops || "-",
+        "pps in/out": `${rate(r.ppsIn, "")}/${rate(r.ppsOut, "")}`,
+        "bps in/out": `${rate(r.bpsIn, "b")}/${rate(r.bpsOut, "b")}`,
+        flows: p.flows ?? "-", "nat ports": p.nat?.map((n) => `${n.inUse}/${n.size}`).join(" ") || "-", "drops/s": dropsText(r),
       });
     }
   }
-  const sw = underlay ? `\nunderlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings${underlay.replicated ? `, ${underlay.replicated} multicast copies` : ""}` : "";
+  const sw = underlay ? `\n` + wrap(`underlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings${underlay.replicated ? `, ${underlay.replicated} multicast copies` : ""}`, screenWidth()).join("\n") : "";
   return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}${sw}`;
 }
 
 export function summary(s: RackSummary): string {
-  const lines: string[] = [`\nwopte rack in a box — summary after ${s.seconds.toFixed(1)} s: ${s.switched} frames crossed the underlay switch` +
-    (s.unroutable ? ` (${s.unroutable} unroutable)` : "")];
+  const lines: string[] = ["", ...wrap(`wopte rack in a box — summary after ${s.seconds.toFixed(1)} s: ${s.switched} frames crossed the underlay switch` +
+    (s.unroutable ? ` (${s.unroutable} unroutable)` : ""), screenWidth())];
   const rows: Record<string, unknown>[] = [];
   for (const m of s.machines) {
     for (const e of m.endpoints) {
@@ -56,9 +54,9 @@ export function summary(s: RackSummary): string {
   if (server) {
     const srcs = new Map<string, number>();
     for (const k of Object.keys(server.servedFrom)) { const ip = k.split(":")[0]; srcs.set(ip, (srcs.get(ip) ?? 0) + 1); }
-    lines.push(`\nthe external server saw connections from: ${[...srcs].map(([ip, n]) => `${ip} (${n})`).join(", ") || "nobody"}`);
+    lines.push("", ...wrap(`the external server saw connections from: ${[...srcs].map(([ip, n]) => `${ip} (${n})`).join(", ") || "nobody"}`, screenWidth()));
     const pings = Object.entries(server.pingedFrom ?? {}).map(([ip, n]) => `${ip} (${n})`).join(", ");
-    lines.push(`the external server answered pings from: ${pings || "nobody"}`);
+    lines.push(...wrap(`the external server answered pings from: ${pings || "nobody"}`, screenWidth()));
   }
   for (const e of s.errors) lines.push(`\nfailed: ${e}`);
   return lines.join("\n");

@@ -9,6 +9,7 @@
 import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
+import { ruleRef, ruleText } from "../../layers/vpc/rule-names.js";
 import { compilePort, CompiledPort, LAYER_ORDER, applyMeters } from "../../layers/vpc/compile.js";
 import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
@@ -73,6 +74,8 @@ export class SledHost {
   /** The port and direction of each slot of the batch in flight. */
   private readonly slotPort: SledPort[] = [];
   private readonly slotDir: Dir[] = [];
+  /** The capture index of each slot's input frame (-1: not captured), to mark drops. */
+  private readonly slotCapture: number[] = [];
   /** Guest devices with output staged in the batch in flight. */
   private readonly touched = new Set<GuestDevice>();
   /** Frames bigger than an engine slot (9216 B), from either side. */
@@ -295,7 +298,7 @@ export class SledHost {
         for (; j < fb.count && n < b.slots; j++) {
           const off = fb.offsets[j], len = fb.lengths[j];
           if (len > b.capacity) { this.pumpDrops.oversize++; continue; }
-          port.capture?.add(CapturePoint.FromGuest, fb.buf.subarray(off, off + len));
+          this.slotCapture[n] = port.capture ? port.capture.add(CapturePoint.FromGuest, fb.buf.subarray(off, off + len)) : -1;
           b.setFrom(n, fb.buf, off, len, port.id, Dir.Out);
           this.slotPort[n] = port;
           this.slotDir[n] = Dir.Out;
@@ -357,7 +360,7 @@ export class SledHost {
         let n = 0;
         for (const item of take) {
           if (item.frame.length > b.capacity) { this.pumpDrops.oversize++; continue; }
-          item.port.capture?.add(item.dir === Dir.Out ? CapturePoint.FromGuest : CapturePoint.FromNetwork, item.frame);
+          this.slotCapture[n] = item.port.capture ? item.port.capture.add(item.dir === Dir.Out ? CapturePoint.FromGuest : CapturePoint.FromNetwork, item.frame) : -1;
           b.set(n, item.frame, item.port.id, item.dir);
           this.slotPort[n] = item.port;
           this.slotDir[n] = item.dir;
@@ -390,8 +393,11 @@ export class SledHost {
     let toGuest: Map<SledPort, Uint8Array[]> | undefined, reports: Map<SledPort, Uint8Array[]> | undefined;
     for (let i = 0; i < n; i++) {
       const v = b.verdict(i);
-      if (v === Verdict.Drop) continue;
       const port = this.slotPort[i];
+      if (v === Verdict.Drop) {
+        if (port.capture && this.slotCapture[i] >= 0) port.capture.dropped(this.slotCapture[i], this.dropText(port, b.reason(i), b.layer(i), b.rule(i)));
+        continue;
+      }
       const at = b.outputAt(i), len = b.outputLength(i);
       if (v === Verdict.ToHost) {
         reports ??= new Map();
@@ -444,6 +450,12 @@ export class SledHost {
       this.engine.expire(p.id, now, this.o.expireBudget ?? 1024);
       if (p.flowLog) this.writeFlowLog(p);
     }
+  }
+
+  /** Why the port dropped a frame, for a capture: "FirewallDeny by firewall: default in". */
+  private dropText(port: SledPort, reason: number, layer: number, rule: number): string {
+    const at = ruleText(ruleRef(port.compiled, layer, rule));
+    return `${reasonName(reason)}${at ? ` by ${at}` : ""}`;
   }
 
   /** Capture up to `maxFrames` frames or `durationMs` of what the port sees; resolves to pcapng bytes. */

@@ -52,3 +52,20 @@ function predicateText(p: Predicate): string {
   const shown = list.length > 3 ? [...list.slice(0, 3), `+${list.length - 3}`] : list;
   return `${p.field}${p.not ? " not" : ""} ${shown.join("|")}`;
 }
+
+export const LAYER_NONE = 255;
+
+/** Where a decision came from, by name: the layer, and its rule ("default" for its default action). */
+export interface RuleRef { layer?: string; rule?: string }
+
+/** Layer `layerIndex` and its rule `ruleId` of a compiled port, by name (nothing when no layer decided). */
+export function ruleRef(compiled: CompiledPort, layerIndex: number, ruleId: number): RuleRef {
+  if (layerIndex === LAYER_NONE || layerIndex < 0) return {};
+  const layer = compiled.layers[layerIndex]?.name ?? `layer ${layerIndex}`;
+  return ruleId === RULE_NONE ? { layer } : { layer, rule: ruleName(compiled, layerIndex, ruleId) };
+}
+
+/** "firewall: allow-ssh", "gateway: default", "router" (a layer without a rule), "" (nothing decided). */
+export function ruleText(ref: RuleRef): string {
+  return ref.layer ? (ref.rule ? `${ref.layer}: ${ref.rule}` : ref.layer) : "";
+}

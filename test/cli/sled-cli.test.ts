@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
-import { needs } from "../helpers/tools.js";
+import { needs, requireOrSkip, which } from "../helpers/tools.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "wopte.js");
@@ -70,7 +70,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
     await wopte("mcast", "m2p", "set", "--group", "239.1.2.3", "--underlay", "ff04::1:2:3");
     expect(await wopte("mcast", "m2p", "list")).toMatch(/^239\.1\.2\.3\s+ff04::1:2:3$/m);
     await wopte("mcast", "join", "web-a", "--group", "239.1.2.3", "--mode", "include", "--source", "172.30.0.6", "--source", "172.30.0.7");
-    expect(await wopte("mcast", "list", "web-a")).toMatch(/^239\.1\.2\.3\s+include\s+172\.30\.0\.6,172\.30\.0\.7$/m);
+    expect(await wopte("mcast", "list", "web-a")).toMatch(/^239\.1\.2\.3\s+include\s+172\.30\.0\.6, 172\.30\.0\.7$/m);
     const stats = JSON.parse(await wopte("stats", "web-a", "--json"));
     expect(stats.multicast.groups).toBe(1);
     await wopte("mcast", "leave", "web-a", "--group", "239.1.2.3");
@@ -79,6 +79,50 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
     expect(await wopte("mcast", "m2p", "list")).toBe("(none)\n");
     await expect(run("node", [bin, "mcast", "join", "web-a", "--group", "224.0.0.251", "--api", api]))
       .rejects.toMatchObject({ stderr: expect.stringMatching(/multicast group outside link scope/) });
+  });
+
+  it("fw list fits 80 columns and writes hosts, protocols and ports as the options take them", async () => {
+    await wopte("fw", "add", "web-a", "--name", "web-from-partners", "--direction", "in", "--action", "allow", "--priority", "100", "--proto", "tcp,udp",
+      "--ports", "80,443,8000-8080", "--host", "subnet:198.51.100.0/24", "--host", "ip:2001:db8:1234:5678::77", "--host", "instance:172.30.0.6,172.30.0.7");
+    const text = await wopte("fw", "list", "web-a");
+    for (const line of text.trimEnd().split("\n")) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/^web-from-partners\s+in\s+100\s+allow\s+subnet:/m);
+    expect(text).toMatch(/198\.51\.100\.0\/24/);
+    expect(text).not.toMatch(/[{}"]/); // no JSON in cells
+    expect(text).toMatch(/instance:172\.30\.0\.6,/);
+    expect(text).toMatch(/8000-8080/);
+    await wopte("fw", "rm", "web-a", "web-from-partners");
+  });
+
+  it("port show prints a table; --json prints the data", async () => {
+    const text = await wopte("port", "show", "web-a");
+    expect(text).not.toMatch(/^\{/);
+    expect(text).toMatch(/^FIELD\s+VALUE/m);
+    expect(text).toMatch(/^port\s+web-a$/m);
+    expect(JSON.parse(await wopte("port", "show", "web-a", "--json")).config.name).toBe("web-a");
+  });
+
+  it("top: the first frame already shows rates, all of them rates; --json prints them", async () => {
+    const lines = (await wopte("top", "--count", "1", "--interval", "0.2")).split("\n");
+    expect(lines[0]).toMatch(/^wopte top — .* rates over 0\.2 s/);
+    expect(lines.find((l) => /^PORT/.test(l))).toMatch(/IN BPS\s+OUT BPS\s+IN PPS\s+OUT PPS\s+FLOWS\s+NAT\s+DROPS\/S/);
+    const frames = (await wopte("top", "--count", "2", "--interval", "0.1", "--json")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(frames).toHaveLength(2);
+    expect(frames[0].ports[0]).toMatchObject({ port: "web-a", bpsIn: expect.any(Number), dropsPerSec: expect.any(Number) });
+  });
+
+  it("capture --out - writes pcapng to stdout, which tshark reads from a pipe", async () => {
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      const p = spawn("node", [bin, "capture", "--port", "web-a", "--out", "-", "--seconds", "0.2", "--api", api], { cwd: root });
+      const chunks: Buffer[] = [];
+      p.stdout!.on("data", (d: Buffer) => chunks.push(d));
+      p.on("exit", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`capture exited ${code}`))));
+    });
+    expect(bytes.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng section header, nothing else on stdout
+    expect(bytes.includes(Buffer.from("from-guest"))).toBe(true);
+    requireOrSkip("tshark");
+    const { stdout } = await run("sh", ["-c", `node "${bin}" capture --port web-a --out - --seconds 0.2 --api ${api} | "${which("tshark")}" -r - -T fields -e frame.number; echo "tshark exit $?"`], { cwd: root });
+    expect(stdout).toMatch(/tshark exit 0/);
   });
 
   it("reports a clear error for a bad request and exits non-zero", async () => {

@@ -28,7 +28,10 @@ describe(env.title("wopte snapshot"), env.options, () => {
 
   it("diffs two snapshots", async () => {
     await wopte("snapshot", "export", "--config", "fixtures/instance-to-instance-v4/port.json", "--in", "fixtures/instance-to-instance-v4/in.pcap", "--out", b);
-    const d = await wopte("snapshot", "diff", a, b);
+    // flows differ: exit 1, as diff(1) does
+    const d = await run("node", [bin, "snapshot", "diff", a, b], { cwd: root }).then(() => { throw new Error("diff exited 0"); },
+      (e: { code: number; stdout: string }) => { expect(e.code).toBe(1); return e.stdout; });
+    expect(await wopte("snapshot", "diff", a, a)).toMatch(/^0 flows added, 0 removed, 0 changed/);
     expect(d).toMatch(/^1 flows added, 2 removed, 0 changed/);
     expect(d).toMatch(/\+ out 6 172\.30\.0\.5:40000 > 172\.30\.0\.6:80/);
   });

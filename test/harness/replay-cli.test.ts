@@ -133,6 +133,6 @@ describe("wopte replay --config --in --out", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^\s+0\s+guest\s+pass/m);
     r = await replay("--config", join(fx, "port.json"), "--in", classic, "--dir", "sideways");
-    expect(r).toMatchObject({ code: 2, err: expect.stringMatching(/--dir is out .* or in/) });
+    expect(r).toMatchObject({ code: 2, err: expect.stringMatching(/--dir "sideways" is not one of out, in/) });
   });
 });

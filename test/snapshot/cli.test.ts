@@ -67,7 +67,7 @@ describe("wopte snapshot (files)", () => {
   it("diff names added, removed and changed flows and counter deltas", async () => {
     const { a, b } = await files();
     const r = await cli("diff", a, b);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // a difference: exit 1
     expect(r.out).toMatch(/^1 flows added, 1 removed, 1 changed/);
     expect(r.out).toMatch(/\+ out 6 172\.30\.0\.5:40001 > 203\.0\.113\.9:443/);
     expect(r.out).toMatch(/- out 17 172\.30\.0\.5:5000 > 172\.30\.0\.6:53/);

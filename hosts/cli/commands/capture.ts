@@ -1,23 +1,37 @@
-// `wopte capture --port X --out f.pcap [--seconds 10] [--max 10000]`: what a
-// port sees, before and after transformation, as pcapng for Wireshark
-// (interfaces guest-in, guest-out, network-in, network-out).
+// `wopte capture --port X --out f.pcapng [--seconds 10] [--max 10000]`: what a
+// port sees, before and after transformation, as pcapng for Wireshark and
+// for `wopte replay` (interfaces from-guest, to-guest, from-network,
+// to-network; nanosecond timestamps; dropped frames carry the reason in their
+// comment). `--out -` writes the capture to stdout: `| tshark -r -`.
 
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
-import { apiBase, call, guarded } from "../client.js";
+import { apiBase, call } from "../client.js";
+import { parseCommand, required, numberOption, Failure, guard } from "../conventions.js";
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: {
-    api: { type: "string" }, port: { type: "string" }, out: { type: "string" }, seconds: { type: "string" }, max: { type: "string" }, help: { type: "boolean" } } });
-  if (values.help || !values.port || !values.out) {
-    console.log("usage: wopte capture --port <name> --out <file.pcap> [--seconds 10] [--max 10000] [--api <url>]");
-    return values.help ? 0 : 2;
+export const USAGE = `usage: wopte capture --port <name> --out <file.pcapng>|- [--seconds 10] [--max 10000] [--api <url>]
+--out -: pcapng on stdout (wopte capture --port web-a --out - | tshark -r -)
+--seconds: 0.1 to 600; --max: frames, 1 to 1000000 (whichever comes first ends it)`;
+const CMD = { name: "capture", usage: USAGE };
+
+async function command(args: string[]): Promise<number> {
+  const { values } = parseCommand(CMD, args, {
+    api: { type: "string" }, port: { type: "string" }, out: { type: "string" }, seconds: { type: "string" }, max: { type: "string" } }, 0);
+  if (values.help) { console.log(USAGE); return 0; }
+  const port = required(CMD, "--port <name>", values.port);
+  const out = required(CMD, "--out <file> (or - for stdout)", values.out);
+  const seconds = numberOption(CMD, "--seconds", values.seconds, { min: 0.1, max: 600, unit: "seconds", fallback: 10 });
+  const max = numberOption(CMD, "--max", values.max, { min: 1, max: 1_000_000, integer: true, unit: "frames", fallback: 10_000 });
+  const q = new URLSearchParams({ seconds: String(seconds), max: String(max) });
+  process.stderr.write(`capturing on ${port} for up to ${seconds} s or ${max} frames …\n`);
+  const bytes = await call<Uint8Array>(apiBase(values.api), "GET", `/ports/${encodeURIComponent(port)}/capture?${q}`);
+  if (out === "-") {
+    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+    process.stderr.write(`wrote ${bytes.length} bytes of pcapng to stdout\n`);
+    return 0;
   }
-  return guarded(async () => {
-    const q = new URLSearchParams({ seconds: values.seconds ?? "10", max: values.max ?? "10000" });
-    console.error(`capturing on ${values.port} for up to ${q.get("seconds")} s or ${q.get("max")} frames …`);
-    const bytes = await call<Uint8Array>(apiBase(values.api), "GET", `/ports/${encodeURIComponent(values.port!)}/capture?${q}`);
-    writeFileSync(values.out!, bytes);
-    console.log(`wrote ${values.out} (${bytes.length} bytes)`);
-  });
+  try { writeFileSync(out, bytes); } catch (err) { throw new Failure(`cannot write ${out}: ${(err as Error).message}`); }
+  console.log(`wrote ${out} (${bytes.length} bytes)`);
+  return 0;
 }
+
+export const run = (args: string[]): Promise<number> => guard(CMD, () => command(args));

@@ -6,13 +6,13 @@
 //
 // Exit codes: 0 ok, 1 fixture mismatch, 2 bad input (usage, config, capture).
 
-import { parseArgs } from "node:util";
+import { parseCommand, choice, printJson, UsageError, guard } from "../conventions.js";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { RESULT_HEADER, RESULT_WIDTH, describeResult, framesOf, isInputError, loadCapture, loadPortConfig, replayFrames, resultJson, InputError } from "../../harness/replay.js";
 import { checkFixture, outputCapture } from "../../harness/fixture.js";
 import { describeCheck } from "../../harness/compare.js";
 
-const HELP = `usage: wopte replay --config <port.json> --in <in.pcap> [--out <out.pcap>] [--dir out|in] [--json]
+export const USAGE = `usage: wopte replay --config <port.json> --in <in.pcap> [--out <out.pcap>] [--dir out|in] [--json]
        wopte replay <fixture-dir> [--out <got.pcap>] [--json]
 
 Runs the frames of a capture through a fresh port and prints one line per
@@ -21,49 +21,49 @@ frame: index, side it came from, verdict, deciding layer and rule
 --out writes what the port emitted (pcapng, interfaces guest and network).
 
 Captures are pcapng with interfaces named "guest" (frames from the guest)
-and "network" (frames from the underlay), or classic pcap with --dir
-(out: every frame from the guest, in: every frame from the network).
+and "network" (frames from the underlay), as fixtures have them, or what
+\`wopte capture\` writes (its from-guest and from-network frames are the
+inputs; what the port emitted, to-guest and to-network, is left out), or
+classic pcap with --dir (out: every frame from the guest, in: every frame
+from the network).
 
 Given a fixture directory (port.json, in.pcap, expected.pcap, scenario.json)
 it checks the fixture: exit 0 when everything matches, 1 with the
 differences and a hex diff otherwise. Bad input exits 2. See docs/fixtures.md.`;
 
-export async function run(args: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({ args, allowPositionals: true, options: {
-      config: { type: "string" }, in: { type: "string" }, out: { type: "string" }, dir: { type: "string" },
-      json: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
-  } catch (err) {
-    console.error(`wopte replay: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) { console.log(HELP); return 0; }
+const CMD = { name: "replay", usage: USAGE };
+
+async function command(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(CMD, args, {
+    config: { type: "string" }, in: { type: "string" }, out: { type: "string" }, dir: { type: "string" }, json: { type: "boolean" } }, 1);
+  if (values.help) { console.log(USAGE); return 0; }
+  const dir = values.dir === undefined ? undefined : choice(CMD, "--dir", values.dir, ["out", "in"] as const);
   try {
     if (positionals.length === 1 && !values.config && !values.in) return await fixture(positionals[0], values.out, values.json);
-    if (positionals.length || !values.config || !values.in) { console.error(HELP); return 2; }
-    if (values.dir !== undefined && values.dir !== "out" && values.dir !== "in") throw new InputError("--dir is out (frames from the guest) or in (frames from the network)");
-    return await replay(values.config, values.in, values.out, values.dir as "out" | "in" | undefined, values.json);
+    if (positionals.length || !values.config || !values.in) throw new UsageError("replay: give --config and --in, or a fixture directory");
+    return await replay(values.config, values.in, values.out, dir, values.json);
   } catch (err) {
-    if (isInputError(err)) { console.error(`wopte replay: ${(err as Error).message}`); return 2; }
-    console.error(`wopte replay: internal error: ${(err as Error)?.stack ?? err}`);
-    return 2;
+    if (isInputError(err) && !(err instanceof InputError)) throw new InputError((err as Error).message);
+    throw err;
   }
 }
 
 async function replay(config: string, input: string, out: string | undefined, dir: "out" | "in" | undefined, json?: boolean): Promise<number> {
   const compiled = loadPortConfig(config);
-  const frames = framesOf(loadCapture(input), dir);
+  const capture = loadCapture(input);
+  const emitted = capture.filter((f) => f.emitted).length;
+  const frames = framesOf(capture, dir);
   const results = await replayFrames(compiled, frames);
   if (out) writeFileSync(out, outputCapture(frames, results));
   if (json) {
-    console.log(JSON.stringify(results.map(resultJson), null, 2));
+    printJson(results.map(resultJson));
     return 0;
   }
   console.log(RESULT_HEADER);
   for (const r of results) console.log(describeResult(r));
-  const emitted = results.filter((r) => r.output).length;
-  console.log(`\n${results.length} frames: ${emitted} out, ${results.length - emitted} dropped${out ? `; wrote ${out}` : ""}`);
+  const passed = results.filter((r) => r.output).length;
+  console.log(`\n${results.length} frames: ${passed} out, ${results.length - passed} dropped${out ? `; wrote ${out}` : ""}` +
+    (emitted ? `\n(${emitted} frames the port emitted in the capture, to-guest/to-network, were left out: they are results, not inputs)` : ""));
   return 0;
 }
 
@@ -89,3 +89,5 @@ async function fixture(dir: string, out: string | undefined, json?: boolean): Pr
   console.log(`\nok: ${report.results.length} frames as scenario.json and expected.pcap say`);
   return 0;
 }
+
+export const run = (args: string[]): Promise<number> => guard(CMD, () => command(args));

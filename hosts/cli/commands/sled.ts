@@ -1,6 +1,5 @@
 // `wopte sled --config sled.json`: run a sled host until SIGINT/SIGTERM.
 
-import { parseArgs } from "node:util";
 import { createLogger, logLevelFrom, LogLevelError } from "../../lib/log.js";
 import { SledHost } from "../../sled/sled.js";
 import { SledApi } from "../../sled/api.js";
@@ -10,10 +9,11 @@ import { TapUnderlay } from "../../sled/underlay-tap.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
 import { UsageRecorder } from "../../sled/usage.js";
+import { parseCommand, required, UsageError, guard } from "../conventions.js";
 import { serveApi, apiPortFlag } from "../../api/start.js";
 import { mkdirSync } from "node:fs";
 
-const HELP = `usage: wopte sled --config <sled.json> [--api-socket PATH] [--api-port N] [--log-level L]
+export const USAGE = `usage: wopte sled --config <sled.json> [--api-socket PATH] [--api-port N] [--log-level L]
 
 Runs a sled host: one engine port per guest VNIC, Geneve over IPv6 UDP 6081
 on the underlay, and the control API (docs/sled-api.md). Logs go to stdout:
@@ -24,13 +24,18 @@ $XDG_RUNTIME_DIR/wopte/sled.sock); --api-socket moves it; --api-port N also
 listens on 127.0.0.1:N, where every request needs a bearer token (the token
 file is made at first start; see docs/sled-api.md, "Access").`;
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean" } } });
-  if (values.help || !values.config) { console.log(HELP); return values.help ? 0 : 2; }
+const CMD = { name: "sled", usage: USAGE };
+
+async function command(args: string[]): Promise<number> {
+  const { values } = parseCommand(CMD, args, { config: { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, "log-level": { type: "string" } }, 0);
+  if (values.help) { console.log(USAGE); return 0; }
+  const configPath = required(CMD, "--config <sled.json> (examples/sled.json is one)", values.config);
+  let tcpPort;
+  try { tcpPort = apiPortFlag(values["api-port"]); } catch (e) { throw new UsageError(`sled: ${(e as Error).message} (0-65535)`); }
   let level;
-  try { level = logLevelFrom(values["log-level"]); } catch (e) { if (e instanceof LogLevelError) { console.error(`wopte: ${e.message}`); return 2; } throw e; }
+  try { level = logLevelFrom(values["log-level"]); } catch (e) { if (e instanceof LogLevelError) throw new UsageError(e.message); throw e; }
   const log = createLogger({ name: "wopte-sled", level });
-  const cfg = loadSledConfig(values.config);
+  const cfg = loadSledConfig(configPath);
   const u = cfg.underlay;
   const underlay = u.driver === "tap"
     ? new TapUnderlay({ address: u.address, mac: u.mac, nics: u.nics, probeMs: u.probeMs, log })
@@ -43,12 +48,12 @@ export async function run(args: string[]): Promise<number> {
     const port = host.addPort(cfg.portConfigs[i] as never, dev);
     log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
   }
-  host.faults.log = log;
   const usage = new UsageRecorder(host);
+  host.faults.log = log;
   const flowLogDir = cfg.flowLogs?.dir;
   if (flowLogDir) mkdirSync(flowLogDir, { recursive: true, mode: 0o750 });
   const api = new SledApi({ host, log, usage, flowLogDir, limits: cfg.api.limits, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
-  const served = await serveApi(api, "sled", cfg.name, cfg.api, log, { tcpPort: apiPortFlag(values["api-port"]), socket: values["api-socket"] });
+  const served = await serveApi(api, "sled", cfg.name, cfg.api, log, { tcpPort, socket: values["api-socket"] });
   log.info({ sled: cfg.name, api: served.socket ? `unix:${served.socket}` : served.url, ...(served.socket && served.url ? { tcp: served.url } : {}),
     ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), underlay: u.address, driver: u.driver ?? "udp",
     ...(underlay instanceof UdpUnderlay ? { udpPort: underlay.boundPort } : {}) }, "sled host running");
@@ -62,3 +67,5 @@ export async function run(args: string[]): Promise<number> {
   await host.close();
   return 0;
 }
+
+export const run = (args: string[]): Promise<number> => guard(CMD, () => command(args));

@@ -1,47 +1,64 @@
 // `wopte top`: every port of a sled at once, sorted by bandwidth, refreshed
 // every second — the seed's `linkstat` for "who's sucking up the bandwidth?".
+// Every column is a rate over the last interval, drops included (drops/s);
+// the first frame waits one interval so it shows rates, not zeros.
 
-import { parseArgs } from "node:util";
-import { apiBase, call, table } from "../client.js";
+import { apiBase, call } from "../client.js";
+import { parseCommand, numberOption, guard } from "../conventions.js";
+import { table, screenWidth } from "../table.js";
+import { LiveScreen } from "../../lib/screen.js";
+import { portRates, rate, dropsText, type CounterReading, type PortRates } from "../../lib/rates.js";
 
-interface PortStats { port: string; flows: number; counters: Record<string, number> & { drops: Record<string, number> }; nat: { inUse: number; size: number }[] }
+export { rate };
 
-export function rate(n: number, unit: string): string {
-  const k = ["", "k", "M", "G", "T"];
-  let i = 0;
-  while (n >= 1000 && i < k.length - 1) { n /= 1000; i++; }
-  return `${n.toFixed(n >= 100 || i === 0 ? 0 : 1)}${k[i]}${unit}`;
-}
+export const USAGE = `usage: wopte top [--interval 1] [--count N] [--json] [--api <url>]
+--interval: seconds between frames (0.1 to 3600); --count: frames to show, then exit
+--json: one JSON line of rates per frame (implies no screen drawing)`;
+const CMD = { name: "top", usage: USAGE };
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { api: { type: "string" }, interval: { type: "string" }, count: { type: "string" }, help: { type: "boolean" } } });
-  if (values.help) { console.log("usage: wopte top [--interval 1] [--count N] [--api <url>]"); return 0; }
+interface PortStats { port: string; flows: number; counters: CounterReading["counters"]; nat: { inUse: number; size: number }[] }
+
+async function command(args: string[]): Promise<number> {
+  const { values } = parseCommand(CMD, args, { api: { type: "string" }, interval: { type: "string" }, count: { type: "string" }, json: { type: "boolean" } }, 0);
+  if (values.help) { console.log(USAGE); return 0; }
+  const every = numberOption(CMD, "--interval", values.interval, { min: 0.1, max: 3600, unit: "seconds", fallback: 1 }) * 1000;
+  const count = numberOption(CMD, "--count", values.count, { min: 1, integer: true, fallback: Infinity });
   const base = apiBase(values.api);
-  const every = Number(values.interval ?? 1) * 1000;
-  const count = values.count ? Number(values.count) : Infinity;
-  let prev = new Map<string, { t: number; c: Record<string, number> }>();
+  const sample = async () => ({ t: Date.now(), list: await call<PortStats[]>(base, "GET", "/stats") });
+  let prev = await sample();
+  const screen = new LiveScreen();
   let stop = false;
-  process.once("SIGINT", () => { stop = true; });
-  for (let i = 0; i < count && !stop; i++) {
-    let list: PortStats[];
-    try { list = await call<PortStats[]>(base, "GET", "/stats"); } catch (err) { console.error(`wopte top: ${(err as Error).message}`); return 1; }
-    const now = Date.now();
-    const rows = list.map((s) => {
-      const p = prev.get(s.port);
-      const dt = p ? (now - p.t) / 1000 : 0;
-      const d = (k: string) => (p && dt > 0 ? (s.counters[k] - p.c[k]) / dt : 0);
-      const drops = Object.entries(s.counters.drops).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([r, n]) => `${r}:${n}`).join(" ");
-      return { port: s.port, bps: d("bytesIn") * 8 + d("bytesOut") * 8,
-        row: { PORT: s.port, "IN bps": rate(d("bytesIn") * 8, "b"), "OUT bps": rate(d("bytesOut") * 8, "b"),
-          "IN pps": rate(d("pktsIn"), ""), "OUT pps": rate(d("pktsOut"), ""), FLOWS: s.flows,
-          NAT: s.nat.map((n) => `${n.inUse}/${n.size}`).join(" ") || "-", DROPS: drops || "-" } };
-    });
-    prev = new Map(list.map((s) => [s.port, { t: now, c: s.counters }]));
-    rows.sort((a, b) => b.bps - a.bps);
-    if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
-    console.log(`wopte top — ${base} — ${new Date(now).toISOString()}\n`);
-    console.log(table(rows.map((r) => r.row)));
-    if (i + 1 < count) await new Promise((r) => setTimeout(r, every));
+  const wake = { fn: () => {} };
+  const onSignal = () => { stop = true; wake.fn(); };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  if (!values.json) screen.start();
+  try {
+    for (let i = 0; i < count && !stop; i++) {
+      await new Promise<void>((r) => { const t = setTimeout(r, every); wake.fn = () => { clearTimeout(t); r(); }; });
+      if (stop) break;
+      const now = await sample();
+      const before = new Map(prev.list.map((s) => [s.port, { t: prev.t, counters: s.counters }]));
+      const rows = now.list.map((s) => ({ s, r: portRates(before.get(s.port) ?? { t: now.t, counters: s.counters }, { t: now.t, counters: s.counters }) }));
+      rows.sort((a, b) => b.r.bpsIn + b.r.bpsOut - (a.r.bpsIn + a.r.bpsOut));
+      prev = now;
+      if (values.json) { process.stdout.write(JSON.stringify({ time: new Date(now.t).toISOString(), ports: rows.map(({ s, r }) => ({ port: s.port, flows: s.flows, ...r })) }) + "\n"); continue; }
+      screen.draw(frame(base, now.t, every, rows));
+    }
+  } finally {
+    screen.stop();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
   }
   return 0;
 }
+
+function frame(base: string, t: number, every: number, rows: { s: PortStats; r: PortRates }[]): string {
+  const head = `wopte top — ${base} — ${new Date(t).toISOString().slice(11, 19)} UTC — rates over ${every / 1000} s (Ctrl-C to stop)`;
+  return `${head}\n\n${table(rows.map(({ s, r }) => ({
+    port: s.port, "in bps": rate(r.bpsIn, "b"), "out bps": rate(r.bpsOut, "b"), "in pps": rate(r.ppsIn, ""), "out pps": rate(r.ppsOut, ""),
+    flows: s.flows, nat: s.nat.map((n) => `${n.inUse}/${n.size}`).join(" ") || "-", "drops/s": dropsText(r),
+  })), undefined, { width: screenWidth(), right: ["in bps", "out bps", "in pps", "out pps", "flows"] })}`;
+}
+
+export const run = (args: string[]): Promise<number> => guard(CMD, () => command(args));
