@@ -70,7 +70,7 @@ describe(cliEnv.title("wopte playground"), cliEnv.options, () => {
     p.stderr!.on("data", (d) => { err += d; });
     const code = await new Promise((resolve) => p.once("exit", resolve));
     expect(code).toBe(2);
-    expect(err).toMatch(/^wopte: --port "http" is not a TCP port \(0-65535\)\nusage: wopte playground/);
+    expect(err).toMatch(/^wopte: playground: --port wants a whole number from 0 to 65535, not "http"\n\nusage: wopte playground/);
   });
 });
 
