@@ -23,6 +23,7 @@ import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI
 import {
   Dir, keyOff, xOff, pktsOff, otherDir, layerBits, hashOff, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
   R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, R_METER, R_TCP, R_X_OUT, R_X_IN, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
+  R_ALLOW, ALLOW_NONE, allowPack, allowLayer, allowRule,
 } from "./flow/record";
 import { flowLookup, flowIndexInsert, flowIndexRemove, recordAlloc, flowRemove } from "./flow/table";
 import { X_SIZE, X_MODS, X_EPOCH, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP, Mod } from "./flow/xform";
@@ -116,6 +117,7 @@ export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, 
         if (r != 0) return drop(p, dir, r);
         count(p, dir == Dir.In ? Ctr.FastIn : Ctr.FastOut, 1);
         touch(p, rec, dir, m, len, now);
+        reportAllow(load<u32>(rec + R_ALLOW));
         return Verdict.Pass;
       }
     }
@@ -381,6 +383,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   const origin: u32 = rec != 0 ? <u32>load<u8>(rec + R_ORIGIN) : dir;
   const isReply = rec != 0 && dir != origin;
   let pending: u32 = 0;
+  let allow: u32 = ALLOW_NONE;
   const n = p.layerCount;
   for (let i: u32 = 0; i < n; i++) {
     const li = dir == Dir.Out ? i : n - 1 - i;
@@ -426,6 +429,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
         return fail(p, dir, li, ruleId, reason != 0 ? reason : Reason.LayerDeny);
       case ActionKind.StatefulAllow:
         pending |= LayerBit.Allow << (li << 2);
+        if (allow == ALLOW_NONE) allow = allowPack(li, ruleId);
         break;
       case ActionKind.Modify: {
         const r = applySetOps(params, plen);
@@ -499,6 +503,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       store<u8>(rec + R_ORIGIN, <u8>dir);
       store<u16>(rec + R_NAT_POOL, <u16>NO_NAT_POOL);
       store<u32>(rec + R_CREATED, <u32>(now / 1000));
+      store<u32>(rec + R_ALLOW, allow);
       keyCopy(rec + keyOff(dir), KEY);
       flowIndexInsert(p.flows, dir, rec);
       count(p, Ctr.FlowsCreated, 1);
@@ -515,6 +520,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
     }
     if (dir == origin) {
       store<u32>(rec + R_LAYER_BITS, pending);
+      store<u32>(rec + R_ALLOW, allow);
       store<u8>(rec + R_METER, <u8>pendingMeter);
       indexReverse(p, rec, dir);
     }
@@ -525,7 +531,15 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   if (r != 0) return fail(p, dir, 0xff, 0xffffffff, r);
   if (!cacheable && isReply) translateQuoted(m, rec, origin, layerBitsAll(rec));
   else if (!cacheable && (xbMods() & (Mod.IpSrc | Mod.IpDst)) != 0 && isIcmpError(m)) translateQuotedAddrs(m, metaOrig, xbMods());
+  // a reply's (or a related ICMP error's) walk skipped the allowing layer: its flow knows the rule
+  reportAllow(rec != 0 && (isReply || allow == ALLOW_NONE) ? load<u32>(rec + R_ALLOW) : allow);
   return Verdict.Pass;
+}
+
+/** A passed frame reports the rule that allowed its flow as the deciding one (docs/abi.md). */
+function reportAllow(packed: u32): void {
+  decidedLayer = allowLayer(packed);
+  decidedRule = allowRule(packed);
 }
 
 /** The union of every layer's stateful decisions for a flow. */

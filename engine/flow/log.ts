@@ -5,12 +5,13 @@
 // falls behind, new events are dropped and counted, never the datapath slowed.
 //
 // Event (96 bytes): 0 kind u8 (1 start, 2 end, 3 deny), 1 origin dir u8,
-// 2 layer u8, 3 reason u8, 4 rule u32, 8 key 40 (the flow as its first packet
+// 2 layer u8, 3 reason u8, 4 rule u32 (deny: the denying rule; start, end:
+// the rule that allowed the flow, 255/0xffffffff when unknown), 8 key 40 (the flow as its first packet
 // travelled), 48 pktsOut u64, 56 bytesOut u64, 64 pktsIn u64, 72 bytesIn u64,
 // 80 createdSec u32, 84 lastSeenMs u32, 88 timeMs f64.
 
 import { keyCopy } from "./key";
-import { R_ORIGIN, R_PKTS_OUT, R_CREATED, R_LAST_SEEN, keyOff } from "./record";
+import { R_ORIGIN, R_PKTS_OUT, R_CREATED, R_LAST_SEEN, R_ALLOW, keyOff, allowLayer, allowRule } from "./record";
 
 export const EVENT_SIZE: usize = 96;
 export const enum FlowEvent { Start = 1, End = 2, Deny = 3 }
@@ -52,8 +53,11 @@ export function logFlow(l: FlowLog, kind: u32, rec: usize, now: f64): void {
   const origin = <u32>load<u8>(rec + R_ORIGIN);
   store<u8>(e, <u8>kind);
   store<u8>(e + 1, <u8>origin);
-  store<u16>(e + 2, 0xff);
-  store<u32>(e + 4, 0xffffffff);
+  // the rule that let the flow in (none when it is not known: a restored flow not yet seen)
+  const allow = load<u32>(rec + R_ALLOW);
+  store<u8>(e + 2, <u8>allowLayer(allow));
+  store<u8>(e + 3, 0);
+  store<u32>(e + 4, allowRule(allow));
   keyCopy(e + 8, rec + keyOff(origin));
   memory.copy(e + 48, rec + R_PKTS_OUT, 32);
   store<u32>(e + 80, load<u32>(rec + R_CREATED));

@@ -20,7 +20,7 @@
 //   220 natPool u16, 222 natPort u16 (SNAT binding; natPool 0xffff = none)
 //   224 hashOut u32, 228 hashIn u32
 //   232 guestSeq u32     TCP: the guest's last sequence number (valid with flag 0x10), to tell an ACK of its FIN
-//   236 reserved u32
+//   236 allow u32        which rule let the flow in: layer index + 1 (u8, 0 none), rule id (u24; see allowPack)
 // Each transformation carries the epoch it was composed at (xform.ts).
 
 export const REC_SIZE: usize = 240;
@@ -46,6 +46,7 @@ export const R_NAT_PORT: usize = 222;
 export const R_HASH_OUT: usize = 224;
 export const R_HASH_IN: usize = 228;
 export const R_GUEST_SEQ: usize = 232;
+export const R_ALLOW: usize = 236;
 
 // Record flags.
 export const RF_KEY_OUT: u32 = 1;   // keyOut is indexed
@@ -75,4 +76,23 @@ export const enum LayerBit { Allow = 1, SrcNat = 2, DstNat = 4 }
   const all = load<u32>(rec + R_LAYER_BITS);
   const shift = layer << 2;
   store<u32>(rec + R_LAYER_BITS, (all & ~(<u32>0xf << shift)) | ((bits & 0xf) << shift));
+}
+
+// The rule that allowed a flow: the first StatefulAllow decision of its
+// origin direction's walk (a firewall rule, or a layer's default). Kept so
+// every packet of the flow, fast path and replies included, can say which
+// rule let it through, and flow logs can name it. A zeroed record reads as
+// none, so restored and fresh records need no setup. Rule ids are u24 here;
+// the engine's two special ids keep their meaning (0xfffffe default, 0xffffff none).
+export const ALLOW_NONE: u32 = 0;
+
+@inline export function allowPack(layer: u32, rule: u32): u32 {
+  return ((layer + 1) & 0xff) | ((rule & 0xffffff) << 8);
+}
+@inline export function allowLayer(v: u32): u32 {
+  return (v & 0xff) == 0 ? 0xff : (v & 0xff) - 1;
+}
+@inline export function allowRule(v: u32): u32 {
+  const r = v >>> 8;
+  return (v & 0xff) == 0 || r == 0xffffff ? 0xffffffff : r == 0xfffffe ? 0xfffffffe : r;
 }

@@ -27,6 +27,8 @@ export interface FlowView {
   lastSeenMs: number;
   nat?: { pool: number; port: number };
   layerBits: number;
+  /** The rule that let the flow in (engine/flow/record.ts R_ALLOW): layer index and rule id; undefined when not known. */
+  allow?: { layer: number; rule: number };
 }
 
 const MOD_NAMES = ["ethSrc", "ethDst", "ipSrc", "ipDst", "sport", "dport", "ttlDec", "encap", "decap", "external"];
@@ -82,6 +84,11 @@ export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
     lastSeenMs: dv.getUint32(rec + 204, true),
     layerBits: dv.getUint32(rec + 216, true),
   };
+  const allow = dv.getUint32(rec + 236, true);
+  if ((allow & 0xff) !== 0) {
+    const r = allow >>> 8;
+    f.allow = { layer: (allow & 0xff) - 1, rule: r === 0xfffffe ? 0xfffffffe : r === 0xffffff ? 0xffffffff : r };
+  }
   if (natPool !== 0xffff) f.nat = { pool: natPool, port: dv.getUint16(rec + 222, true) };
   return f;
 }
@@ -107,6 +114,8 @@ export function decodeFlowEvent(dv: DataView, e: number): FlowEventView {
     pktsIn: Number(dv.getBigUint64(e + 64, true)), bytesIn: Number(dv.getBigUint64(e + 72, true)),
     createdSec: dv.getUint32(e + 80, true), lastSeenMs: dv.getUint32(e + 84, true), timeMs: dv.getFloat64(e + 88, true),
   };
-  if (v.event === "deny") { v.layer = dv.getUint8(e + 2); v.reason = dv.getUint8(e + 3); v.rule = dv.getUint32(e + 4, true); }
+  // deny: the rule that denied; start and end: the rule that allowed the flow (255 when not known)
+  v.layer = dv.getUint8(e + 2); v.rule = dv.getUint32(e + 4, true);
+  if (v.event === "deny") v.reason = dv.getUint8(e + 3);
   return v;
 }

@@ -13,6 +13,7 @@ import { Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
 import { compilePort, applyPort, CompiledPort } from "../../layers/vpc/compile.js";
 import { ConfigError } from "../../layers/vpc/config.js";
+import { ruleName } from "../../layers/vpc/rule-names.js";
 import { readCapture, Side, CapturedFrame, CaptureError } from "../pcap/pcapng.js";
 
 /** "host": a ToHost rule gave the frame to the host (a sled learns membership reports this way); nothing comes out. */
@@ -25,10 +26,16 @@ export interface FrameResult {
   verdict: VerdictName;
   /** The drop reason's name (`SpoofedSource`); for a hairpin sent instead of forwarding, why (`TooBig`); else "". */
   reason: string;
-  /** Name of the deciding layer, undefined when no layer decided (parser drops, hairpins before the layers). */
+  /**
+   * Name of the deciding layer: the one that dropped, answered or handed the
+   * frame over, or for a frame that passed, the one whose rule allowed its
+   * flow; undefined when none did (parser drops, flows no rule allowed).
+   */
   layer: string | undefined;
-  /** The deciding rule's id, "default" for a layer's default action, "-" for none. */
+  /** The deciding rule by name (layers/vpc/rule-names.ts): a firewall rule's name, "default", "-" for none. */
   rule: string;
+  /** The rule's id as the engine reported it (0xfffffffe a layer default, 0xffffffff none). */
+  ruleId: number;
   /** What the port emitted (a copy), and the side it leaves towards. */
   output?: { side: Side; bytes: Uint8Array };
 }
@@ -47,7 +54,7 @@ export class InputError extends Error {}
 
 const PORT = 0;
 const SLOTS = 64, SLOT_SIZE = 9216 + 512, HEADROOM = 128;
-const RULE_DEFAULT = 0xfffffffe, RULE_NONE = 0xffffffff, LAYER_NONE = 255;
+const LAYER_NONE = 255;
 
 /** The side a frame leaves towards: passed frames cross the port, hairpin replies go back. */
 export function outputSide(from: Side, verdict: VerdictName): Side {
@@ -59,7 +66,6 @@ export function outputSide(from: Side, verdict: VerdictName): Side {
 export async function replayFrames(compiled: CompiledPort, frames: InputFrame[], engine?: Engine): Promise<FrameResult[]> {
   const e = engine ?? (await Engine.load());
   applyPort(e, PORT, compiled, frames[0]?.timeMs ?? 0);
-  const layers = compiled.layers.map((l) => l.name);
   const b = e.newBatch(SLOTS, SLOT_SIZE, HEADROOM);
   const out: FrameResult[] = [];
   let clock = frames[0]?.timeMs ?? 0;
@@ -74,21 +80,21 @@ export async function replayFrames(compiled: CompiledPort, frames: InputFrame[],
       k++;
     }
     b.run(k, now);
-    for (let j = 0; j < k; j++) out.push(resultOf(b, j, i + j, frames[i + j].side, layers));
+    for (let j = 0; j < k; j++) out.push(resultOf(b, j, i + j, frames[i + j].side, compiled));
     i += k;
   }
   return out;
 }
 
-function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, side: Side, layers: string[]): FrameResult {
+function resultOf(b: ReturnType<Engine["newBatch"]>, j: number, index: number, side: Side, compiled: CompiledPort): FrameResult {
   const v = b.verdict(j);
   const verdict: VerdictName = v === Verdict.Pass ? "pass" : v === Verdict.Hairpin ? "hairpin" : v === Verdict.ToHost ? "host" : "drop";
   const rule = b.rule(j), layer = b.layer(j);
   const r: FrameResult = {
     index, side, verdict,
     reason: verdict === "drop" || b.reason(j) !== 0 ? reasonName(b.reason(j)) : "",
-    layer: layer === LAYER_NONE ? undefined : layers[layer] ?? `layer${layer}`,
-    rule: rule === RULE_DEFAULT ? "default" : rule === RULE_NONE ? "-" : String(rule),
+    layer: layer === LAYER_NONE ? undefined : compiled.layers[layer]?.name ?? `layer${layer}`,
+    rule: layer === LAYER_NONE ? "-" : ruleName(compiled, layer, rule), ruleId: rule,
   };
   if (verdict === "pass" || verdict === "hairpin") r.output = { side: outputSide(side, verdict), bytes: Uint8Array.from(b.output(j)) };
   return r;
@@ -152,21 +158,28 @@ export function isInputError(err: unknown): boolean {
 }
 
 /** Column header for `describeResult` lines. */
-export const RESULT_HEADER = `${"#".padStart(4)}  ${"from".padEnd(7)}  ${"verdict".padEnd(7)}  ${"layer".padEnd(8)}  ${"rule".padEnd(8)}  ${"reason".padEnd(21)}  output`;
+export const RESULT_HEADER = `${"#".padStart(4)}  ${"from".padEnd(7)}  ${"verdict".padEnd(7)}  ${"reason".padEnd(21)}  ${"output".padEnd(13)}  decided by`;
 
-/** Width of a `describeResult` line with the longest output column, for tables that add a column. */
-export const RESULT_WIDTH = RESULT_HEADER.length + 10;
+/** "firewall: allow-ssh" (for a pass: the rule that allowed its flow), "-" when no layer decided. */
+export function decidedBy(r: FrameResult): string {
+  return r.layer ? `${r.layer}: ${r.rule}` : "-";
+}
 
-/** One line per frame: index, side, verdict, deciding layer and rule, drop reason, output side and length. */
-export function describeResult(r: FrameResult): string {
+/** The fixed-width part of a result line: index, side, verdict, drop reason, output side and length. */
+export function describeFixed(r: FrameResult): string {
   const out = r.output ? `${r.output.side} ${r.output.bytes.length} B` : "-";
-  return `${String(r.index).padStart(4)}  ${r.side.padEnd(7)}  ${r.verdict.padEnd(7)}  ${(r.layer ?? "-").padEnd(8)}  ${r.rule.padEnd(8)}  ${(r.reason || "-").padEnd(21)}  ${out}`;
+  return `${String(r.index).padStart(4)}  ${r.side.padEnd(7)}  ${r.verdict.padEnd(7)}  ${(r.reason || "-").padEnd(21)}  ${out.padEnd(13)}`;
+}
+
+/** One line per frame: the fixed part, then the layer and rule that decided, by name. */
+export function describeResult(r: FrameResult): string {
+  return `${describeFixed(r)}  ${decidedBy(r)}`;
 }
 
 /** A result as JSON for scripts: the output's bytes as hex. */
 export function resultJson(r: FrameResult): object {
   return {
-    index: r.index, side: r.side, verdict: r.verdict, reason: r.reason || undefined, layer: r.layer, rule: r.rule,
+    index: r.index, side: r.side, verdict: r.verdict, reason: r.reason || undefined, layer: r.layer, rule: r.layer ? r.rule : undefined, ruleId: r.layer ? r.ruleId : undefined,
     output: r.output ? { side: r.output.side, length: r.output.bytes.length, hex: Buffer.from(r.output.bytes).toString("hex") } : undefined,
   };
 }

@@ -9,7 +9,7 @@
 import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
-import { ruleRef, ruleText } from "../../layers/vpc/rule-names.js";
+import { ruleRef, ruleText, ruleName, ruleJson } from "../../layers/vpc/rule-names.js";
 import { compilePort, CompiledPort, LAYER_ORDER, applyMeters } from "../../layers/vpc/compile.js";
 import { encodeLayer } from "../../layers/program/encode.js";
 import { TABLE } from "../../layers/vpc/constants.js";
@@ -484,7 +484,8 @@ export class SledHost {
     const lines = events.map((ev) => JSON.stringify({
       time: new Date(ev.timeMs).toISOString(), port: p.name, event: ev.event, verdict: ev.event === "deny" ? "deny" : "allow",
       dir: ev.dir, proto: ev.proto, src: ev.src, sport: ev.sport, dst: ev.dst, dport: ev.dport,
-      ...(ev.event === "deny" ? { layer: layers[ev.layer!] ?? null, rule: ev.rule === 0xfffffffe ? "default" : ev.rule, reason: reasonName(ev.reason!) } : {}),
+      ...(ev.layer !== undefined && ev.layer !== 0xff ? { layer: layers[ev.layer] ?? null, rule: ruleName(p.compiled, ev.layer, ev.rule!) } : {}),
+      ...(ev.event === "deny" ? { reason: reasonName(ev.reason!) } : {}),
       ...(ev.event === "end" ? { pktsOut: ev.pktsOut, bytesOut: ev.bytesOut, pktsIn: ev.pktsIn, bytesIn: ev.bytesIn,
         durationMs: Math.max(0, (ev.lastSeenMs - ((ev.createdSec * 1000) % 2 ** 32)) >>> 0) } : {}),
     }));
@@ -501,10 +502,21 @@ export class SledHost {
       flowCapacity: this.engine.flowCapacity(p.id), epoch: this.engine.portEpoch(p.id), counters: c, nat,
       multicast: { groups: p.compiled.config.multicast.length, reports: { ...p.reports } } };
   }
-  flows(name: string) { return this.engine.flows(this.port(name).id); }
+  /** The port's flows, each with the rule that allowed it by name (`allowedBy`, "firewall: allow-ssh"). */
+  flows(name: string) {
+    const p = this.port(name);
+    return this.engine.flows(p.id).map((f) => ({ ...f, allowedBy: f.allow ? ruleText(ruleRef(p.compiled, f.allow.layer, f.allow.rule)) : undefined }));
+  }
+  /** The port's layers with their counters, and every rule by name with its predicates, action and hits. */
   layers(name: string) {
     const p = this.port(name);
-    return this.engine.layers(p.id).map((l) => ({ ...l, rules: l.rules.map((r) => ({ ...r })) }));
+    return this.engine.layers(p.id).map((l, li) => {
+      const def = p.compiled.layers[li];
+      return { ...l, defaultIn: def?.defaultIn, defaultOut: def?.defaultOut, rules: l.rules.map((r) => {
+        const rule = def?.rules.find((x) => x.id === r.id);
+        return rule ? { ...ruleJson(p.compiled, li, rule), hits: r.hits } : { ...r, name: ruleName(p.compiled, li, r.id) };
+      }) };
+    });
   }
   summary() {
     return [...this.ports.values()].map((p) => ({

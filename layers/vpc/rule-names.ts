@@ -69,3 +69,16 @@ export function ruleRef(compiled: CompiledPort, layerIndex: number, ruleId: numb
 export function ruleText(ref: RuleRef): string {
   return ref.layer ? (ref.rule ? `${ref.layer}: ${ref.rule}` : ref.layer) : "";
 }
+
+/**
+ * A rule as data for dumps (`wopte layers --json`): its id and name, direction,
+ * priority, predicates and action as the compiler wrote them (a hairpin's
+ * parameter bytes are left out; its kind is named).
+ */
+export function ruleJson(compiled: CompiledPort, layerIndex: number, r: Rule): Record<string, unknown> {
+  const { params: _params, ...action } = r.action as Rule["action"] & { params?: Uint8Array };
+  return {
+    id: r.id, name: ruleName(compiled, layerIndex, r.id), dir: r.dir, priority: r.priority, predicates: r.predicates,
+    action: r.action.kind === "hairpin" ? { ...action, reply: hairpinNames.get(r.action.hairpin) ?? r.action.hairpin } : action,
+  };
+}

@@ -36,14 +36,25 @@ describe("wopte replay <fixture>", () => {
     const r = await replay(join(fixtures, "ping-gateway"));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ping-gateway: guest pings the gateway/);
-    expect(r.out).toMatch(/^\s+0\s+guest\s+hairpin\s+gateway\s+\S+\s+-\s+guest \d+ B\s+ok$/m);
+    expect(r.out).toMatch(/^\s+0\s+guest\s+hairpin\s+-\s+guest \d+ B\s+gateway: reply \w+.*\s+ok$/m);
     expect(r.out).toMatch(/ok: 2 frames as scenario.json and expected.pcap say/);
   });
 
-  it("shows drops with their reason and deciding layer", async () => {
+  it("shows drops with their reason and the deciding layer and rule by name", async () => {
     const r = await replay(join(fixtures, "spoofed-source"));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^\s+0\s+guest\s+drop\s+\S+\s+\S+\s+SpoofedSource\s+-\s+ok$/m);
+    expect(r.out).toMatch(/^\s+0\s+guest\s+drop\s+SpoofedSource\s+-\s+gateway: deny SpoofedSource: \S+.*\s+ok$/m);
+  });
+
+  it("names the rule that allowed every frame that passed, and the default that denied", async () => {
+    const r = await replay(join(fixtures, "firewall-deny-allow"));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^\s+0\s+network\s+drop\s+LayerDeny\s+-\s+firewall: default\s+ok$/m);
+    expect(r.out).toMatch(/^\s+1\s+network\s+pass\s+-\s+guest \d+ B\s+firewall: allow-http-in\s+ok$/m);
+    // the reply takes the fast path: its flow still knows which rule let it in
+    expect(r.out).toMatch(/^\s+2\s+guest\s+pass\s+-\s+network \d+ B\s+firewall: allow-http-in\s+ok$/m);
+    const j = JSON.parse((await replay(join(fixtures, "firewall-deny-allow"), "--json")).out);
+    expect(j.frames.map((f: { layer?: string; rule?: string }) => `${f.layer}: ${f.rule}`)).toEqual(["firewall: default", "firewall: allow-http-in", "firewall: allow-http-in"]);
   });
 
   it("exits 1 with a hex diff marking the differing byte when an expected frame differs", async () => {
@@ -109,7 +120,7 @@ describe("wopte replay --config --in --out", () => {
     const lines = r.out.split("\n").filter((l) => /^\s+\d+\s/.test(l));
     const inputs = readCapture(readFileSync(join(fx, "in.pcap")));
     expect(lines).toHaveLength(inputs.length);
-    expect(lines[0]).toMatch(/^\s+0\s+guest\s+pass\s+\S+\s+\S+\s+-\s+network \d+ B$/);
+    expect(lines[0]).toMatch(/^\s+0\s+guest\s+pass\s+-\s+network \d+ B\s+firewall: default$/);
     const written = readCapture(readFileSync(out));
     const expected = readCapture(readFileSync(join(fx, "expected.pcap")));
     expect(written.map((f) => f.side)).toEqual(expected.map((f) => f.side));

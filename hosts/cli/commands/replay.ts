@@ -8,7 +8,7 @@
 
 import { parseCommand, choice, printJson, UsageError, guard } from "../conventions.js";
 import { existsSync, statSync, writeFileSync } from "node:fs";
-import { RESULT_HEADER, RESULT_WIDTH, describeResult, framesOf, isInputError, loadCapture, loadPortConfig, replayFrames, resultJson, InputError } from "../../harness/replay.js";
+import { RESULT_HEADER, describeResult, describeFixed, decidedBy, framesOf, isInputError, loadCapture, loadPortConfig, replayFrames, resultJson, InputError } from "../../harness/replay.js";
 import { checkFixture, outputCapture } from "../../harness/fixture.js";
 import { describeCheck } from "../../harness/compare.js";
 
@@ -16,8 +16,10 @@ export const USAGE = `usage: wopte replay --config <port.json> --in <in.pcap> [-
        wopte replay <fixture-dir> [--out <got.pcap>] [--json]
 
 Runs the frames of a capture through a fresh port and prints one line per
-frame: index, side it came from, verdict, deciding layer and rule
-("default" for a layer's default), drop reason, output side and length.
+frame: index, side it came from, verdict, drop reason, output side and
+length, and the layer and rule that decided, by name: for a drop or a reply
+the rule that made it, for a frame that passed the rule that allowed its
+flow ("default" for a layer's default action; a firewall rule by its name).
 --out writes what the port emitted (pcapng, interfaces guest and network).
 
 Captures are pcapng with interfaces named "guest" (frames from the guest)
@@ -79,8 +81,9 @@ async function fixture(dir: string, out: string | undefined, json?: boolean): Pr
     return report.mismatches.length ? 1 : 0;
   }
   console.log(`${report.name}: ${report.story}\n`);
-  console.log(`${RESULT_HEADER.padEnd(RESULT_WIDTH)}  check`);
-  for (const c of report.frames) console.log(`${describeResult(c.result).padEnd(RESULT_WIDTH)}  ${describeCheck(c)}`);
+  const byWidth = Math.max("decided by".length, ...report.frames.map((c) => decidedBy(c.result).length));
+  console.log(`${RESULT_HEADER.padEnd(RESULT_HEADER.length - "decided by".length + byWidth)}  check`);
+  for (const c of report.frames) console.log(`${describeFixed(c.result)}  ${decidedBy(c.result).padEnd(byWidth)}  ${describeCheck(c)}`);
   if (report.mismatches.length) {
     console.log(`\nMISMATCH: ${report.mismatches.length} difference${report.mismatches.length === 1 ? "" : "s"}`);
     for (const m of report.mismatches) console.log(`- ${m}`);
