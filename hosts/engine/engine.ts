@@ -3,6 +3,7 @@
 // gateway, harness, snapshot tool) all go through this class.
 
 import { ip16, parseMac, ipText, macText } from "../../layers/program/addr.js";
+import { explainEngineError } from "./errors.js";
 import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
 import { Batch } from "./batch.js";
 import { decodeFlow, FlowView, decodeFlowEvent, FlowEventView } from "./flows.js";
@@ -54,9 +55,10 @@ export interface PortConfig {
 export type PortStateName = "ready" | "running" | "paused";
 const STATE = { ready: 1, running: 2, paused: 3 } as const;
 
+/** A control call the engine refused; the message is in the operator's terms (hosts/engine/errors.ts), `op` and `reason` for code. */
 export class EngineError extends Error {
   constructor(readonly op: string, readonly reason: number) {
-    super(`${op}: ${reasonName(reason)}`);
+    super(explainEngineError(op, reason));
   }
 }
 

@@ -4,7 +4,6 @@
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "../../layers/vpc/config.js";
 import { ApiConfig, DEFAULT_LIMITS } from "../api/config.js";
 import { mac, ip, ipv6, port, name } from "../../layers/program/fields.js";
 
@@ -45,13 +44,44 @@ export const SledConfigSchema = z.strictObject({
 });
 export type SledConfig = z.output<typeof SledConfigSchema>;
 
-/** Read and validate a sled config; port configs given as paths are read relative to it. */
+/** A sled config that cannot be used: the message names the file (and port) and what is wrong. */
+export class SledConfigError extends Error {}
+
+/** Zod issues as "path: message" lines; a failed union names the forms it takes and what the first one lacked. */
+function issueLines(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => {
+    const path = i.path.map(String).join(".") || "(top level)";
+    if (i.code === "invalid_union" && path === "underlay") {
+      const first = (i as { errors?: z.core.$ZodIssue[][] }).errors?.[0]?.[0];
+      return `underlay: expected {"address": <this sled's underlay IPv6>} (driver "udp", the default; optional bind, peers, mac, nextHopMac) ` +
+        `or {"driver": "tap", "address", "nics": [{"tap", "nextHop"}]}${first ? ` (${[...first.path.map(String)].join(".") || "underlay"}: ${first.message})` : ""}`;
+    }
+    return `${path}: ${i.message}`;
+  });
+}
+
+/** Read and validate a sled config; port configs given as paths are read relative to it. Errors name the file. */
 export function loadSledConfig(path: string): SledConfig & { portConfigs: unknown[] } {
-  let json: unknown;
-  try { json = JSON.parse(readFileSync(path, "utf8")); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+  const json = readJson(path, "the sled config");
   const r = SledConfigSchema.safeParse(json);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
-  const portConfigs = r.data.ports.map((p) =>
-    typeof p.config === "string" ? JSON.parse(readFileSync(resolve(dirname(path), p.config), "utf8")) : p.config);
+  if (!r.success) {
+    const looksLikePort = typeof json === "object" && json !== null && "guest" in json && "vni" in json;
+    throw new SledConfigError(`${path} is not a valid sled config:\n${issueLines(r.error.issues).map((l) => `  ${l}`).join("\n")}` +
+      (looksLikePort ? `\n${path} looks like a port config: a sled config lists its ports ("ports": [{"config": "port-a.json"}]); see examples/sled.json` : ""));
+  }
+  const portConfigs = r.data.ports.map((p, i) =>
+    typeof p.config === "string" ? readJson(resolve(dirname(path), p.config), `port ${i} of ${path}`) : p.config);
   return { ...r.data, portConfigs };
+}
+
+/** Parse a JSON file, naming it (and what it is for) when it cannot be read or parsed. */
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SledConfigError(`cannot read ${file} (${what}): ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+  }
+  try { return JSON.parse(text); } catch (e) {
+    throw new SledConfigError(`${file} (${what}) is not valid JSON: ${(e as Error).message}`);
+  }
 }

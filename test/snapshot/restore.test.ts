@@ -10,6 +10,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { Engine, EngineError } from "../../hosts/engine/engine.js";
+import { reasonName } from "../../hosts/engine/reasons.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
 import { encodePortProgram, LayerDef } from "../../layers/program/encode.js";
 import { exportSnapshot, restoreSnapshot, markSnapshot } from "../../hosts/snapshot/engine.js";
@@ -100,7 +101,7 @@ function portState(e: Engine): string {
 }
 
 function reasonOf(f: () => void): string {
-  try { f(); return "accepted"; } catch (err) { return err instanceof EngineError ? err.message.replace(/^\w+: /, "") : String(err); }
+  try { f(); return "accepted"; } catch (err) { return err instanceof EngineError ? reasonName(err.reason) : String(err); }
 }
 
 /** A copy of `snap` with `edit` applied and the checksum made right again. */

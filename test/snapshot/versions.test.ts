@@ -6,6 +6,7 @@
 // appended), one from a build with more is refused.
 import { describe, it, expect } from "vitest";
 import { Engine, EngineError } from "../../hosts/engine/engine.js";
+import { reasonName } from "../../hosts/engine/reasons.js";
 import { encodePortProgram } from "../../layers/program/encode.js";
 import { exportSnapshot, restoreSnapshot } from "../../hosts/snapshot/engine.js";
 import { decodeSnapshot, snapshotChecksum } from "../../hosts/snapshot/format.js";
@@ -51,7 +52,7 @@ function v1Snapshot(tcp: number, fin: number, counters = PORT_COUNTERS.length + 
   return b;
 }
 
-const reasonOf = (f: () => void) => { try { f(); return "accepted"; } catch (e) { return e instanceof EngineError ? e.message.replace(/^\w+: /, "") : String(e); } };
+const reasonOf = (f: () => void) => { try { f(); return "accepted"; } catch (e) { return e instanceof EngineError ? reasonName(e.reason) : String(e); } };
 
 describe("snapshot versions", () => {
   it.each([

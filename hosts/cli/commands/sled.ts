@@ -9,7 +9,7 @@ import { TapUnderlay } from "../../sled/underlay-tap.js";
 import { loadSledConfig } from "../../sled/config.js";
 import { openDevice } from "../../sled/open-device.js";
 import { UsageRecorder } from "../../sled/usage.js";
-import { parseCommand, required, UsageError, guard } from "../conventions.js";
+import { parseCommand, required, UsageError, Failure, guard } from "../conventions.js";
 import { serveApi, apiPortFlag } from "../../api/start.js";
 import { mkdirSync } from "node:fs";
 
@@ -39,13 +39,22 @@ async function command(args: string[]): Promise<number> {
   const u = cfg.underlay;
   const underlay = u.driver === "tap"
     ? new TapUnderlay({ address: u.address, mac: u.mac, nics: u.nics, probeMs: u.probeMs, log })
-    : await UdpUnderlay.open({ address: u.address, bind: u.bind, peers: u.peers, localMac: u.mac, nextHopMac: u.nextHopMac, log });
+    : await UdpUnderlay.open({ address: u.address, bind: u.bind, peers: u.peers, localMac: u.mac, nextHopMac: u.nextHopMac, log }).catch((err: NodeJS.ErrnoException) => {
+      const at = u.bind ? `[${u.bind.host}]:${u.bind.port}` : `[${u.address}]:6081`;
+      const why = err.code === "EADDRNOTAVAIL" ? "that address is not on this machine; to run on loopback set underlay.bind to {\"host\": \"::1\", \"port\": 0} (examples/sled.json)"
+        : err.code === "EADDRINUSE" ? "something else is using that port" : err.code === "EACCES" ? "permission denied" : err.message;
+      throw new Failure(`${configPath}: cannot open the underlay on ${at}: ${why}`);
+    });
   let metrics: ReturnType<typeof sledMetrics> | undefined;
   const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
   for (const [i, p] of cfg.ports.entries()) {
     const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
-    const port = host.addPort(cfg.portConfigs[i] as never, dev);
+    let port;
+    try { port = host.addPort(cfg.portConfigs[i] as never, dev); } catch (err) {
+      const where = typeof p.config === "string" ? `${p.config} (port ${i} of ${configPath})` : `port ${i} of ${configPath}`;
+      throw new Failure(`${where}: ${(err as Error).message}`);
+    }
     log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
   }
   const usage = new UsageRecorder(host);
