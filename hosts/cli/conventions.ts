@@ -115,7 +115,7 @@ export function report(err: unknown, usage?: string): number {
     console.error(`wopte: ${e.message}${usage ? `\n\n${usage}` : ""}`);
     return 2;
   }
-  const hint = e instanceof ApiError && e.status === 0 && /sled host/.test(e.message) ? " (is `wopte sled` running there? --api or $WOPTE_API picks the sled)" : "";
+  const hint = e instanceof ApiError && e.status === 0 && /^cannot reach/.test(e.message) ? " (is `wopte sled` running there? --api or $WOPTE_API picks the sled)" : "";
   console.error(`wopte: ${e.message}${hint}`);
   return 1;
 }

@@ -55,7 +55,7 @@ describe(env.title("wopte conventions"), env.options, () => {
       [["top", "--interval", "abc", "--api", NOWHERE], /--interval wants a number of seconds from 0\.1 to 3600, not "abc"/],
       [["top", "--count", "abc", "--api", NOWHERE], /--count wants a whole number of at least 1, not "abc"/],
       [["top", "--count", "0", "--api", NOWHERE], /--count wants a whole number of at least 1, not 0/],
-      [["capture", "--port", "web-a", "--out", "x", "--seconds", "0", "--api", NOWHERE], /--seconds wants a number of seconds from 0\.1 to 600, not 0/],
+      [["capture", "--port", "web-a", "--out", "x", "--seconds", "0", "--api", NOWHERE], /--seconds wants a whole number of seconds from 1 to 600, not 0/],
       [["route", "add", "web-a", "--dest", "10.0.0.0/8", "--target", "igw:foo", "--api", NOWHERE], /--target igw:<id> wants a whole number from 0 to 255, not "foo"/],
       [["v2p", "set", "--vni", "ten", "--ip", "172.30.0.6", "--mac", "a8:40:25:f0:00:06", "--underlay", "fd00::1", "--api", NOWHERE], /--vni wants a whole number from 0 to 16777215, not "ten"/],
       [["fw", "add", "web-a", "--name", "x", "--direction", "in", "--action", "allow", "--priority", "high", "--api", NOWHERE], /--priority wants a whole number/],
@@ -71,7 +71,7 @@ describe(env.title("wopte conventions"), env.options, () => {
   it("a host that cannot be reached is a failure (exit 1) naming it", async () => {
     const r = await wopte("port", "list", "--api", NOWHERE);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^wopte: cannot reach the sled host at http:\/\/127\.0\.0\.1:9/);
+    expect(r.err).toMatch(/^wopte: cannot reach the host at http:\/\/127\.0\.0\.1:9.*\(is `wopte sled` running there\?/);
     const g = await wopte("gateway", "nat", "list", "--api", NOWHERE);
     expect(g.code).toBe(1);
     expect(g.err).toMatch(/^wopte: cannot reach the gateway host at http:\/\/127\.0\.0\.1:9: is `wopte gateway run` running there\?/);

@@ -113,7 +113,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
 
   it("capture --out - writes pcapng to stdout, which tshark reads from a pipe", async () => {
     const bytes = await new Promise<Buffer>((resolve, reject) => {
-      const p = spawn("node", [bin, "capture", "--port", "web-a", "--out", "-", "--seconds", "0.2", "--api", api], { cwd: root });
+      const p = spawn("node", [bin, "capture", "--port", "web-a", "--out", "-", "--seconds", "1", "--api", api], { cwd: root });
       const chunks: Buffer[] = [];
       p.stdout!.on("data", (d: Buffer) => chunks.push(d));
       p.on("exit", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`capture exited ${code}`))));
@@ -121,7 +121,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
     expect(bytes.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng section header, nothing else on stdout
     expect(bytes.includes(Buffer.from("from-guest"))).toBe(true);
     requireOrSkip("tshark");
-    const { stdout } = await run("sh", ["-c", `node "${bin}" capture --port web-a --out - --seconds 0.2 --api ${api} | "${which("tshark")}" -r - -T fields -e frame.number; echo "tshark exit $?"`], { cwd: root });
+    const { stdout } = await run("sh", ["-c", `node "${bin}" capture --port web-a --out - --seconds 1 --api ${api} | "${which("tshark")}" -r - -T fields -e frame.number; echo "tshark exit $?"`], { cwd: root });
     expect(stdout).toMatch(/tshark exit 0/);
   });
 

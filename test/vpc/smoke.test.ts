@@ -27,10 +27,11 @@ describe("vpc smoke", () => {
     expect(v).toEqual([
       [Verdict.Hairpin, "None", 0, 42],
       [Verdict.Hairpin, "None", 0, 50],
-      [Verdict.Pass, "None", 255, 54 + 70 + 8], // VPC-internal TCP: Geneve + the MSS option
-      [Verdict.Pass, "None", 255, 54 + 70],     // internet-bound: Geneve, no option
+      // a pass names the layer whose rule allowed its flow: the firewall (layer 1)
+      [Verdict.Pass, "None", 1, 54 + 70 + 8], // VPC-internal TCP: Geneve + the MSS option
+      [Verdict.Pass, "None", 1, 54 + 70],     // internet-bound: Geneve, no option
       [Verdict.Drop, "SpoofedSource", 0, 0],
-      [Verdict.Pass, "None", 255, 74 + 70 + 8],
+      [Verdict.Pass, "None", 1, 74 + 70 + 8],
     ]);
     const flows = e.flows(0);
     const snat = flows.find((f) => f.out.dst === "203.0.113.9")!;

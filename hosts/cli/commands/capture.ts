@@ -10,7 +10,7 @@ import { parseCommand, required, numberOption, Failure, guard } from "../convent
 
 export const USAGE = `usage: wopte capture --port <name> --out <file.pcapng>|- [--seconds 10] [--max 10000] [--api <url>]
 --out -: pcapng on stdout (wopte capture --port web-a --out - | tshark -r -)
---seconds: 0.1 to 600; --max: frames, 1 to 1000000 (whichever comes first ends it)`;
+--seconds: 1 to 600; --max: frames, 1 to 1000000 (whichever comes first ends it)`;
 const CMD = { name: "capture", usage: USAGE };
 
 async function command(args: string[]): Promise<number> {
@@ -19,7 +19,7 @@ async function command(args: string[]): Promise<number> {
   if (values.help) { console.log(USAGE); return 0; }
   const port = required(CMD, "--port <name>", values.port);
   const out = required(CMD, "--out <file> (or - for stdout)", values.out);
-  const seconds = numberOption(CMD, "--seconds", values.seconds, { min: 0.1, max: 600, unit: "seconds", fallback: 10 });
+  const seconds = numberOption(CMD, "--seconds", values.seconds, { min: 1, max: 600, integer: true, unit: "seconds", fallback: 10 });
   const max = numberOption(CMD, "--max", values.max, { min: 1, max: 1_000_000, integer: true, unit: "frames", fallback: 10_000 });
   const q = new URLSearchParams({ seconds: String(seconds), max: String(max) });
   process.stderr.write(`capturing on ${port} for up to ${seconds} s or ${max} frames …\n`);
