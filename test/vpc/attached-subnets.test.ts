@@ -25,7 +25,7 @@ describe("attached subnets", () => {
     const g1 = await portOf(guestJson(G1, G2, attached));
     // the partner pings an address of the attached subnet: delivered unchanged, from the gateway's MAC
     const req = g1.send(overlayFrame(G2, G1, echo(G2.mac, G1.mac, f.peer, f.mine, true)), Dir.In);
-    expect([req.reason, req.layerName]).toEqual(["pass", "-"]);
+    expect([req.reason, req.layerName]).toEqual(["pass", "firewall"]); // a pass names the layer whose rule allowed it
     expect(view(req.out)).toEqual({ eth: { src: GW_MAC, dst: G1.mac, type: f.name === "IPv4" ? "0x0800" : "0x86dd" }, ip: { src: f.peer, dst: f.mine, ttl: 64, proto: f.name === "IPv4" ? 1 : 58 }, l4: { type: f.name === "IPv4" ? 8 : 128, id: 7777 } });
     // and the guest answers from that address, inside the VPC
     const rep = g1.send(echo(G1.mac, GW_MAC, f.mine, f.peer, false), Dir.Out);
