@@ -16,12 +16,18 @@ import { ipFrame, icmpEcho, tcp, TCP_FLAGS } from "../helpers/frames.js";
 
 const cfg = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
 
+/** A sled on loopback with the example port web-a on a memory device. */
+async function sledWithWebA() {
+  const u = await UdpUnderlay.open({ address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
+  const sled = await SledHost.create({ name: "s", underlay: u });
+  const dev = new MemoryDevice("a");
+  sled.addPort(cfg, dev);
+  return { sled, dev };
+}
+
 describe("capture", () => {
   it("records what the port sees before and after transformation", async () => {
-    const u = await UdpUnderlay.open({ address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
-    const sled = await SledHost.create({ name: "s", underlay: u });
-    const dev = new MemoryDevice("a");
-    sled.addPort(cfg, dev);
+    const { sled, dev } = await sledWithWebA();
     const done = sled.capture("web-a", 4, 5000);
     dev.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:05", "172.30.0.5", "172.30.0.1", 1, icmpEcho("172.30.0.5", "172.30.0.1", true, 1, 1))]);
     dev.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:05", "172.30.0.5", "172.30.0.6", 6, tcp("172.30.0.5", "172.30.0.6", 1, 80, TCP_FLAGS.SYN))]);
@@ -36,10 +42,7 @@ describe("capture", () => {
   });
 
   it("marks dropped frames with the reason and rule, stamps nanoseconds, and replays as wopte replay reads it", async () => {
-    const u = await UdpUnderlay.open({ address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
-    const sled = await SledHost.create({ name: "s", underlay: u });
-    const dev = new MemoryDevice("a");
-    sled.addPort(cfg, dev);
+    const { sled, dev } = await sledWithWebA();
     const done = sled.capture("web-a", 3, 5000);
     const before = Date.now();
     // a ping the gateway answers, and a ping to a peer from an address that is not the guest's
