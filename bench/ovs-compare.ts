@@ -507,7 +507,7 @@ async function childMain(kind: "tap" | "udp"): Promise<void> {
       : new TapUnderlay({ address: SLED_UL, mac: SLED_MAC, nics: [{ tap: `s-w${kind}`, nextHop: SINK_UL }] });
     const sled = await SledHost.create({ name: `ovs-compare-${kind}`, underlay, underlayAddress: SLED_UL });
     const tap = TapDevice.open(`g-w${kind}`);
-    const port = sled.addPort(PORT, tap);
+    const port = await sled.addPort(PORT, tap);
     out({ ready: true, pid: process.pid });
     createInterface({ input: process.stdin }).on("line", (l) => {
       if (l === "stats") {

@@ -32,7 +32,7 @@ async function measure(frameBytes: number): Promise<{ frameBytes: number; kpps: 
   const sled = await SledHost.create({ name: "bench", underlay: u, underlayAddress: "fd00:1122:3344:101::1" });
   const cfg = JSON.parse(readFileSync(join(packageRoot(), "examples/port-a.json"), "utf8"));
   const tap = TapDevice.open("wbt0");
-  sled.addPort(cfg, tap);
+  await sled.addPort(cfg, tap);
   try { sh("ip", "netns", "del", NS); } catch { /* fresh */ }
   sh("ip", "netns", "add", NS);
   sh("ip", "link", "set", "wbt0", "netns", NS);

@@ -33,7 +33,6 @@ export class GatewayApi {
 
   private routes(): RouteSpec[] {
     const gw = this.gw;
-    const changed = <T>(x: T): T => { gw.generation++; return x; };
     return [
       route({
         method: "GET", path: "/health", summary: "liveness, the generation, fault and API counters",
@@ -48,7 +47,7 @@ export class GatewayApi {
       route({
         method: "PUT", path: "/advertised", summary: "replace the owned ranges (BIRD's config is rewritten from the parsed prefixes)",
         body: z.array(cidr).max(1024),
-        handler: async ({ body }) => { await gw.setOwnedPrefixes(body); return changed({ advertised: gw.ownedPrefixes }); },
+        handler: async ({ body }) => { await gw.setOwnedPrefixes(body); return { advertised: gw.ownedPrefixes }; },
       }),
       route({ method: "GET", path: "/nat", summary: "every NAT ingress mapping", handler: () => gw.listNat() }),
       route({ method: "GET", path: "/nat/{ip}", summary: "the mappings of one external address", params: z.strictObject({ ip }), handler: ({ params }) => gw.listNat(params.ip) }),
@@ -57,15 +56,13 @@ export class GatewayApi {
         params: z.strictObject({ ip, first: decimal(port), last: decimal(port) }), body: NatTarget,
         handler: async ({ params, body }) => {
           if (params.first > params.last) throw new HttpError(400, `path.last: the range ${params.first}-${params.last} is out of order`);
-          const changedNat = await gw.addNat({ ip: params.ip, firstPort: params.first, lastPort: params.last, ...body });
-          if (changedNat) gw.generation++;
-          return { changed: changedNat };
+          return { changed: await gw.addNat({ ip: params.ip, firstPort: params.first, lastPort: params.last, ...body }) };
         },
       }),
       route({
         method: "DELETE", path: "/nat/{ip}/{first}", summary: "remove the mapping of an address that starts at a port",
         params: z.strictObject({ ip, first: decimal(port) }),
-        handler: async ({ params }) => { await gw.removeNat(params.ip, params.first); return changed({ removed: `${params.ip}/${params.first}` }); },
+        handler: async ({ params }) => { await gw.removeNat(params.ip, params.first); return { removed: `${params.ip}/${params.first}` }; },
       }),
     ];
   }

@@ -10,7 +10,11 @@ import { Batch, Dir, Verdict } from "../engine/batch.js";
 import { encodePortProgram } from "../../layers/program/encode.js";
 import { boundaryLayer, externalL2Layer, natIngressMappings, BoundaryConfig, NatIngressEntry } from "../../layers/boundary/boundary.js";
 import { BOUNDARY_VNI, TABLE } from "../../layers/vpc/constants.js";
-import { ip16, ipText } from "../../layers/program/addr.js";
+import { z } from "zod";
+import { ip16, ipText, isIP, prefix16 } from "../../layers/program/addr.js";
+import * as field from "../../layers/program/fields.js";
+import { ConfigError } from "../../layers/vpc/config.js";
+import { Committer } from "../lib/committer.js";
 import type { GuestDevice } from "../sled/devices.js";
 import type { UnderlayDriver } from "../sled/underlay.js";
 import { Conflict, NotFound } from "../sled/sled.js";
@@ -35,15 +39,14 @@ export const GATEWAY_PORT = 0;
 const HEADROOM = 128;
 
 export class GatewayHost {
-  private readonly nat = new Map<string, NatIngressEntry>();
+  private nat = new Map<string, NatIngressEntry>();
+  private readonly changes = new Committer<unknown>({ state: () => undefined });
   private readonly batch: Batch;
   private queue: { dir: Dir; frame: Uint8Array }[] = [];
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
   /** Errors in timers and I/O callbacks: counted and shown in health, never thrown (hosts/lib/faults.ts). */
   readonly faults = new Faults();
-  /** Bumped by every acknowledged change (the API carries it in its answers). */
-  generation = 0;
   /** Frames bigger than an engine slot (9216 B), from either side. */
   readonly pumpDrops = { oversize: 0 };
 
@@ -81,28 +84,59 @@ export class GatewayHost {
 
   private static key(ip: string, firstPort: number): string { return `${ipText(ip16(ip))}/${firstPort}`; }
 
-  /** Add a NAT ingress mapping. Returns false when an identical one exists (no-op). */
-  addNat(e: NatIngressEntry): boolean {
-    ip16(e.ip); ip16(e.sled);
-    if (!(Number.isInteger(e.firstPort) && Number.isInteger(e.lastPort) && 0 <= e.firstPort && e.firstPort <= e.lastPort && e.lastPort <= 65535)) {
-      throw new Conflict(`bad port range ${e.firstPort}-${e.lastPort}`);
-    }
-    const k = GatewayHost.key(e.ip, e.firstPort);
-    const same = this.nat.get(k);
-    if (same && JSON.stringify(same) === JSON.stringify({ ...same, ...e })) return false;
-    for (const [key, x] of this.nat) {
-      if (key !== k && ipText(ip16(x.ip)) === ipText(ip16(e.ip)) && e.firstPort <= x.lastPort && e.lastPort >= x.firstPort) {
-        throw new Conflict(`${e.ip} ports ${e.firstPort}-${e.lastPort} overlap the mapping ${x.firstPort}-${x.lastPort}`);
+  /** Bumped by every acknowledged change (NAT mappings, owned prefixes). */
+  get generation(): number { return this.changes.generation; }
+
+  /**
+   * One change: `edit` changes the mappings or prefixes (or throws), the
+   * boundary program and NAT table are rebuilt from them, and listeners (BGP)
+   * hear of new prefixes. If any of that fails, the old mappings and prefixes
+   * are put back and rebuilt: nothing changed.
+   */
+  private change<T>(edit: () => { result: T; unchanged?: boolean }, prefixesChanged = false): Promise<T> {
+    return this.changes.commit(async () => {
+      const before = { nat: new Map(this.nat), boundary: this.o.boundary };
+      const restore = async () => {
+        this.nat = new Map(before.nat);
+        this.o.boundary = before.boundary;
+        this.reload();
+        if (prefixesChanged) await this.tellPrefixListeners().catch(() => undefined);
+      };
+      const { result, unchanged } = edit();
+      if (unchanged) return { result, unchanged };
+      try {
+        this.reload();
+        if (prefixesChanged) await this.tellPrefixListeners();
+      } catch (err) {
+        await restore();
+        throw err;
       }
-    }
-    this.nat.set(k, { ...e });
-    this.reload();
-    return true;
+      return { result, undo: restore };
+    });
   }
 
-  removeNat(ip: string, firstPort: number): void {
-    if (!this.nat.delete(GatewayHost.key(ip, firstPort))) throw new NotFound(`no NAT mapping for ${ip} from port ${firstPort}`);
-    this.reload();
+  /** Add a NAT ingress mapping. Resolves to false when an identical one exists (no-op). */
+  addNat(input: NatIngressEntry): Promise<boolean> {
+    return this.change(() => {
+      const e = checkNatEntry(input);
+      const k = GatewayHost.key(e.ip, e.firstPort);
+      const same = this.nat.get(k);
+      if (same && JSON.stringify(same) === JSON.stringify({ ...same, ...e })) return { result: false, unchanged: true };
+      for (const [key, x] of this.nat) {
+        if (key !== k && ipText(ip16(x.ip)) === ipText(ip16(e.ip)) && e.firstPort <= x.lastPort && e.lastPort >= x.firstPort) {
+          throw new Conflict(`${e.ip} ports ${e.firstPort}-${e.lastPort} overlap the mapping ${x.firstPort}-${x.lastPort}`);
+        }
+      }
+      this.nat.set(k, e);
+      return { result: true };
+    });
+  }
+
+  async removeNat(ip: string, firstPort: number): Promise<void> {
+    await this.change(() => {
+      if (!isIP(ip) || !this.nat.delete(GatewayHost.key(ip, firstPort))) throw new NotFound(`no NAT mapping for ${ip} from port ${firstPort}`);
+      return { result: undefined };
+    });
   }
 
   /** The external ranges this gateway owns (answers ARP for, advertises). */
@@ -110,12 +144,19 @@ export class GatewayHost {
 
   /** Change the owned ranges; `onOwnedPrefixes` listeners (BGP) hear about it. */
   async setOwnedPrefixes(prefixes: string[]): Promise<void> {
-    this.o.boundary = { ...this.o.boundary, ownedPrefixes: [...prefixes] };
-    this.reload();
-    for (const f of this.prefixListeners) await f(this.ownedPrefixes);
+    await this.change(() => {
+      prefixes.forEach((p, i) => {
+        try { prefix16(p); } catch (err) { throw new ConfigError([{ path: `ownedPrefixes.${i}`, message: (err as Error).message }]); }
+      });
+      this.o.boundary = { ...this.o.boundary, ownedPrefixes: [...prefixes] };
+      return { result: undefined };
+    }, true);
   }
   private readonly prefixListeners: ((p: string[]) => Promise<void> | void)[] = [];
   onOwnedPrefixes(f: (p: string[]) => Promise<void> | void): void { this.prefixListeners.push(f); }
+  private async tellPrefixListeners(): Promise<void> {
+    for (const f of this.prefixListeners) await f(this.ownedPrefixes);
+  }
 
   listNat(ip?: string): NatIngressEntry[] {
     const all = [...this.nat.values()];
@@ -164,4 +205,19 @@ export class GatewayHost {
     this.o.external.close();
     await this.o.underlay.close();
   }
+}
+
+/** A NAT ingress mapping as the engine takes it: 24-bit VNI, 16-bit ports (first ≤ last), 48-bit MAC. */
+const NatEntrySchema = z.object({ ip: field.ip, firstPort: field.port, lastPort: field.port, sled: field.ipv6, vni: field.vni, mac: field.mac })
+  .refine((e) => e.firstPort <= e.lastPort, { path: ["lastPort"], message: "the port range is empty (first > last)" });
+
+/**
+ * A NAT ingress mapping checked whole, with the shared field parsers, before
+ * it goes near the engine: an entry the engine refused would otherwise sit
+ * in the table and fail every later reload.
+ */
+export function checkNatEntry(e: NatIngressEntry): NatIngressEntry {
+  const r = NatEntrySchema.safeParse(e);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })));
+  return r.data;
 }

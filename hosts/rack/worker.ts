@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     // each guest VNIC is a pair of vhost-style rings shared with the guests' worker
     const sled = await SledHost.create({ name: spec.name, underlay, underlayAddress: spec.underlay });
     // (with --tap, each guest is a network namespace behind a real TAP device)
-    for (const p of spec.ports) sled.addPort(p.json as never, p.tap ? TapDevice.open(p.tap) : new RingDevice(p.name, p.rings!));
+    for (const p of spec.ports) await sled.addPort(p.json as never, p.tap ? TapDevice.open(p.tap) : new RingDevice(p.name, p.rings!));
     shutdown = () => sled.close();
     report = () => parentPort!.postMessage({ type: "stats", machine: spec.name, role: "sled",
       ports: [...sled.ports.keys()].map((n) => sled.stats(n)), endpoints: [] });
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       external: dev, boundary: { externalMac: spec.boundary.externalMac, nextHopMac: spec.boundary.routerMac, ownedPrefixes: spec.boundary.ownedPrefixes,
         externalIpv4: spec.boundary.externalIpv4 },
     });
-    for (const e of spec.nat) gw.addNat(e);
+    for (const e of spec.nat) await gw.addNat(e);
     // the server sits behind the customer's router: it sends to the gateway's external MAC
     dev.endpoint = new Endpoint("server", spec.boundary.routerMac, spec.server.ip, { mac: spec.boundary.externalMac }, (f) => dev.fromEndpoint(f), spec.server.traffic);
     endpoints.push(dev.endpoint);

@@ -53,9 +53,8 @@ export class SledApi {
 
   private routes(): RouteSpec[] {
     const h = this.o.host;
-    /** Every change to a port's config: validated whole, applied, then the generation moves. */
-    const update = async (port: string, edit: Parameters<SledHost["updatePort"]>[1]) => { await h.updatePort(port, edit); h.generation++; };
-    const changed = <T>(x: T): T => { h.generation++; return x; };
+    // every change goes through the host's commit path, which moves its generation
+    const update = async (port: string, edit: Parameters<SledHost["updatePort"]>[1]) => { await h.updatePort(port, edit); };
     return [
       route({
         method: "GET", path: "/health", summary: "liveness, drops outside the engine, API and fault counters, the generation",
@@ -73,8 +72,8 @@ export class SledApi {
         handler: async ({ body }) => {
           const device = this.o.deviceFactory ? await this.o.deviceFactory(body.device, body.config.name) : new MemoryDevice(body.config.name);
           try {
-            const p = await h.addPort(body.config, device);
-            return changed({ name: p.name, id: p.id });
+            const p = await h.addPort(body.config, device, { spec: body.device });
+            return { name: p.name, id: p.id };
           } catch (err) {
             device.close();
             throw err;
@@ -84,13 +83,13 @@ export class SledApi {
       route({ method: "GET", path: "/ports/{name}", summary: "a port's stats and config", params: Port,
         handler: ({ params }) => ({ ...h.stats(params.name), config: h.port(params.name).json }) }),
       route({ method: "DELETE", path: "/ports/{name}", summary: "remove a port", params: Port,
-        handler: async ({ params }) => { await h.removePort(params.name); return changed({ removed: params.name }); } }),
+        handler: async ({ params }) => { await h.removePort(params.name); return { removed: params.name }; } }),
       route({
         method: "PUT", path: "/ports/{name}/state", summary: "running, paused, ready, or reset (flows and counters cleared, then ready)", params: Port,
         body: z.strictObject({ state: z.enum(["running", "paused", "ready", "reset"]) }),
         handler: async ({ params, body }) => {
           await h.setPortState(params.name, body.state);
-          return changed({ state: h.engine.portState(h.port(params.name).id) });
+          return { state: h.engine.portState(h.port(params.name).id) };
         },
       }),
       // firewall: the whole set (atomic), or one rule at a time by name
@@ -145,34 +144,34 @@ export class SledApi {
       route({ method: "GET", path: "/v2p", summary: "the rack-wide V2P mappings", handler: () => h.listV2p() }),
       route({
         method: "PUT", path: "/v2p", summary: "add or replace a V2P mapping (cached flows are re-steered)", body: V2pMapping.required({ vni: true }),
-        handler: async ({ body }) => { await h.setV2p(body); return changed({ ...body }); },
+        handler: async ({ body }) => { await h.setV2p(body); return { ...body }; },
       }),
       route({
         method: "DELETE", path: "/v2p/{vni}/{ip}", summary: "remove a V2P mapping", params: z.strictObject({ vni: decimal(vni), ip }),
-        handler: async ({ params }) => { await h.removeV2p(params.vni, params.ip); return changed({ removed: params.ip, vni: params.vni }); },
+        handler: async ({ params }) => { await h.removeV2p(params.vni, params.ip); return { removed: params.ip, vni: params.vni }; },
       }),
       // multicast: M2P mappings are rack-wide; each port has its groups (and learns them from its guest's reports)
       route({ method: "GET", path: "/m2p", summary: "the rack-wide multicast-to-physical mappings", handler: () => h.listM2p() }),
       route({
         method: "PUT", path: "/m2p", summary: "add or replace an M2P mapping (overlay group → underlay group in ff04::/16)", body: M2pMapping,
-        handler: async ({ body }) => { await h.setM2p(body); return changed({ ...body }); },
+        handler: async ({ body }) => { await h.setM2p(body); return { ...body }; },
       }),
       route({
         method: "DELETE", path: "/m2p/{group}", summary: "remove an M2P mapping", params: z.strictObject({ group: ip }),
-        handler: async ({ params }) => { await h.removeM2p(params.group); return changed({ removed: params.group }); },
+        handler: async ({ params }) => { await h.removeM2p(params.group); return { removed: params.group }; },
       }),
       route({ method: "GET", path: "/ports/{name}/multicast", summary: "the groups the port has joined", params: Port,
         handler: ({ params }) => h.port(params.name).compiled.config.multicast }),
       route({
         method: "PUT", path: "/ports/{name}/multicast", summary: "replace the port's groups", params: Port, body: z.array(MulticastGroup).max(256),
-        handler: async ({ params, body }) => changed({ groups: (await h.setGroups(params.name, body)).compiled.config.multicast }),
+        handler: async ({ params, body }) => { groups: (await h.setGroups(params.name, body)).compiled.config.multicast },
       }),
       route({
         method: "POST", path: "/ports/{name}/multicast", summary: "join a group, or replace its source filter", params: Port, body: MulticastGroup,
         handler: async ({ params, body }) => {
           const same = sameGroup(body.group);
           await h.setGroups(params.name, [...h.port(params.name).compiled.config.multicast.filter((x) => !same(x.group)), body]);
-          return changed({ ...body });
+          return { ...body };
         },
       }),
       route({
@@ -182,7 +181,7 @@ export class SledApi {
           const same = sameGroup(params.group);
           if (!groups.some((x) => same(x.group))) throw new NotFound(`${params.name} has not joined ${params.group}`);
           await h.setGroups(params.name, groups.filter((x) => !same(x.group)));
-          return changed({ removed: params.group });
+          return { removed: params.group };
         },
       }),
       // packet capture: pcapng of what the port sees, before and after the engine
@@ -207,11 +206,11 @@ export class SledApi {
         body: z.strictObject({ enabled: z.boolean(), file: name.optional() }),
         handler: async ({ params, body }) => {
           h.port(params.name);
-          if (!body.enabled) { await h.setFlowLog(params.name, undefined); return changed({ enabled: false }); }
+          if (!body.enabled) { await h.setFlowLog(params.name, undefined); return { enabled: false }; }
           if (!this.o.flowLogDir) throw new HttpError(409, "flow logs are off on this sled: give it a flow log directory (flowLogs.dir in its config)");
           const file = body.file ?? `${params.name}.flows.log`;
           await h.setFlowLog(params.name, join(this.o.flowLogDir, file));
-          return changed({ enabled: true, file });
+          return { enabled: true, file };
         },
       }),
       // dumps
@@ -246,7 +245,7 @@ export class SledApi {
         method: "PUT", path: "/ports/{name}/snapshot", summary: "restore flow state into the port (octet-stream)", params: Port, upload: "snapshot",
         handler: async ({ params, body }) => {
           await restorePortSnapshot(h, params.name, body as Uint8Array);
-          return changed({ restored: params.name, flows: h.engine.flowCount(h.port(params.name).id) });
+          return { restored: params.name, flows: h.engine.flowCount(h.port(params.name).id) };
         },
       }),
       route({

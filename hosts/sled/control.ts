@@ -10,13 +10,16 @@ import { call, Endpoint } from "../cli/client.js";
 export function localControl(h: SledHost, underlay: string, device: (name: string) => GuestDevice): SledControl {
   return {
     name: h.name, underlay,
-    async createPort(config, paused) { const p = h.addPort(config, device(String(config.name))); if (paused) h.setPortState(p.name, "paused"); },
-    async removePort(name) { h.removePort(name); },
-    async setState(name, state) { h.setPortState(name, state); },
+    async createPort(config, paused) {
+      const dev = device(String(config.name));
+      try { await h.addPort(config, dev, { state: paused ? "paused" : "running" }); } catch (err) { dev.close(); throw err; }
+    },
+    async removePort(name) { await h.removePort(name); },
+    async setState(name, state) { await h.setPortState(name, state); },
     async mark(name) { return markPortSnapshot(h, name); },
     async exportSnapshot(name, since) { return exportPortSnapshot(h, name, since); },
-    async restoreSnapshot(name, bytes) { restorePortSnapshot(h, name, bytes); },
-    async setV2p(m) { h.setV2p(m); },
+    async restoreSnapshot(name, bytes) { await restorePortSnapshot(h, name, bytes); },
+    async setV2p(m) { await h.setV2p(m); },
   };
 }
 

@@ -5,10 +5,11 @@
 // underlay — whatever the replication mode says: local delivery is not the
 // switches' job. Each member port's engine then applies its source filter.
 
-import type { Engine } from "../engine/engine.js";
 import { m2pEntry } from "../../layers/vpc/compile.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ip16, ipText, isIP } from "../../layers/program/addr.js";
+import type { SledMappings } from "./mappings.js";
+import type { UndoLog } from "../lib/committer.js";
 
 export interface M2pEntry { group: string; underlay: string }
 
@@ -21,19 +22,24 @@ export class SledMulticast<P extends MemberPort> {
   private readonly m2p = new Map<string, M2pEntry>();
   private members = new Map<string, P[]>();
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly maps: SledMappings) {}
 
-  setM2p(m: M2pEntry): void {
-    const e = m2pEntry(m.group, m.underlay);
-    this.engine.mapSet(e.table, e.vni, e.ip, e.portLo, e.portHi, e.target);
-    this.m2p.set(canon(m.group), m);
+  setM2p(m: M2pEntry, undo?: UndoLog): void {
+    this.maps.set(m2pEntry(m.group, m.underlay), undo);
+    this.noteM2p(m, undo);
   }
   /** Remember a mapping a port config installed (the engine has it already). */
-  noteM2p(m: M2pEntry): void { this.m2p.set(canon(m.group), m); }
+  noteM2p(m: M2pEntry, undo?: UndoLog): void {
+    const key = canon(m.group), before = this.m2p.get(key);
+    this.m2p.set(key, m);
+    undo?.push(() => (before ? this.m2p.set(key, before) : this.m2p.delete(key)));
+  }
   /** false when there is no mapping for the group. */
-  removeM2p(group: string): boolean {
-    if (!isIP(group) || !this.engine.mapRemove(TABLE.m2p, 0, group, 0)) return false;
-    this.m2p.delete(canon(group));
+  removeM2p(group: string, undo?: UndoLog): boolean {
+    if (!isIP(group) || !this.maps.remove(TABLE.m2p, 0, group, 0, undo)) return false;
+    const key = canon(group), before = this.m2p.get(key);
+    this.m2p.delete(key);
+    if (before) undo?.push(() => this.m2p.set(key, before));
     return true;
   }
   listM2p(): M2pEntry[] { return [...this.m2p.values()]; }

@@ -10,11 +10,10 @@ import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
 import { ruleRef, ruleText, ruleName, ruleJson } from "../../layers/vpc/rule-names.js";
-import { compilePort, CompiledPort, LAYER_ORDER, applyMeters } from "../../layers/vpc/compile.js";
-import { encodeLayer } from "../../layers/program/encode.js";
+import { compilePort, CompiledPort } from "../../layers/vpc/compile.js";
 import { TABLE } from "../../layers/vpc/constants.js";
 import { ConfigError, PortConfigInput } from "../../layers/vpc/config.js";
-import { macText, ip16 } from "../../layers/program/addr.js";
+import { macText, ip16, ipText } from "../../layers/program/addr.js";
 import { FlowLogFile } from "./flow-log.js";
 import { Faults } from "../lib/faults.js";
 import { Capture, CapturePoint } from "./capture.js";
@@ -23,6 +22,9 @@ import type { FrameBatch } from "../io/ring.js";
 import type { UnderlayDriver } from "./underlay.js";
 import { SledMulticast, M2pEntry, innerGroupOf } from "./multicast.js";
 import { groupsAfterReports, Membership, ReportCounters } from "./membership.js";
+import { Committer, UndoLog } from "../lib/committer.js";
+import { SledMappings } from "./mappings.js";
+import { installPort, reprogramPort, layerBytesOf } from "./port-program.js";
 
 export interface SledPort {
   name: string;
@@ -34,12 +36,25 @@ export interface SledPort {
   json: PortConfigInput;
   compiled: CompiledPort;
   device: GuestDevice;
+  /** How the device was asked for (a sled config's or API request's device spec), to open it again after a restart. */
+  deviceSpec?: unknown;
   layerBytes: Map<string, Uint8Array>;
   /** Membership reports from the guest (hosts/sled/membership.ts). */
   reports: ReportCounters;
 }
 
 export interface V2pEntry { vni: number; ip: string; mac: string; underlay: string }
+
+export interface AddPortOptions {
+  /** The engine port id (default: the config's `id`, else the lowest free one). */
+  id?: number;
+  /** The device spec to keep with the port (see SledPort.deviceSpec). */
+  spec?: unknown;
+  /** The state the port starts in (default running). */
+  state?: "running" | "paused" | "ready";
+}
+
+const macVniKey = (c: CompiledPort) => `${c.config.vni}/${c.config.guest.mac.toLowerCase()}`;
 
 export interface SledOptions {
   name: string;
@@ -68,7 +83,9 @@ export class SledHost {
   readonly ports = new Map<string, SledPort>();
   private readonly byMacVni = new Map<string, SledPort>();
   private readonly v2p = new Map<string, V2pEntry>();
+  private readonly maps: SledMappings;
   private readonly mcast: SledMulticast<SledPort>;
+  private readonly changes: Committer<unknown>;
   private readonly batch: Batch;
   private queue: Pending[] = [];
   /** The port and direction of each slot of the batch in flight. */
@@ -88,16 +105,15 @@ export class SledHost {
   readonly underlayDrops = { unknownDestination: 0, noMembers: 0, malformed: 0 };
   /** Errors in timers and I/O callbacks: counted and shown in health, never thrown (hosts/lib/faults.ts). */
   readonly faults = new Faults();
-  /** Bumped by every acknowledged change (the API carries it in its answers). */
-  generation = 0;
-
   private readonly self: Uint8Array | undefined;
 
   private constructor(readonly engine: Engine, private readonly o: SledOptions) {
     this.now = o.now ?? (() => Date.now());
     this.self = o.underlayAddress ? ip16(o.underlayAddress) : undefined;
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
-    this.mcast = new SledMulticast(engine);
+    this.maps = new SledMappings(engine);
+    this.mcast = new SledMulticast(this.maps);
+    this.changes = new Committer<unknown>({ state: () => undefined });
     o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.fromUnderlay(frames)));
     this.timer = setInterval(this.faults.guard("expire", () => this.expire()), o.expireIntervalMs ?? 100);
     this.timer.unref();
@@ -112,7 +128,10 @@ export class SledHost {
   /** The underlay driver's frame and error counters. */
   underlayStats() { return this.o.underlay.stats(); }
 
-  // ---- ports
+  // ---- the desired state: ports, V2P, M2P. Every change goes through `commit`.
+
+  /** Bumped by every acknowledged change to the desired state. */
+  get generation(): number { return this.changes.generation; }
 
   port(name: string): SledPort {
     const p = this.ports.get(name);
@@ -126,56 +145,94 @@ export class SledHost {
     throw new Conflict("the sled has 1024 ports already");
   }
 
-  /** Create a port from a VPC port config and attach its guest device. */
-  addPort(json: PortConfigInput, device: GuestDevice): SledPort {
-    const compiled = compilePort(json);
+  /** Run one change through the commit path: the engine is changed, or nothing is. */
+  private commit<T>(change: (undo: UndoLog) => T, finish?: (result: T) => void): Promise<T> {
+    return this.changes.commit(() => {
+      const undo = new UndoLog();
+      let result: T;
+      try {
+        result = change(undo);
+      } catch (err) {
+        undo.run();
+        throw err;
+      }
+      return { result, undo: () => undo.run(), finish: finish && (() => finish(result)) };
+    });
+  }
+
+  /**
+   * Create a port from a VPC port config and attach its guest device (the
+   * caller closes the device when this rejects). `spec` is how to open the
+   * device again after a restart.
+   */
+  addPort(json: PortConfigInput, device: GuestDevice, o: AddPortOptions = {}): Promise<SledPort> {
+    return this.commit((undo) => this.attachPort(json, device, o, undo));
+  }
+
+  private attachPort(json: PortConfigInput, device: GuestDevice, o: AddPortOptions, undo: UndoLog): SledPort {
+    // copied and compiled before the engine sees anything: input too deep to copy fails here
+    const copy = structuredClone(json);
+    const compiled = compilePort(copy);
     const name = compiled.config.name;
     if (this.ports.has(name)) throw new Conflict(`port ${name} exists`);
-    const key = `${compiled.config.vni}/${compiled.config.guest.mac.toLowerCase()}`;
+    const key = macVniKey(compiled);
     if (this.byMacVni.has(key)) throw new Conflict(`another port has MAC ${compiled.config.guest.mac} on VNI ${compiled.config.vni}`);
-    const id = compiled.config.id ?? this.freeId();
-    const e = this.engine;
-    e.createPort(id, compiled.engineConfig);
-    try {
-      for (const pool of compiled.natPools) e.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
-      e.loadProgram(id, compiled.program);
-      for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
-      applyMeters(e, id, compiled, this.now());
-    } catch (err) {
-      e.destroyPort(id);
-      throw err;
-    }
-    e.setPortState(id, "running");
+    const id = o.id ?? compiled.config.id ?? this.freeId();
+    const holder = [...this.ports.values()].find((p) => p.id === id);
+    if (holder) throw new Conflict(`port id ${id} is taken by ${holder.name}`);
+    installPort(this.engine, this.maps, id, compiled, o.state ?? "running", this.now(), undo);
     const port: SledPort = {
-      name, id, json: structuredClone(json), compiled, device,
-      layerBytes: new Map(compiled.layers.map((l) => [l.name, encodeLayer(l)])),
+      name, id, json: copy, compiled, device, deviceSpec: o.spec,
+      layerBytes: layerBytesOf(compiled),
       reports: { learned: 0, bad: 0, ignoredRecords: 0 },
     };
     this.ports.set(name, port);
     this.byMacVni.set(key, port);
-    for (const m of compiled.config.v2p) this.v2p.set(`${m.vni ?? compiled.config.vni}/${m.ip}`, { vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay });
-    for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
+    undo.push(() => { this.ports.delete(name); this.byMacVni.delete(key); this.mcast.reindex(this.ports.values()); });
+    this.noteMappings(compiled, undo);
     this.mcast.reindex(this.ports.values());
     if (device.onBatch && device.stage && device.commit) device.onBatch(this.faults.guard("guest", (fb: FrameBatch) => this.fromGuestBatch(port, fb)));
     else device.onFrames(this.faults.guard("guest", (frames: Uint8Array[]) => this.fromGuest(port, frames)));
     return port;
   }
 
-  removePort(name: string): void {
-    const p = this.port(name);
-    p.device.close();
-    p.flowLog?.close();
-    this.engine.destroyPort(p.id);
-    this.ports.delete(name);
-    this.byMacVni.delete(`${p.compiled.config.vni}/${p.compiled.config.guest.mac.toLowerCase()}`);
-    this.mcast.reindex(this.ports.values());
+  /** The V2P and M2P mappings a port config installed, in the sled's lists. */
+  private noteMappings(compiled: CompiledPort, undo: UndoLog): void {
+    for (const m of compiled.config.v2p) this.noteV2p({ vni: m.vni ?? compiled.config.vni, ip: m.ip, mac: m.mac, underlay: m.underlay }, undo);
+    for (const m of compiled.config.m2p) this.mcast.noteM2p(m, undo);
+  }
+
+  async removePort(name: string): Promise<void> {
+    await this.commit((undo) => {
+      const p = this.port(name);
+      const key = macVniKey(p.compiled);
+      // the port leaves the sled's tables now; its device and engine port go once the change is durable
+      this.ports.delete(name);
+      this.byMacVni.delete(key);
+      this.mcast.reindex(this.ports.values());
+      undo.push(() => { this.ports.set(name, p); this.byMacVni.set(key, p); this.mcast.reindex(this.ports.values()); });
+      return p;
+    }, (p) => {
+      p.device.close();
+      p.flowLog?.close();
+      this.engine.destroyPort(p.id);
+    });
   }
 
   /** running, paused (no processing, dumps work), or reset (flows and counters cleared, then ready). */
-  setPortState(name: string, state: "running" | "paused" | "ready" | "reset"): void {
-    const id = this.port(name).id;
-    if (state === "reset") this.engine.resetPort(id);
-    else this.engine.setPortState(id, state);
+  async setPortState(name: string, state: "running" | "paused" | "ready" | "reset"): Promise<void> {
+    await this.commit((undo) => {
+      const id = this.port(name).id;
+      const before = this.engine.portState(id);
+      if (state === "reset") {
+        // flows cannot be put back: the state becomes ready now, the flows go once the change is durable
+        this.engine.setPortState(id, "ready");
+      } else {
+        this.engine.setPortState(id, state);
+      }
+      if (before !== "none") undo.push(() => this.engine.setPortState(id, before));
+      return id;
+    }, (id) => { if (state === "reset") this.engine.resetPort(id); });
   }
 
   /**
@@ -183,90 +240,83 @@ export class SledHost {
    * validated and compiled first (errors leave the port as it was), then only
    * the layers whose bytes changed are replaced; NAT pools are updated softly.
    */
-  updatePort(name: string, edit: (json: PortConfigInput) => void): SledPort {
-    const p = this.port(name);
+  updatePort(name: string, edit: (json: PortConfigInput) => void): Promise<SledPort> {
+    return this.commit((undo) => this.reconfigure(this.port(name), edit, undo));
+  }
+
+  private reconfigure(p: SledPort, edit: (json: PortConfigInput) => void, undo: UndoLog): SledPort {
     const json = structuredClone(p.json);
     edit(json);
-    const compiled = compilePort(json);
+    const compiled = compilePort(structuredClone(json));
     if (compiled.config.name !== p.name || compiled.config.vni !== p.compiled.config.vni ||
         compiled.config.guest.mac !== p.compiled.config.guest.mac) {
       throw new ConfigError([{ path: "name/vni/guest.mac", message: "cannot change on a live port; remove and re-create it" }]);
     }
-    const e = this.engine;
-    const oldPools = new Map(p.compiled.natPools.map((x) => [x.pool, x]));
-    for (const pool of compiled.natPools) {
-      const old = oldPools.get(pool.pool);
-      if (!old || old.ip !== pool.ip || old.firstPort !== pool.firstPort || old.lastPort !== pool.lastPort) {
-        e.setNatPool(p.id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
-      }
-      oldPools.delete(pool.pool);
-    }
-    for (const gone of oldPools.keys()) e.removeNatPool(p.id, gone);
-    const sameLayers = compiled.layers.length === p.compiled.layers.length &&
-      compiled.layers.every((l, i) => l.name === p.compiled.layers[i].name);
-    if (!sameLayers) {
-      // a layer appeared or went away (bandwidth classes): load the whole program
-      e.loadProgram(p.id, compiled.program);
-      p.layerBytes = new Map(compiled.layers.map((l) => [l.name, encodeLayer(l)]));
-    } else {
-      for (const name of LAYER_ORDER) {
-        const l = compiled.layers.find((x) => x.name === name);
-        if (!l) continue;
-        const bytes = encodeLayer(l);
-        const old = p.layerBytes.get(name);
-        if (!old || Buffer.compare(Buffer.from(old), Buffer.from(bytes)) !== 0) {
-          e.replaceLayer(p.id, bytes);
-          p.layerBytes.set(name, bytes);
-        }
-      }
-    }
-    for (const m of compiled.mappings) e.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
-    applyMeters(e, p.id, compiled, this.now());
+    const before = { json: p.json, compiled: p.compiled, layerBytes: p.layerBytes };
+    p.layerBytes = reprogramPort(this.engine, this.maps, p.id, p.compiled, p.layerBytes, compiled, this.now(), undo);
     p.json = json;
     p.compiled = compiled;
-    for (const m of compiled.config.m2p) this.mcast.noteM2p(m);
+    undo.push(() => { Object.assign(p, before); this.mcast.reindex(this.ports.values()); });
+    this.noteMappings(compiled, undo);
     this.mcast.reindex(this.ports.values());
     return p;
   }
 
   // ---- V2P (rack-wide, per VNI)
 
-  setV2p(m: V2pEntry): void {
-    this.engine.mapSet(TABLE.v2p, m.vni, m.ip, 0, 65535, { encapVni: m.vni, underlay: m.underlay, mac: m.mac });
-    this.v2p.set(`${m.vni}/${m.ip}`, m);
+  private noteV2p(m: V2pEntry, undo: UndoLog): void {
+    const key = `${m.vni}/${ipText(ip16(m.ip))}`, before = this.v2p.get(key);
+    this.v2p.set(key, { ...m });
+    undo.push(() => (before ? this.v2p.set(key, before) : this.v2p.delete(key)));
   }
-  removeV2p(vni: number, ip: string): void {
-    if (!this.engine.mapRemove(TABLE.v2p, vni, ip, 0)) throw new NotFound(`no V2P mapping for ${ip} on VNI ${vni}`);
-    this.v2p.delete(`${vni}/${ip}`);
+  setV2p(m: V2pEntry): Promise<void> {
+    return this.commit((undo) => {
+      this.maps.set({ table: TABLE.v2p, vni: m.vni, ip: m.ip, portLo: 0, portHi: 65535, target: { encapVni: m.vni, underlay: m.underlay, mac: m.mac } }, undo);
+      this.noteV2p(m, undo);
+    });
+  }
+  removeV2p(vni: number, ip: string): Promise<void> {
+    return this.commit((undo) => {
+      if (!this.maps.remove(TABLE.v2p, vni, ip, 0, undo)) throw new NotFound(`no V2P mapping for ${ip} on VNI ${vni}`);
+      const key = `${vni}/${ipText(ip16(ip))}`, before = this.v2p.get(key);
+      this.v2p.delete(key);
+      if (before) undo.push(() => this.v2p.set(key, before));
+    });
   }
   listV2p(): V2pEntry[] { return [...this.v2p.values()]; }
 
   // ---- multicast: M2P (rack-wide) and each port's groups
 
-  setM2p(m: M2pEntry): void { this.mcast.setM2p(m); }
-  removeM2p(group: string): void {
-    if (!this.mcast.removeM2p(group)) throw new NotFound(`no M2P mapping for ${group}`);
+  setM2p(m: M2pEntry): Promise<void> { return this.commit((undo) => this.mcast.setM2p(m, undo)); }
+  removeM2p(group: string): Promise<void> {
+    return this.commit((undo) => {
+      if (!this.mcast.removeM2p(group, undo)) throw new NotFound(`no M2P mapping for ${group}`);
+    });
   }
   listM2p(): M2pEntry[] { return this.mcast.listM2p(); }
   /** Replace a port's groups (validated with the rest of its config; the layers follow). */
-  setGroups(name: string, groups: Membership[]): SledPort {
+  setGroups(name: string, groups: Membership[]): Promise<SledPort> {
     return this.updatePort(name, (j) => { j.multicast = groups; });
   }
 
   /**
    * A guest's membership reports (verdict ToHost), one batch's worth: its
-   * port's groups become what they say, with one recompile for all of them.
+   * port's groups become what they say, with one recompile for all of them,
+   * committed like any other change (after the changes queued before it).
    */
   private learnFromReports(port: SledPort, frames: Uint8Array[]): void {
-    const { groups, reports } = groupsAfterReports(port.compiled.config.multicast, frames, port.reports);
-    try {
-      if (groups) this.setGroups(port.name, groups);
-      port.reports.learned += reports;
-    } catch (err) {
+    let reports = 0;
+    this.commit((undo) => {
+      if (this.ports.get(port.name) !== port) return; // removed meanwhile
+      const r = groupsAfterReports(port.compiled.config.multicast, frames, port.reports);
+      reports = r.reports;
+      const groups = r.groups;
+      if (groups) this.reconfigure(port, (j) => { j.multicast = groups; }, undo);
+    }).then(() => { port.reports.learned += reports; }, (err) => {
       // more groups or sources than a port config holds: counted, the port unchanged
       port.reports.bad += reports;
       port.reports.lastError = (err as Error).message;
-    }
+    });
   }
 
   // ---- the datapath pump
@@ -467,14 +517,19 @@ export class SledHost {
   }
 
   /** Turn a port's flow log on (appending JSON lines to `path`) or off. */
-  setFlowLog(name: string, path: string | undefined, capacity = 8192): void {
-    const p = this.port(name);
-    // opened first: a path that cannot be opened is refused and the port is unchanged
-    let file: FlowLogFile | undefined;
-    try { file = path ? new FlowLogFile(path) : undefined; } catch (e) { throw new Conflict(`cannot open the flow log ${path}: ${(e as Error).message}`); }
-    if (p.flowLog) { this.writeFlowLog(p); p.flowLog.close(); }
-    this.engine.setFlowLog(p.id, path ? capacity : 0);
-    p.flowLog = file;
+  setFlowLog(name: string, path: string | undefined, capacity = 8192): Promise<void> {
+    let before: FlowLogFile | undefined;
+    return this.commit((undo) => {
+      const p = this.port(name);
+      // opened first: a path that cannot be opened is refused and the port is unchanged
+      let file: FlowLogFile | undefined;
+      try { file = path ? new FlowLogFile(path) : undefined; } catch (e) { throw new Conflict(`cannot open the flow log ${path}: ${(e as Error).message}`); }
+      before = p.flowLog;
+      if (before) this.writeFlowLog(p);
+      this.engine.setFlowLog(p.id, path ? capacity : 0);
+      p.flowLog = file;
+      undo.push(() => { file?.close(); this.engine.setFlowLog(p.id, before ? capacity : 0); p.flowLog = before; });
+    }, () => before?.close());
   }
 
   private writeFlowLog(p: SledPort): void {
@@ -526,11 +581,25 @@ export class SledHost {
     }));
   }
 
+  /**
+   * Stop: after the changes already queued, close every device and free the
+   * engine ports. The desired state is left as it is (a restart comes back to it).
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    for (const name of [...this.ports.keys()]) this.removePort(name);
+    await this.changes.serialized(() => {
+      for (const p of this.ports.values()) {
+        p.device.close();
+        this.engine.destroyPort(p.id);
+      }
+      this.ports.clear();
+      this.byMacVni.clear();
+    });
     await this.o.underlay.close();
   }
+
+  /** Run `fn` between changes (a snapshot restore must not interleave with a change's undo). */
+  serialized<T>(fn: () => T | Promise<T>): Promise<T> { return this.changes.serialized(fn); }
 }
 
 export { reasonName };

@@ -11,6 +11,7 @@ export function exportPortSnapshot(h: SledHost, name: string, since?: number): U
   return exportSnapshot(h.engine, h.port(name).id, { since });
 }
 
-export function restorePortSnapshot(h: SledHost, name: string, bytes: Uint8Array): void {
-  restoreSnapshot(h.engine, h.port(name).id, bytes);
+/** Restore flow state into a port, between control-plane changes. */
+export function restorePortSnapshot(h: SledHost, name: string, bytes: Uint8Array): Promise<void> {
+  return h.serialized(() => restoreSnapshot(h.engine, h.port(name).id, bytes));
 }

@@ -33,8 +33,8 @@ describe("gateway host (boundary services)", () => {
     const ug = await UdpUnderlay.open({ address: BOUNDARY, bind: { host: "::1", port: 0 }, peers: { [SLED]: `[::1]:${us.boundPort}` }, localMac: "02:08:20:bb:00:01", nextHopMac: "02:08:20:ff:ff:01" });
     us.addPeer(BOUNDARY, `[::1]:${ug.boundPort}`);
     sled = await SledHost.create({ name: "sled", underlay: us });
-    sled.addPort(portA, guest);
-    sled.addPort(portB, guestB);
+    await sled.addPort(portA, guest);
+    await sled.addPort(portB, guestB);
     gw = await GatewayHost.create({
       name: "gw", underlay: ug, underlayAddress: BOUNDARY, underlayMac: "02:08:20:bb:00:01", underlayNextHopMac: "02:08:20:ff:ff:01",
       external, boundary: { externalMac: EXT_MAC, nextHopMac: ROUTER_MAC, ownedPrefixes: ["198.51.100.0/24"], externalIpv4: "198.51.100.1", underlayMtu: 1500 },

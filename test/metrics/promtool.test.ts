@@ -47,7 +47,7 @@ describe("sled metrics", () => {
     // two internet gateways, a SNAT pool each: both pools must show
     c.externalIps = { snat: [{ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, igw: 0 }, { ip: "198.51.100.11", firstPort: 1024, lastPort: 2047, igw: 1 }], floating: [] };
     c.routes = [{ dest: "0.0.0.0/0", target: { type: "internetGateway", id: 0 } }, { dest: "203.0.113.0/24", target: { type: "internetGateway", id: 1 } }];
-    host.addPort(c, guest);
+    await host.addPort(c, guest);
     api = new SledApi({ host });
     // metrics opened to scrapers without a token (api.tcp.openMetrics), as Prometheus reads them
     ({ base } = await listenTcp(api, { openMetrics: true }));
@@ -121,7 +121,7 @@ describe("gateway metrics", () => {
       name: "gw", underlay, underlayAddress: "fd00:1122:3344:1::1", underlayMac: "02:08:20:bb:00:01", underlayNextHopMac: "02:08:20:ff:ff:01",
       external, boundary: { externalMac: "02:00:5e:00:53:01", nextHopMac: "02:00:5e:00:53:fe", ownedPrefixes: ["198.51.100.0/24"], externalIpv4: "198.51.100.1" },
     });
-    gw.addNat({ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, sled: "fd00:1122:3344:101::1", vni: 1024, mac: GUEST_MAC });
+    await gw.addNat({ ip: "198.51.100.10", firstPort: 16384, lastPort: 32767, sled: "fd00:1122:3344:101::1", vni: 1024, mac: GUEST_MAC });
     api = new GatewayApi(gw);
     // metrics opened to scrapers without a token (api.tcp.openMetrics), as Prometheus reads them
     ({ base } = await listenTcp(api, { openMetrics: true }));

@@ -31,8 +31,8 @@ describe(env.title("a 10 Mbit/s limit under real TCP"), env.options, () => {
     const [a, c] = sleds;
     let server: ReturnType<typeof spawn> | undefined;
     try {
-      a.h.addPort(webA, TapDevice.open("wbwa0"));
-      c.h.addPort(webC, TapDevice.open("wbwc0"));
+      await a.h.addPort(webA, TapDevice.open("wbwa0"));
+      await c.h.addPort(webC, TapDevice.open("wbwc0"));
       guestNs(NS_A, "wbwa0", "a8:40:25:f0:00:05", "172.30.0.5");
       guestNs(NS_C, "wbwc0", "a8:40:25:f0:00:06", "172.30.0.6");
       // an endless stream; curl stops after SECONDS

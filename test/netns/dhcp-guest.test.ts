@@ -40,7 +40,7 @@ describe(env.title("a guest configured by DHCP from the engine"), env.options, (
     const [{ h: sled }] = await loopbackSleds([["dhcp", port.sled.underlay]]);
     try { sh("ip", "netns", "del", NS); } catch { /* fresh */ }
     try {
-      sled.addPort(port, TapDevice.open(TAP));
+      await sled.addPort(port, TapDevice.open(TAP));
       sh("ip", "netns", "add", NS);
       sh("ip", "link", "set", TAP, "netns", NS);
       inNs(NS, "ip", "link", "set", "lo", "up");

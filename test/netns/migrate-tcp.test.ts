@@ -57,8 +57,8 @@ describe(env.title("live migration under a real TCP download"), env.options, () 
     const tapC = TapDevice.open("wmigc0");
     let server: ReturnType<typeof spawn> | undefined;
     try {
-      a.h.addPort(webA, vnic.view("a"));
-      c.h.addPort(webC, tapC);
+      await a.h.addPort(webA, vnic.view("a"));
+      await c.h.addPort(webC, tapC);
       guestNs(NS_A, "wmiga0", "a8:40:25:f0:00:05", "172.30.0.5");
       guestNs(NS_C, "wmigc0", "a8:40:25:f0:00:06", "172.30.0.6");
 

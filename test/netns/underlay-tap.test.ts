@@ -43,8 +43,8 @@ describe(env.title("tap underlay: ECMP over two paths and failover"), env.option
     Object.assign(pb, { name: "web-b", guest: { mac: "a8:40:25:f0:00:06", ipv4: "172.30.0.6" }, v2p: [{ ip: "172.30.0.5", mac: "a8:40:25:f0:00:05", underlay: A }], externalIps: { floating: [] } });
     delete pb.subnet.ipv6; delete pb.gateway.ipv6;
     pb.sled.underlay = B;
-    s1.addPort(pa, d1);
-    s2.addPort(pb, d2);
+    await s1.addPort(pa, d1);
+    await s2.addPort(pb, d2);
     // wait for neighbor discovery on both paths
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && !u1.paths_().every((p) => p.up)) await new Promise((r) => setTimeout(r, 50));

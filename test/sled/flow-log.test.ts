@@ -18,9 +18,9 @@ describe("flow logs", () => {
     const u = await UdpUnderlay.open({ address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
     const sled = await SledHost.create({ name: "s", underlay: u, now: () => now, expireIntervalMs: 10 });
     const dev = new MemoryDevice("a");
-    sled.addPort(cfg, dev);
+    await sled.addPort(cfg, dev);
     const path = join(mkdtempSync(join(tmpdir(), "wopte-flowlog-")), "web-a.jsonl");
-    sled.setFlowLog("web-a", path);
+    await sled.setFlowLog("web-a", path);
     dev.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:05", "172.30.0.5", "172.30.0.6", 17, udp("172.30.0.5", "172.30.0.6", 5000, 53, new Uint8Array(10)))]);
     sled.flush();
     // the flow, with the rule that let it in; the layers with every rule by name, predicates and action

@@ -21,8 +21,8 @@ describe("guest loopback on one sled", () => {
     const u = await UdpUnderlay.open({ address: SLED, bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
     const sled = await SledHost.create({ name: "sled", underlay: u, underlayAddress: SLED });
     const a = new MemoryDevice("a"), b = new MemoryDevice("b");
-    sled.addPort(portA, a);
-    sled.addPort(portB, b);
+    await sled.addPort(portA, a);
+    await sled.addPort(portB, b);
     a.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:05", "172.30.0.5", "172.30.0.6", 6, tcp("172.30.0.5", "172.30.0.6", 40000, 80, TCP_FLAGS.SYN))]);
     a.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:05", "172.30.0.5", "172.30.0.6", 6, tcp("172.30.0.5", "172.30.0.6", 40001, 22, TCP_FLAGS.SYN))]);
     await b.waitFor(1);

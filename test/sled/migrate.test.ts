@@ -37,8 +37,8 @@ describe("live migration between sled hosts", () => {
       for (const o of others) x.u.addPeer(o.h === a.h ? A : o.h === b.h ? B : C, `[::1]:${o.u.boundPort}`);
     }
     const devA = new MemoryDevice("vnic-a"), devB = new MemoryDevice("vnic-b"), devA2 = new MemoryDevice("vnic-a@b");
-    a.h.addPort(portA, devA);
-    c.h.addPort(portB, devB);
+    await a.h.addPort(portA, devA);
+    await c.h.addPort(portB, devB);
     // the connection before the move
     devA.inject([fromA(TCP_FLAGS.SYN, 100, 0)]);
     await devB.waitFor(1);
@@ -82,7 +82,7 @@ describe("live migration over the sled API (what `wopte migrate` does)", () => {
     const a = await sled("a", A), b = await sled("b", B);
     a.u.addPeer(B, `[::1]:${b.u.boundPort}`); b.u.addPeer(A, `[::1]:${a.u.boundPort}`);
     const dev = new MemoryDevice("vnic-a");
-    a.h.addPort(portA, dev);
+    await a.h.addPort(portA, dev);
     dev.inject([fromA(TCP_FLAGS.SYN, 100, 0)]); // a flow to carry over
     await new Promise((r) => setTimeout(r, 50));
     const apiA = new SledApi({ host: a.h }), apiB = new SledApi({ host: b.h });

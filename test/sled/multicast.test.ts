@@ -45,10 +45,10 @@ describe("multicast on one sled", () => {
     u = new MemoryUnderlay();
     sled = await SledHost.create({ name: "sled", underlay: u, underlayAddress: SLED });
     [a, b, c] = [new MemoryDevice("a"), new MemoryDevice("b"), new MemoryDevice("c")];
-    sled.addPort(guest(5), a);
-    sled.addPort(guest(6, [{ group: GROUP, mode: "exclude", sources: [] }]), b);
-    sled.addPort(guest(7, [{ group: GROUP, mode: "include", sources: [REMOTE] }]), c);
-    sled.setM2p({ group: GROUP, underlay: UNDERLAY });
+    await sled.addPort(guest(5), a);
+    await sled.addPort(guest(6, [{ group: GROUP, mode: "exclude", sources: [] }]), b);
+    await sled.addPort(guest(7, [{ group: GROUP, mode: "include", sources: [REMOTE] }]), c);
+    await sled.setM2p({ group: GROUP, underlay: UNDERLAY });
   });
   afterEach(async () => { await sled.close(); });
 
@@ -158,9 +158,9 @@ describe("multicast across two sleds on the udp underlay", () => {
     const sb = await SledHost.create({ name: "sled-b", underlay: ub, underlayAddress: OTHER_SLED });
     try {
       const a = new MemoryDevice("a"), b = new MemoryDevice("b");
-      sa.addPort(guest(5), a);
-      sb.addPort(guest(6, [{ group: GROUP, mode: "exclude", sources: [] }], OTHER_SLED), b);
-      sa.setM2p({ group: GROUP, underlay: UNDERLAY });
+      await sa.addPort(guest(5), a);
+      await sb.addPort(guest(6, [{ group: GROUP, mode: "exclude", sources: [] }], OTHER_SLED), b);
+      await sa.setM2p({ group: GROUP, underlay: UNDERLAY });
       a.inject([toGroup(5)]);
       const [got] = await b.waitFor(1);
       expect(hex(got.subarray(0, 6))).toBe("01005e010203");

@@ -47,8 +47,8 @@ describe("the sled's copy-free pump over guest rings", () => {
     const u = new StagingUnderlay();
     const sled = await SledHost.create({ name: "sled", underlay: u, underlayAddress: SLED, batchSlots: 64 });
     const ringsA = createVnicRings(512), ringsB = createVnicRings(512);
-    sled.addPort(portA, new RingDevice("a", ringsA));
-    sled.addPort(portB, new RingDevice("b", ringsB));
+    await sled.addPort(portA, new RingDevice("a", ringsA));
+    await sled.addPort(portB, new RingDevice("b", ringsB));
     const guestA = new GuestRings(ringsA), guestB = new GuestRings(ringsB);
     const toA: Uint8Array[] = [], toB: Uint8Array[] = [];
     guestA.onFrames((f) => toA.push(...f));

@@ -38,8 +38,8 @@ describe("two sled hosts", () => {
     ua.addPeer(SLED_B, `[::1]:${ub.boundPort}`);
     a = await SledHost.create({ name: "sled-a", underlay: ua });
     b = await SledHost.create({ name: "sled-b", underlay: ub });
-    a.addPort(portA, devA);
-    b.addPort(portB(), devB);
+    await a.addPort(portA, devA);
+    await b.addPort(portB(), devB);
     api = new SledApi({ host: a });
     ({ base, fetch } = await listenTcp(api));
   });

@@ -14,7 +14,7 @@ describe("usage records", () => {
     const u = await UdpUnderlay.open({ address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 }, localMac: "02:08:20:01:01:01", nextHopMac: "02:08:20:ff:ff:01" });
     const sled = await SledHost.create({ name: "s", underlay: u });
     const dev = new MemoryDevice("a");
-    sled.addPort(cfg, dev);
+    await sled.addPort(cfg, dev);
     const usage = new UsageRecorder(sled, 60_000);
     const t0 = Date.now();
     usage.sample(t0);

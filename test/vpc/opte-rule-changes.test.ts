@@ -109,14 +109,14 @@ describe("firewall rules one at a time", () => {
     try {
       const json = vpcGuestPortJson({ name: "g1", mac: "a8:40:25:f0:00:05", ipv4: GUEST4, ipv6: "fd00:1024::5", sled: SLED, v2p: [], vni: VNI });
       json.firewall = [];
-      const port = sled.addPort(json, new MemoryDevice("g1"));
+      const port = await sled.addPort(json, new MemoryDevice("g1"));
       const e = sled.engine;
       const inRules = () => sled.port("g1").compiled.config.firewall.filter((r) => r.direction === "in").length;
       const fwRules = () => e.layers(port.id).find((l) => l.name === "firewall")!.rules.length;
       const epoch = e.portEpoch(port.id);
-      sled.updatePort("g1", (j) => { j.firewall = [{ name: "tcp-in", direction: "in", priority: 10, action: "allow", protocols: ["tcp"] }]; });
+      await sled.updatePort("g1", (j) => { j.firewall = [{ name: "tcp-in", direction: "in", priority: 10, action: "allow", protocols: ["tcp"] }]; });
       expect([e.portEpoch(port.id), inRules(), fwRules()]).toEqual([epoch + 1, 1, 1]);
-      sled.updatePort("g1", (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== "tcp-in"); });
+      await sled.updatePort("g1", (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== "tcp-in"); });
       expect([e.portEpoch(port.id), inRules(), fwRules()]).toEqual([epoch + 2, 0, 0]);
     } finally {
       await sled.close();

@@ -111,7 +111,7 @@ async function runHost(path: string | undefined, logLevel: string | undefined, a
     boundary: { externalMac: c.external.mac, nextHopMac: c.external.nextHopMac, ownedPrefixes: c.external.ownedPrefixes,
       externalIpv4: c.external.ipv4, externalIpv6: c.external.ipv6, underlayMtu: c.underlay.mtu },
   });
-  for (const m of c.nat) gw.addNat(m);
+  for (const m of c.nat) await gw.addNat(m);
   let bgp: BgpSpeaker | undefined;
   if (c.bgp) {
     bgp = new BgpSpeaker(c.bgp);

@@ -51,7 +51,7 @@ async function command(args: string[]): Promise<number> {
   for (const [i, p] of cfg.ports.entries()) {
     const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
     let port;
-    try { port = host.addPort(cfg.portConfigs[i] as never, dev); } catch (err) {
+    try { port = await host.addPort(cfg.portConfigs[i] as never, dev, { spec: p.device }); } catch (err) {
       const where = typeof p.config === "string" ? `${p.config} (port ${i} of ${configPath})` : `port ${i} of ${configPath}`;
       throw new Failure(`${where}: ${(err as Error).message}`);
     }
