@@ -8,12 +8,13 @@ import { GatewayApi } from "../../hosts/gateway/api.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { EngineError } from "../../hosts/engine/engine.js";
 import { MemoryUnderlay } from "../helpers/memory-underlay.js";
+import { listenTcp, TestApi } from "../helpers/api.js";
 
 const SLED = "fd00:1122:3344:101::1";
 const mapping = (ip: string, firstPort = 0, lastPort = 65535) => ({ ip, firstPort, lastPort, sled: SLED, vni: 1024, mac: "a8:40:25:f0:00:05" });
 
 describe("gateway changes are transactions", () => {
-  let gw: GatewayHost, api: GatewayApi, base: string;
+  let gw: GatewayHost, api: GatewayApi, t: TestApi;
   beforeEach(async () => {
     gw = await GatewayHost.create({
       name: "gw", underlay: new MemoryUnderlay(), underlayAddress: "fd00:1122:3344:1::1", underlayMac: "02:08:20:bb:00:01",
@@ -21,10 +22,10 @@ describe("gateway changes are transactions", () => {
       boundary: { externalMac: "02:00:5e:00:53:01", nextHopMac: "02:00:5e:00:53:fe", ownedPrefixes: ["198.51.100.0/24"], externalIpv4: "198.51.100.1" },
     });
     api = new GatewayApi(gw);
-    base = `http://127.0.0.1:${await api.listen(0)}`;
+    t = await listenTcp(api);
   });
   afterEach(async () => { await api.close(); await gw.close(); });
-  const put = (path: string, body: unknown) => fetch(base + path, { method: "PUT", body: JSON.stringify(body) });
+  const put = (path: string, body: unknown) => t.fetch(t.base + path, { method: "PUT", body: JSON.stringify(body) });
   const engineMaps = () => gw.engine.mapEntries().map(({ hits: _h, ...m }) => m);
 
   it("refuses mappings the engine cannot hold before storing them, and later changes still work", async () => {

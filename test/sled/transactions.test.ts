@@ -4,7 +4,6 @@
 // force, the same generation); concurrent changes run one after another.
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { SledHost } from "../../hosts/sled/sled.js";
-import { SledApi } from "../../hosts/sled/api.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { EngineError } from "../../hosts/engine/engine.js";
 import { MemoryUnderlay } from "../helpers/memory-underlay.js";
@@ -46,23 +45,16 @@ describe("sled changes are transactions", () => {
   beforeEach(async () => { h = await SledHost.create({ name: "sled", underlay: new MemoryUnderlay(), underlayAddress: "fd00:1122:3344:101::1" }); });
   afterEach(async () => { await h.close(); });
 
-  it("a port config too deep to copy is refused before the engine sees it: no leaked port, the next POST /ports gets id 0", async () => {
-    const api = new SledApi({ host: h });
-    const base = `http://127.0.0.1:${await api.listen(0)}`;
-    try {
-      const cfg = JSON.stringify(examplePortJson()).trim();
-      const deep = `{"config":${cfg.slice(0, -1)}, "extra": ${"[".repeat(6000)}${"]".repeat(6000)}}}`;
-      const bad = await fetch(`${base}/ports`, { method: "POST", body: deep });
-      expect(bad.status).not.toBe(200);
-      expect(h.engine.portExists(0)).toBe(false);
-      expect(h.generation).toBe(0);
-      const ok = await fetch(`${base}/ports`, { method: "POST", body: JSON.stringify({ config: portJson(5) }) });
-      expect(ok.status).toBe(200);
-      expect(await ok.json()).toEqual({ name: "web-5", id: 0 });
-      expect(h.generation).toBe(1);
-    } finally {
-      await api.close();
-    }
+  it("a port config too deep to copy is refused before the engine sees it: no leaked port, the next port gets id 0", async () => {
+    const c = portJson(5);
+    let deep: Record<string, unknown> = {};
+    c.extra = deep;
+    for (let i = 0; i < 20_000; i++) { const next = {}; deep.x = next; deep = next; }
+    await expect(h.addPort(c, new MemoryDevice("a"))).rejects.toThrow();
+    expect(h.engine.portExists(0)).toBe(false);
+    expect(h.generation).toBe(0);
+    expect((await h.addPort(portJson(6), new MemoryDevice("b"))).id).toBe(0);
+    expect(h.generation).toBe(1);
   });
 
   for (const [step, nth] of [["loadProgram", 1], ["mapSet", 2], ["setMeter", 5]] as const) {
@@ -106,26 +98,18 @@ describe("sled changes are transactions", () => {
   });
 
   it("concurrent changes serialize: every one of 30 concurrent rule adds and group joins lands, one generation each", async () => {
-    const api = new SledApi({ host: h });
-    const base = `http://127.0.0.1:${await api.listen(0)}`;
-    try {
-      await h.addPort(portJson(5), new MemoryDevice("a"));
-      const g0 = h.generation;
-      const post = (path: string, body: unknown) => fetch(base + path, { method: "POST", body: JSON.stringify(body) }).then((r) => r.status);
-      const statuses = await Promise.all(Array.from({ length: 15 }, (_, i) => [
-        post("/ports/web-5/firewall", { name: `r${i}`, direction: "in", action: "allow", protocols: ["tcp"], ports: [1000 + i] }),
-        post("/ports/web-5/multicast", { group: `239.1.1.${i + 1}` }),
-      ]).flat());
-      expect(statuses.every((s) => s === 200)).toBe(true);
-      const cfg = h.port("web-5").compiled.config;
-      for (let i = 0; i < 15; i++) {
-        expect(cfg.firewall.some((r) => r.name === `r${i}`)).toBe(true);
-        expect(cfg.multicast.some((g) => g.group === `239.1.1.${i + 1}`)).toBe(true);
-      }
-      expect(h.generation).toBe(g0 + 30);
-    } finally {
-      await api.close();
+    await h.addPort(portJson(5), new MemoryDevice("a"));
+    const g0 = h.generation;
+    await Promise.all(Array.from({ length: 15 }, (_, i) => [
+      h.updatePort("web-5", (j) => { j.firewall = [...(j.firewall ?? []), { name: `r${i}`, direction: "in", action: "allow", protocols: ["tcp"], ports: [1000 + i] }]; }),
+      h.updatePort("web-5", (j) => { j.multicast = [...(j.multicast ?? []), { group: `239.1.1.${i + 1}`, mode: "exclude", sources: [] }]; }),
+    ]).flat());
+    const cfg = h.port("web-5").compiled.config;
+    for (let i = 0; i < 15; i++) {
+      expect(cfg.firewall.some((r) => r.name === `r${i}`)).toBe(true);
+      expect(cfg.multicast.some((g) => g.group === `239.1.1.${i + 1}`)).toBe(true);
     }
+    expect(h.generation).toBe(g0 + 30);
   });
 
   it("a removed port's device is closed and its engine port freed only once the removal is committed", async () => {
