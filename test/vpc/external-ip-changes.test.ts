@@ -52,7 +52,7 @@ async function onSled(json: PortJson) {
   const h = await SledHost.create({ name: "sled", underlay: u, underlayAddress: json.sled.underlay });
   hosts.push(h);
   const dev = new MemoryDevice("vnic-g1");
-  h.addPort(json, dev);
+  await h.addPort(json, dev);
   const drops = () => h.stats(json.name).counters.drops as Record<string, number>;
   /** One frame through the port: what it emitted (on either side) and the drop reason it added, if any. */
   const run = (frame: Uint8Array, dir: Dir) => {
@@ -128,7 +128,7 @@ describe("external IPs", () => {
     const { json, v4, v6 } = multiExternal(2, true);
     const g1 = await onSled(json);
     for (const ext of [v4[0], v6[0]]) expect(g1.run(synTo(ext, 44490), Dir.In).dropped).toBeUndefined();
-    g1.setExternalIps({ ...json.externalIps, floating: [...json.externalIps.floating, "10.60.1.10", "2001:db8::10"] });
+    await g1.setExternalIps({ ...json.externalIps, floating: [...json.externalIps.floating, "10.60.1.10", "2001:db8::10"] });
     for (const ext of [v4[0], v6[0]]) {
       expect([ext, view(g1.run(synAckFrom(ext, 44490), Dir.Out).out).ip!.src]).toEqual([ext, ext]);
     }
@@ -141,12 +141,12 @@ describe("external IPs", () => {
     expect(snat.ip!.src).toBe("10.77.77.13");
     // an ephemeral and two floating IPs arrive: new flows spread over the floating ones
     const floating = ["10.60.1.2", "10.60.1.3"];
-    g1.setExternalIps({ ...json.externalIps, ephemeral: "10.60.1.1", floating });
+    await g1.setExternalIps({ ...json.externalIps, ephemeral: "10.60.1.1", floating });
     const sports = Array.from({ length: 12 }, (_, i) => 50000 + i);
     const before = sports.map((sp) => view(g1.run(synOut(false, sp), Dir.Out).out).ip!.src);
     expect(new Set(before)).toEqual(new Set(floating));
     // two more: the hash would now spread over four, yet every open flow keeps its address
-    g1.setExternalIps({ ...json.externalIps, ephemeral: "10.60.1.1", floating: [...floating, "10.60.1.10", "10.60.1.11"] });
+    await g1.setExternalIps({ ...json.externalIps, ephemeral: "10.60.1.1", floating: [...floating, "10.60.1.10", "10.60.1.11"] });
     expect(sports.map((sp) => view(g1.run(ackOut(false, sp), Dir.Out).out).ip!.src)).toEqual(before);
     // the SNAT connection keeps its address and port, though a floating IP would be chosen for it now
     expect(view(g1.run(ackOut(false, 60000), Dir.Out).out)).toMatchObject({ ip: { src: "10.77.77.13" }, l4: { sport: snat.l4!.sport } });
@@ -162,7 +162,7 @@ describe("external IPs", () => {
     const outFrom = old.map((ext, i) => view(g1.run(synOut(ext.includes(":"), 52000 + i), Dir.Out).out).ip!.src);
     expect(outFrom).toEqual(old);
     const fresh = ["10.60.1.2", "2001:db8::2"];
-    g1.setExternalIps({ snat: json.externalIps.snat, floating: fresh });
+    await g1.setExternalIps({ snat: json.externalIps.snat, floating: fresh });
     for (const [i, ext] of old.entries()) {
       // nothing comes in on the old address, for the open flow or a new one
       expect(g1.run(synTo(ext, 44490), Dir.In).dropped).toBe("NotForPort");
@@ -183,12 +183,12 @@ describe("external IPs", () => {
     const { json, v4 } = multiExternal(1, false);
     const g1 = await onSled(json);
     expect(view(g1.run(synOut(false, 53000), Dir.Out).out).ip!.src).toBe(v4[0]);
-    g1.setExternalIps({ snat: json.externalIps.snat, floating: ["2001:db8::1"] });
+    await g1.setExternalIps({ snat: json.externalIps.snat, floating: ["2001:db8::1"] });
     const viaSnat = view(g1.run(ackOut(false, 53000), Dir.Out).out);
     expect(viaSnat).toMatchObject({ ip: { src: "10.77.77.13" }, l4: { sport: 1025 } });
     expect(g1.h.stats("g1").nat.find((p) => p.ip === "10.77.77.13")?.inUse).toBe(1);
     // the SNAT block goes, a floating IP comes: the flow moves to it and its port is given back
-    g1.setExternalIps({ floating: ["10.60.1.9", "2001:db8::1"] });
+    await g1.setExternalIps({ floating: ["10.60.1.9", "2001:db8::1"] });
     expect(view(g1.run(ackOut(false, 53000), Dir.Out).out).ip!.src).toBe("10.60.1.9");
     expect(g1.run(synTo("10.77.77.13", 1025), Dir.In).dropped).toBe("NotForPort");
   });
