@@ -23,6 +23,9 @@ import { Reason } from "./reason";
 import { portAt, countDrop } from "./port";
 import { processFrame, Verdict, lastReason, decidedLayer, decidedRule, lastHash } from "./pipeline";
 import { outFrame } from "./flow/apply";
+import { PacketMeta } from "./packet/meta";
+import { parseFrame } from "./packet/parse";
+import { findOxideOption, setOxideMulticastMode, OXIDE_OPT_MULTICAST, Replication } from "./packet/geneve";
 
 export const DESC_SIZE: u32 = 32;
 export const MAX_AREAS: u32 = 64;
@@ -98,4 +101,28 @@ export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
     store<u32>(d + 28, hash);
   }
   return passed;
+}
+
+// Scratch for the calls below, apart from the datapath's.
+const replMeta = changetype<PacketMeta>(memory.data(512, 16));
+
+/**
+ * Set the replication mode (0 External, 1 Underlay, 2 Both) of the Oxide
+ * Multicast option in the underlay frame at [ptr, ptr + len), an output of
+ * processBatch in a batch area. The sled sends one copy of a guest's group
+ * frame per multicast forwarding next hop, each telling the switches where to
+ * replicate it (OPTE: xde's per-next-hop rewrite). Returns 0 or a Reason:
+ * BadDescriptor (outside every batch area), BadLength (mode 3, Reserved, or
+ * more), the parser's reason for a frame that is not Geneve, BadGeneve when it
+ * carries no Multicast option.
+ */
+export function underlaySetReplication(ptr: usize, len: u32, mode: u32): u32 {
+  if (len == 0 || !inArea(ptr, ptr + len)) return Reason.BadDescriptor;
+  if (mode >= <u32>Replication.Reserved) return Reason.BadLength;
+  const bad = parseFrame(replMeta, ptr, len, true);
+  if (bad != 0) return <u32>bad;
+  const body = findOxideOption(replMeta, OXIDE_OPT_MULTICAST);
+  if (body == 0) return Reason.BadGeneve;
+  setOxideMulticastMode(body, mode);
+  return 0;
 }

@@ -25,7 +25,7 @@ import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotErr
 import { DeletionLog } from "./snapshot/deletions";
 import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
 
-export { processBatch, batchAreaNew, DESC_SIZE } from "./batch";
+export { processBatch, batchAreaNew, DESC_SIZE, underlaySetReplication } from "./batch";
 
 export const ABI_VERSION: u32 = 1;
 export function abiVersion(): u32 { return ABI_VERSION; }

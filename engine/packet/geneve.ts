@@ -85,6 +85,30 @@ export function oxideMulticastMode(body: usize): u32 {
 }
 
 /**
+ * Set the replication mode of the Oxide Multicast option body at `body`,
+ * keeping its other bits: the switches read it to choose the ports a copy is
+ * replicated to (OPTE's xde rewrites it per forwarding next hop).
+ */
+export function setOxideMulticastMode(body: usize, mode: u32): void {
+  st8(body, (ld8(body) & 0x3f) | ((mode & 3) << 6));
+}
+
+/**
+ * The body address of the first Oxide option of `type` in a Geneve header
+ * parseGeneve accepted (its TLV lengths are checked), or 0 when absent.
+ */
+export function findOxideOption(m: PacketMeta, type: u32): usize {
+  let cur = m.base + m.geneve + GENEVE_HDR_LEN;
+  const end = cur + m.geneveOptLen;
+  while (cur < end) {
+    const bodyLen = (ld8(cur + 3) & 0x1f) * 4;
+    if (ld16(cur) == OXIDE_OPT_CLASS && (ld8(cur + 2) & ~GENEVE_OPT_CRITICAL) == type) return cur + GENEVE_OPT_HDR_LEN;
+    cur += GENEVE_OPT_HDR_LEN + bodyLen;
+  }
+  return 0;
+}
+
+/**
  * Write the 8-byte Geneve base header; `flags` as in PacketMeta.geneveFlags.
  * The caller writes `optLenBytes` (a multiple of 4, at most 252) of options after it.
  */
@@ -123,6 +147,6 @@ export function emitOxideMss(p: usize, mss: u32): u32 {
 /** Oxide Multicast option with replication `mode` (0..3); returns 8. */
 export function emitOxideMulticast(p: usize, mode: u32): u32 {
   const n = emitGeneveOption(p, OXIDE_OPT_CLASS, OXIDE_OPT_MULTICAST, false, 4);
-  st8(p + GENEVE_OPT_HDR_LEN, (mode & 3) << 6);
+  setOxideMulticastMode(p + GENEVE_OPT_HDR_LEN, mode);
   return n;
 }

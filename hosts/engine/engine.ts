@@ -316,6 +316,15 @@ export class Engine {
     return out;
   }
 
+  /**
+   * Set the replication mode of the Multicast option in the underlay frame at
+   * [ptr, ptr + len) of a batch area (an engine output): 0 External, 1
+   * Underlay, 2 Both. Returns 0 or the reason it was refused (docs/abi.md).
+   */
+  setReplication(ptr: number, len: number, mode: number): number {
+    return this.fn("underlaySetReplication")(ptr, len, mode);
+  }
+
   newBatch(slots = 64, slotSize = 2048, headroom = 128): Batch {
     return new Batch(this, slots, slotSize, headroom);
   }

@@ -104,6 +104,36 @@ describe("multicast encapsulation", () => {
   });
 });
 
+describe("the replication mode of a copy (underlaySetReplication)", () => {
+  it("rewrites only the Multicast option's top 2 bits of an output frame, for each mode in turn", async () => {
+    const { b, e } = await port();
+    const inner = ipFrame("01:00:5e:01:02:03", GUEST_MAC, "10.0.0.5", GROUP4, 17, udp("10.0.0.5", GROUP4, 5000, 9999));
+    b.set(0, ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", GROUP4, 17, udp("10.0.0.5", GROUP4, 5000, 9999)), 0, Dir.Out);
+    b.run(1, 0);
+    const at = b.outputAt(0), len = b.outputLength(0);
+    const sport = sportOf(b.output(0));
+    for (const mode of [1, 2, 0]) {
+      expect(e.setReplication(at, len, mode)).toBe(0);
+      expect(hex(b.output(0))).toBe(hex(geneve("33:33:e8:81:02:03", UNDERLAY_MAC, SLED_A, UNDERLAY4, { vni: MCAST_VNI, multicast: mode, sport }, inner)));
+    }
+  });
+
+  it("refuses Reserved, a frame without the option, a frame that is not Geneve and memory outside the batch areas", async () => {
+    const { b, e } = await port();
+    b.set(0, ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", GROUP4, 17, udp("10.0.0.5", GROUP4, 5000, 9999)), 0, Dir.Out);
+    b.set(1, ipFrame(GW_MAC, GUEST_MAC, "10.0.0.5", "10.0.0.6", 17, udp("10.0.0.5", "10.0.0.6", 5000, 53)), 0, Dir.Out);
+    b.run(2, 0);
+    const before = hex(b.output(0));
+    const name = (r: number) => reasonName(r);
+    expect(name(e.setReplication(b.outputAt(0), b.outputLength(0), 3))).toBe("BadLength");
+    expect(name(e.setReplication(b.outputAt(1), b.outputLength(1), 1))).toBe("BadGeneve"); // unicast: no Multicast option
+    expect(name(e.setReplication(b.outputAt(0) + 14, b.outputLength(0) - 14, 1))).not.toBe("None"); // not a frame's start
+    expect(name(e.setReplication(8, 100, 1))).toBe("BadDescriptor");
+    expect(name(e.setReplication(b.outputAt(0), 0, 1))).toBe("BadDescriptor");
+    expect(hex(b.output(0))).toBe(before);
+  });
+});
+
 describe("the ToHost action", () => {
   const layer: LayerDef = {
     name: "gateway", defaultIn: "allow", defaultOut: "allow",
