@@ -25,7 +25,7 @@ export function liveView(reports: MachineReport[], elapsedMs: number, prev: Prev
       });
     }
   }
-  const sw = underlay ? `\n` + wrap(`underlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings${underlay.replicated ? `, ${underlay.replicated} multicast copies` : ""}`, screenWidth()).join("\n") : "";
+  const sw = underlay ? `\n` + wrap(`underlay switch: ${underlay.switched} frames switched, ${underlay.unroutable} unroutable, ${underlay.ringFull} lost to full rings${underlay.replicated ? `, ${underlay.replicated} multicast copies` : ""}${underlay.frontPanel ? `, ${underlay.frontPanel} multicast frames for front-panel ports (none here)` : ""}`, screenWidth()).join("\n") : "";
   return `wopte rack in a box — ${(elapsedMs / 1000).toFixed(0)} s  (Ctrl-C to stop)\n\n${table(rows)}${sw}`;
 }
 

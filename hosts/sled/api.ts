@@ -8,9 +8,8 @@ import { join } from "node:path";
 import type { Registry } from "prom-client";
 import type { Logger } from "pino";
 import { SledHost, NotFound } from "./sled.js";
-import { PortConfigSchema, FirewallRule, Route, V2pMapping, M2pMapping, MulticastGroup, ExternalIps } from "../../layers/vpc/config.js";
+import { PortConfigSchema, FirewallRule, Route, V2pMapping, ExternalIps } from "../../layers/vpc/config.js";
 import { name, label, ip, cidr, vni, decimal } from "../../layers/program/fields.js";
-import { ip16, ipText, isIP } from "../../layers/program/addr.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
 import { DeviceSpec } from "./config.js";
 import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
@@ -20,6 +19,7 @@ import { ApiServer, Listening, TcpSettings } from "../api/server.js";
 import { route, RawBody, RouteSpec } from "../api/route.js";
 import { HttpError } from "../api/errors.js";
 import type { Limits } from "../api/config.js";
+import { multicastRoutes } from "./api-multicast.js";
 
 export interface ApiOptions {
   host: SledHost;
@@ -60,7 +60,7 @@ export class SledApi {
         method: "GET", path: "/health", summary: "liveness, drops outside the engine, API and fault counters, the generation",
         handler: () => ({
           ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, generation: h.generation,
-          underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops, underlayDriver: h.underlayStats(),
+          underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops, underlayDriver: h.underlayStats(), multicast: h.multicastCounters,
           faults: h.faults, flowLogs: Object.fromEntries([...h.ports.values()].filter((p) => p.flowLog).map((p) => [p.name, p.flowLog!])),
           api: this.server.stats,
         }),
@@ -150,40 +150,8 @@ export class SledApi {
         method: "DELETE", path: "/v2p/{vni}/{ip}", summary: "remove a V2P mapping", params: z.strictObject({ vni: decimal(vni), ip }),
         handler: async ({ params }) => { await h.removeV2p(params.vni, params.ip); return { removed: params.ip, vni: params.vni }; },
       }),
-      // multicast: M2P mappings are rack-wide; each port has its groups (and learns them from its guest's reports)
-      route({ method: "GET", path: "/m2p", summary: "the rack-wide multicast-to-physical mappings", handler: () => h.listM2p() }),
-      route({
-        method: "PUT", path: "/m2p", summary: "add or replace an M2P mapping (overlay group → underlay group in ff04::/16)", body: M2pMapping,
-        handler: async ({ body }) => { await h.setM2p(body); return { ...body }; },
-      }),
-      route({
-        method: "DELETE", path: "/m2p/{group}", summary: "remove an M2P mapping", params: z.strictObject({ group: ip }),
-        handler: async ({ params }) => { await h.removeM2p(params.group); return { removed: params.group }; },
-      }),
-      route({ method: "GET", path: "/ports/{name}/multicast", summary: "the groups the port has joined", params: Port,
-        handler: ({ params }) => h.port(params.name).compiled.config.multicast }),
-      route({
-        method: "PUT", path: "/ports/{name}/multicast", summary: "replace the port's groups", params: Port, body: z.array(MulticastGroup).max(256),
-        handler: async ({ params, body }) => { groups: (await h.setGroups(params.name, body)).compiled.config.multicast },
-      }),
-      route({
-        method: "POST", path: "/ports/{name}/multicast", summary: "join a group, or replace its source filter", params: Port, body: MulticastGroup,
-        handler: async ({ params, body }) => {
-          const same = sameGroup(body.group);
-          await h.setGroups(params.name, [...h.port(params.name).compiled.config.multicast.filter((x) => !same(x.group)), body]);
-          return { ...body };
-        },
-      }),
-      route({
-        method: "DELETE", path: "/ports/{name}/multicast/{group}", summary: "leave a group", params: z.strictObject({ name, group: ip }),
-        handler: async ({ params }) => {
-          const groups = h.port(params.name).compiled.config.multicast;
-          const same = sameGroup(params.group);
-          if (!groups.some((x) => same(x.group))) throw new NotFound(`${params.name} has not joined ${params.group}`);
-          await h.setGroups(params.name, groups.filter((x) => !same(x.group)));
-          return { removed: params.group };
-        },
-      }),
+      // multicast: M2P (rack-wide), each port's groups (also learned from its guest's reports), the forwarding table
+      ...multicastRoutes(h),
       // packet capture: pcapng of what the port sees, before and after the engine
       route({
         method: "GET", path: "/ports/{name}/capture", summary: "capture what the port sees (pcapng), up to ?seconds, ?max frames and the host's byte cap",
@@ -254,11 +222,4 @@ export class SledApi {
       }),
     ];
   }
-}
-
-/** A test for "the same group as `group`" whatever the spelling (ff0e::1, ff0e:0::1); nothing matches a non-address. */
-function sameGroup(group: string): (other: string) => boolean {
-  if (!isIP(group)) return () => false;
-  const want = ipText(ip16(group));
-  return (other) => isIP(other) !== 0 && ipText(ip16(other)) === want;
 }

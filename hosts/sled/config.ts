@@ -1,11 +1,14 @@
 // The sled host's own config file (`wopte sled --config sled.json`): where
-// its underlay is, where its API listens, and the ports to create at start.
+// its underlay is, where its API listens, the ports to create at start, and
+// the rack-wide multicast state to begin with (M2P mappings, forwarding).
 
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { M2pMapping } from "../../layers/vpc/config.js";
 import { ApiConfig, DEFAULT_LIMITS } from "../api/config.js";
 import { mac, ip, ipv6, port, name } from "../../layers/program/fields.js";
+import { ForwardingEntry } from "./multicast.js";
 
 
 /** A Linux interface name: IFNAMSIZ is 16 with the NUL, and nothing a shell or path would read twice. */
@@ -41,6 +44,9 @@ export const SledConfigSchema = z.strictObject({
   /** Flow logs (PUT /ports/{name}/flow-log) are written only in this directory; without it they are off. */
   flowLogs: z.strictObject({ dir: z.string().min(1) }).optional(),
   ports: z.array(z.strictObject({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),
+  /** As PUT /m2p and PUT /mcast/forwarding would set them (docs/sled-api.md, "Multicast"). */
+  multicast: z.strictObject({ m2p: z.array(M2pMapping).default([]), forwarding: z.array(ForwardingEntry).default([]) })
+    .default({ m2p: [], forwarding: [] }),
 });
 export type SledConfig = z.output<typeof SledConfigSchema>;
 

@@ -4,11 +4,12 @@
 // group's filter, ALLOW and BLOCK records add or take away sources; INCLUDE {}
 // is no membership. Records for groups that never leave the guest's link
 // (224.0.0.0/24, IPv6 scopes 0-2), unknown record types and sources that are
-// not unicast addresses of the group's family are ignored, as RFC 3376
-// §4.2.12 has routers ignore unknown records.
+// not unicast addresses of the group's family (or are special-use: loopback,
+// link-local…) are ignored, as RFC 3376 §4.2.12 has routers ignore unknown
+// records.
 
 import { ip16, ipText, isV4 } from "../../layers/program/addr.js";
-import { isRoutableGroup, isMulticast } from "../../layers/vpc/multicast.js";
+import { isRoutableGroup, sourceProblem } from "../../layers/vpc/multicast.js";
 import { parseMembershipReport, ReportRecord } from "./membership-report.js";
 
 export interface Membership { group: string; mode: "include" | "exclude"; sources: string[] }
@@ -19,7 +20,7 @@ const RECORD = { isInclude: 1, isExclude: 2, toInclude: 3, toExclude: 4, allow: 
 
 function usable(r: ReportRecord): boolean {
   if (r.type < RECORD.isInclude || r.type > RECORD.block || !isRoutableGroup(r.group)) return false;
-  return r.sources.every((s) => isV4(s) === isV4(r.group) && !isMulticast(s));
+  return r.sources.every((s) => isV4(s) === isV4(r.group) && !sourceProblem(s));
 }
 
 /** The groups after `records`, and how many records were ignored. `current` is left as it was. */

@@ -3,8 +3,9 @@
 // Instance" steps 5-10). Control-plane changes recompile the port's VPC
 // config and swap only the layers that changed, so rule hit counters and
 // flow state survive unrelated updates. Multicast reaches every local member
-// port (hosts/sled/multicast.ts), and a guest's IGMPv3/MLDv2 reports, which
-// the engine hands over with verdict ToHost, change its port's membership.
+// port and the next hops of the group's forwarding entry (hosts/sled/multicast.ts),
+// and a guest's IGMPv3/MLDv2 reports, which the engine hands over with verdict
+// ToHost, change its port's membership.
 
 import { Engine } from "../engine/engine.js";
 import { Batch, Dir, Verdict } from "../engine/batch.js";
@@ -20,7 +21,8 @@ import { Capture, CapturePoint } from "./capture.js";
 import type { GuestDevice } from "./devices.js";
 import type { FrameBatch } from "../io/ring.js";
 import type { UnderlayDriver } from "./underlay.js";
-import { SledMulticast, M2pEntry, innerGroupOf } from "./multicast.js";
+import { SledMulticast, M2pEntry, ForwardingEntry, MulticastCounters, canonIp } from "./multicast.js";
+import { geneveOf, innerGroupOf, toUnderlayGroup } from "../lib/underlay-frame.js";
 import { groupsAfterReports, Membership, ReportCounters } from "./membership.js";
 import { Committer, UndoLog } from "../lib/committer.js";
 import { SledMappings } from "./mappings.js";
@@ -112,7 +114,7 @@ export class SledHost {
     this.self = o.underlayAddress ? ip16(o.underlayAddress) : undefined;
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
     this.maps = new SledMappings(engine);
-    this.mcast = new SledMulticast(this.maps);
+    this.mcast = new SledMulticast(engine, this.maps);
     this.changes = new Committer<unknown>({ state: () => undefined });
     o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.fromUnderlay(frames)));
     this.timer = setInterval(this.faults.guard("expire", () => this.expire()), o.expireIntervalMs ?? 100);
@@ -298,6 +300,66 @@ export class SledHost {
   setGroups(name: string, groups: Membership[]): Promise<SledPort> {
     return this.updatePort(name, (j) => { j.multicast = groups; });
   }
+  /**
+   * Join a group or replace its filter (OPTE's mcast_subscribe): a group the
+   * port has not joined must be carried by an M2P mapping, or be an underlay
+   * group (ff04::/16) itself. INCLUDE {} takes no source: it leaves the group
+   * (RFC 3376 §3.2). Joining again with the same filter changes nothing.
+   */
+  joinGroup(name: string, g: Membership): Promise<void> {
+    return this.commit((undo) => {
+      const key = canonIp(g.group);
+      this.regroup(this.port(name), (now) => [...now.filter((x) => canonIp(x.group) !== key), g], undo);
+    });
+  }
+  /** Replace a port's groups as joinGroup joins each: new groups need an M2P mapping, INCLUDE {} is no membership. */
+  replaceGroups(name: string, groups: Membership[]): Promise<void> {
+    return this.commit((undo) => this.regroup(this.port(name), () => groups, undo));
+  }
+  /** Leave a group (OPTE's mcast_unsubscribe): true if the port was a member; leaving a group it never joined is no error. */
+  leaveGroup(name: string, group: string): Promise<boolean> {
+    return this.commit((undo) => this.leave(this.port(name), group, undo));
+  }
+  /** Every local port leaves `group`, in one change (OPTE's mcast_unsubscribe_all); the ports that were members. */
+  leaveGroupEverywhere(group: string): Promise<string[]> {
+    return this.commit((undo) => this.mcast.membersOf(canonIp(group)).filter((p) => this.leave(p, group, undo)).map((p) => p.name));
+  }
+  private leave(p: SledPort, group: string, undo: UndoLog): boolean {
+    const now = p.compiled.config.multicast;
+    const rest = now.filter((x) => canonIp(x.group) !== canonIp(group));
+    if (rest.length === now.length) return false;
+    this.reconfigure(p, (j) => { j.multicast = rest; }, undo);
+    return true;
+  }
+  /** The port's groups become `next(current)`, INCLUDE {} left out; a group new to the port needs an M2P mapping. */
+  private regroup(p: SledPort, next: (now: Membership[]) => Membership[], undo: UndoLog): void {
+    const now = p.compiled.config.multicast;
+    const joined = new Set(now.map((x) => canonIp(x.group)));
+    const kept = next(now).filter((g) => g.mode === "exclude" || g.sources.length > 0);
+    for (const g of kept) {
+      if (!joined.has(canonIp(g.group)) && !this.mcast.underlayOf(g.group)) {
+        throw new Conflict(`no M2P mapping for ${g.group}: set one first (PUT /m2p), or join an underlay group in ff04::/16 itself`);
+      }
+    }
+    this.reconfigure(p, (j) => { j.multicast = kept; }, undo);
+  }
+  /** Each group local ports joined, the underlay group carrying it, and each member's filter (OPTE's dump_mcast_subs). */
+  subscriptions(): { group: string; underlay?: string; members: { port: string; mode: string; sources: string[] }[] }[] {
+    return this.mcast.memberships().map(([group, ports]) => ({
+      group, underlay: this.mcast.underlayOf(group),
+      members: ports.map((p) => {
+        const m = p.compiled.config.multicast.find((x) => canonIp(x.group) === group)!;
+        return { port: p.name, mode: m.mode, sources: m.sources };
+      }),
+    }));
+  }
+
+  // ---- multicast forwarding (sled-wide, per underlay group)
+
+  setForwarding(e: ForwardingEntry): Promise<void> { return this.commit((undo) => this.mcast.setForwarding(e, undo)); }
+  clearForwarding(underlay: string): Promise<boolean> { return this.commit((undo) => this.mcast.clearForwarding(underlay, undo)); }
+  listForwarding(): ForwardingEntry[] { return this.mcast.listForwarding(); }
+  get multicastCounters(): MulticastCounters { return this.mcast.counters; }
 
   /**
    * A guest's membership reports (verdict ToHost), one batch's worth: its
@@ -370,17 +432,16 @@ export class SledHost {
    */
   private fromUnderlay(frames: Uint8Array[], except?: SledPort): void {
     for (const f of frames) {
-      if (f.length < 70 + 14) { this.underlayDrops.malformed++; continue; }
-      const opt = (f[62] & 0x3f) * 4;
-      const vni = (f[66] << 16) | (f[67] << 8) | f[68];
-      const inner = 70 + opt;
-      if (f.length < inner + 14) { this.underlayDrops.malformed++; continue; }
+      const g = geneveOf(f);
+      if (!g || f.length < g.inner + 14) { this.underlayDrops.malformed++; continue; }
+      const { vni, inner } = g;
       // to an underlay group, or to an Ethernet group address inside (RFC 7042 §2.1; the udp
       // driver rebuilds the outer header to this sled): IP multicast, or broadcast, which no port takes
-      if (f[38] === 0xff || (f[inner] & 1) !== 0) {
+      if (toUnderlayGroup(f) || (f[inner] & 1) !== 0) {
         const group = innerGroupOf(f);
         const members = group ? this.mcast.membersOf(group).filter((p) => p !== except) : [];
-        if (members.length === 0) this.underlayDrops[group ? "noMembers" : "unknownDestination"]++;
+        if (members.length === 0 && !except) this.underlayDrops[group ? "noMembers" : "unknownDestination"]++;
+        this.mcast.counters[except ? "txLocal" : "rxLocal"] += members.length;
         for (const port of members) this.queue.push({ port, dir: Dir.In, frame: f });
         continue;
       }
@@ -458,12 +519,15 @@ export class SledHost {
       const towardNetwork = (v === Verdict.Pass) === (this.slotDir[i] === Dir.Out);
       if (port.capture) port.capture.add(towardNetwork ? CapturePoint.ToNetwork : CapturePoint.ToGuest, u8.subarray(at, at + len));
       if (towardNetwork) {
-        // to an underlay group (outer destination ff..): local members get it too
-        if (len >= 54 && u8[at + 38] === 0xff) (groupSends ??= []).push({ from: port, frame: u8.slice(at, at + len) });
-        // guest to guest on this sled: out of one port and into the other (both
-        // ports' layers apply) without touching the underlay
-        if (this.isLocalAt(u8, at, len)) (local ??= []).push(u8.slice(at, at + len));
-        else if (underlay.stage) underlay.stage(u8, at, len);
+        if (toUnderlayGroup(u8, at, len)) {
+          // to an underlay group: the other local members, and one copy per forwarding next hop
+          (groupSends ??= []).push({ from: port, frame: u8.slice(at, at + len) });
+          this.mcast.toNextHops(at, len, () => { if (underlay.stage) underlay.stage(u8, at, len); else (remote ??= []).push(u8.slice(at, at + len)); });
+        } else if (this.isLocalAt(u8, at, len)) {
+          // guest to guest on this sled: out of one port and into the other (both
+          // ports' layers apply) without touching the underlay
+          (local ??= []).push(u8.slice(at, at + len));
+        } else if (underlay.stage) underlay.stage(u8, at, len);
         else (remote ??= []).push(u8.slice(at, at + len));
       } else {
         const dev = port.device;

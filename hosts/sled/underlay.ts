@@ -6,13 +6,18 @@
 // engine always sees whole frames. For development without root, `peers` maps
 // underlay addresses to loopback sockets, so several sleds can share ::1.
 // The kernel picks one source port per socket, so ECMP entropy from the outer
-// source port is lost with this driver (the `tap` driver keeps it). A frame
-// to an underlay multicast group goes to every peer; without peers it goes to
-// the group address, but the driver joins no groups, so it receives none.
+// source port is lost with this driver (the `tap` driver keeps it). With
+// peers, the driver stands in for the rack's switches for a frame to an
+// underlay multicast group: every peer gets it when its Oxide Multicast option
+// asks for Underlay or Both replication, none when it asks for External only
+// (front-panel ports, which this driver has not: counted in notReplicated).
+// Without peers it goes to the group address, but the driver joins no groups,
+// so it receives none.
 
 import { createSocket, Socket, RemoteInfo } from "node:dgram";
 import { ip16, ipText } from "../../layers/program/addr.js";
 import { Logger, Throttled, silentLogger } from "../lib/log.js";
+import { toUnderlayGroup, replicationOf } from "../lib/underlay-frame.js";
 
 export const GENEVE_PORT = 6081;
 export const OUTER_LEN = 14 + 40 + 8; // Ethernet + IPv6 + UDP before the Geneve header
@@ -58,7 +63,8 @@ export class UdpUnderlay implements UnderlayDriver {
   private readonly local: Uint8Array;
   private readonly peers = new Map<string, { host: string; port: number }>();
   private readonly reverse = new Map<string, string>();
-  private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0 };
+  /** notReplicated: group frames no peer takes (External replication, no Multicast option) */
+  private readonly counters = { tx: 0, rx: 0, txErrors: 0, rxErrors: 0, notReplicated: 0 };
   private readonly macs: Uint8Array;
   private pending: Uint8Array[] = [];
   private flushQueued = false;
@@ -117,12 +123,17 @@ export class UdpUnderlay implements UnderlayDriver {
     }
     const dst = ipText(f.subarray(off + 38, off + 54));
     const datagram = copy ? f.slice(off + OUTER_LEN, off + len) : f.subarray(off + OUTER_LEN, off + len);
-    // An underlay group with peers configured: every peer gets a copy, as the
-    // rack's switches replicate to the sleds (this driver cannot join groups).
     const peer = this.peers.get(dst);
     if (peer) this.sendTo(datagram, peer.host, peer.port);
-    else if (f[off + 38] === 0xff && this.peers.size) for (const t of this.peers.values()) this.sendTo(datagram, t.host, t.port);
+    else if (toUnderlayGroup(f, off, len) && this.peers.size) this.replicate(f.subarray(off, off + len), datagram);
     else this.sendTo(datagram, dst, GENEVE_PORT);
+  }
+
+  /** An underlay group with peers configured: the sleds get a copy when the switches would give them one. */
+  private replicate(frame: Uint8Array, datagram: Uint8Array): void {
+    const r = replicationOf(frame);
+    if (r !== "underlay" && r !== "both") { this.counters.notReplicated++; return; }
+    for (const t of this.peers.values()) this.sendTo(datagram, t.host, t.port);
   }
 
   private sendTo(datagram: Uint8Array, host: string, port: number): void {

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { isIP, isV4, ip16, ipText } from "../program/addr.js";
 import { mac, ipv4, ipv6, ip, cidr, cidr4, cidr6, port, vni, portRange, name, label } from "../program/fields.js";
-import { isRoutableGroup, isMulticast, isUnderlayGroup } from "./multicast.js";
+import { groupProblem, sourceProblem, isUnderlayGroup } from "./multicast.js";
 import { TUNNEL_ENDPOINT_MAC } from "./constants.js";
 
 export const FirewallHost = z.union([
@@ -66,19 +66,33 @@ export const ExternalIps = z.strictObject({
 
 export const V2pMapping = z.strictObject({ ip, mac, underlay: ipv6, vni: vni.optional() });
 
-const group = ip.refine((s) => isIP(s) !== 0 && isRoutableGroup(s), "expected a multicast group outside link scope (not 224.0.0.0/24, not an IPv6 scope 0-2 group)");
+/** A multicast group guests may join and send to: not unicast, not link scope. */
+export const group = z.string().superRefine((s, ctx) => {
+  const problem = groupProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+/** A source in a multicast source filter: a unicast address a sender can have (not a special-use one). */
+export const SourceAddress = z.string().superRefine((s, ctx) => {
+  const problem = isIP(s) === 0 ? "expected an IP address" : sourceProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+const groupFilter = {
+  group,
+  mode: z.enum(["include", "exclude"]).default("exclude"),
+  sources: z.array(SourceAddress).max(256).default([]),
+};
+const sameFamily = (g: { group: string; sources: string[] }) => isIP(g.group) === 0 || g.sources.every((s) => isIP(s) === 0 || isV4(s) === isV4(g.group));
 /**
  * A group the port has joined with an IGMPv3/MLDv2 source filter (RFC 3376
  * §3.1): `include` takes only the listed sources, `exclude` all but them
  * (`exclude` with no sources: any source). INCLUDE {} is no membership, so
  * it is refused here; a learned report that says it removes the group.
  */
-export const MulticastGroup = z.strictObject({
-  group,
-  mode: z.enum(["include", "exclude"]).default("exclude"),
-  sources: z.array(ip.refine((s) => isIP(s) === 0 || !isMulticast(s), "a source is a unicast address")).max(256).default([]),
-}).refine((g) => g.mode === "exclude" || g.sources.length > 0, "an include filter needs at least one source")
-  .refine((g) => g.sources.every((s) => isV4(s) === isV4(g.group)), "sources must be of the group's address family");
+export const MulticastGroup = z.strictObject(groupFilter)
+  .refine((g) => g.mode === "exclude" || g.sources.length > 0, "an include filter needs at least one source")
+  .refine(sameFamily, "sources must be of the group's address family");
+/** A request to join a group (the sled API): as MulticastGroup, but INCLUDE {} is taken, and means leaving it. */
+export const MulticastJoin = z.strictObject(groupFilter).refine(sameFamily, "sources must be of the group's address family");
 /** Multicast to physical: an overlay group and the admin-local underlay group (ff04::/16) that carries it. */
 export const M2pMapping = z.strictObject({ group, underlay: ipv6.refine((s) => isIP(s) === 6 && isUnderlayGroup(s), "expected an underlay group in ff04::/16") });
 

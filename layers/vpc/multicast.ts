@@ -6,7 +6,7 @@
 // whatever the flags) never leave the guest's link, so they are neither
 // routed nor joinable.
 
-import { ip16, isV4 } from "../program/addr.js";
+import { ip16, isV4, isIP } from "../program/addr.js";
 
 /** The fleet-wide multicast VNI (OPTE's DEFAULT_MULTICAST_VNI). */
 export const MULTICAST_VNI = 77;
@@ -34,6 +34,28 @@ export function isRoutableGroup(ip: string): boolean {
   const b = ip16(ip);
   if (isV4(ip)) return !(b[12] === 224 && b[13] === 0 && b[14] === 0);
   return (b[1] & 0x0f) > 2;
+}
+
+/** Why `ip` cannot be a group a guest joins or sends to, or undefined when it can. */
+export function groupProblem(ip: string): string | undefined {
+  if (isIP(ip) === 0) return "expected an IP address";
+  if (!isMulticast(ip)) return `${ip} is not a multicast address`;
+  if (!isRoutableGroup(ip)) return `${ip} is a link-scope group (224.0.0.0/24, IPv6 scopes 0-2): it never leaves the guest's link`;
+  return undefined;
+}
+
+/**
+ * Why the IP address `ip` cannot be a source in a multicast source filter:
+ * senders have unicast addresses, and the special-use ones (unspecified,
+ * loopback, broadcast, link-local: RFC 6890) never source routed multicast.
+ */
+export function sourceProblem(ip: string): string | undefined {
+  if (isMulticast(ip)) return `a source is a unicast address, not a group like ${ip}`;
+  const b = ip16(ip);
+  const special = isV4(ip)
+    ? b[12] === 0 || b[12] === 127 || (b[12] === 169 && b[13] === 254) || b.subarray(12).every((x) => x === 255)
+    : b.subarray(0, 15).every((x) => x === 0) || (b[0] === 0xfe && (b[1] & 0xc0) === 0x80);
+  return special ? `${ip} is a special-use address (unspecified, loopback, broadcast or link-local), not a sender's` : undefined;
 }
 
 /** An underlay group M2P may map to: admin-local scope, ff04::/16 (RFC 7346). */

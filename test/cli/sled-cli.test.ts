@@ -27,6 +27,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
       underlay: { address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 } },
       api: { socket: join(dir, "sled.sock") },
       ports: [{ config: "port-a.json", device: { type: "memory" } }],
+      multicast: { forwarding: [{ underlay: "ff04::9:9", nextHops: [{ nextHop: "fd00:1122:3344:1::9", replication: "underlay" }] }] },
     }));
     sled = spawn("node", [bin, "sled", "--config", join(dir, "sled.json")], { cwd: root });
     api = await new Promise<string>((resolve, reject) => {
@@ -73,12 +74,31 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
     expect(await wopte("mcast", "list", "web-a")).toMatch(/^239\.1\.2\.3\s+include\s+172\.30\.0\.6, 172\.30\.0\.7$/m);
     const stats = JSON.parse(await wopte("stats", "web-a", "--json"));
     expect(stats.multicast.groups).toBe(1);
-    await wopte("mcast", "leave", "web-a", "--group", "239.1.2.3");
+    expect(await wopte("mcast", "members")).toMatch(/^239\.1\.2\.3\s+ff04::1:2:3\s+web-a\s+include 172\.30\.0\.6,172\.30\.0\.7$/m);
+    expect(await wopte("mcast", "leave", "web-a", "--group", "239.1.2.3")).toBe("web-a left 239.1.2.3\n");
     expect(JSON.parse(await wopte("mcast", "list", "web-a", "--json"))).toEqual([]);
+    expect(await wopte("mcast", "leave", "web-a", "--group", "239.1.2.3")).toBe("web-a was not a member of 239.1.2.3\n");
     await wopte("mcast", "m2p", "rm", "--group", "239.1.2.3");
     expect(await wopte("mcast", "m2p", "list")).toBe("(none)\n");
     await expect(run("node", [bin, "mcast", "join", "web-a", "--group", "224.0.0.251", "--api", api]))
-      .rejects.toMatchObject({ stderr: expect.stringMatching(/multicast group outside link scope/) });
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/224\.0\.0\.251 is a link-scope group/) });
+    await expect(run("node", [bin, "mcast", "join", "web-a", "--group", "239.1.2.3", "--api", api]))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/no M2P mapping for 239\.1\.2\.3/) });
+  });
+
+  it("keeps a multicast forwarding table: next hops added, replaced, listed and cleared", async () => {
+    expect(await wopte("mcast", "fwd", "list")).toMatch(/^ff04::9:9\s+fd00:1122:3344:1::9\s+77\s+underlay\s+any$/m); // from the sled's config file
+    await wopte("mcast", "fwd", "set", "--underlay", "ff04::1:2:3", "--next-hop", "fd00:1122:3344:1::7", "--next-hop", "fd00:1122:3344:2::7", "--replication", "underlay");
+    expect(await wopte("mcast", "fwd", "set", "--underlay", "ff04::1:2:3", "--next-hop", "fd00:1122:3344:1::7", "--replication", "both",
+      "--mode", "include", "--source", "172.30.0.6")).toBe("ff04::1:2:3: fd00:1122:3344:1::7 (both), fd00:1122:3344:2::7 (underlay)\n");
+    const list = await wopte("mcast", "fwd", "list");
+    expect(list).toMatch(/^ff04::1:2:3\s+fd00:1122:3344:1::7\s+77\s+both\s+include 172\.30\.0\.6$/m);
+    expect(list).toMatch(/^ff04::1:2:3\s+fd00:1122:3344:2::7\s+77\s+underlay\s+any$/m);
+    await expect(run("node", [bin, "mcast", "fwd", "set", "--underlay", "ff04::1:2:3", "--next-hop", "ff04::1", "--replication", "external", "--api", api]))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/ff04::1 is a multicast address/) });
+    expect(await wopte("mcast", "fwd", "clear", "--underlay", "ff04::1:2:3")).toBe("cleared the forwarding entry of ff04::1:2:3\n");
+    expect(await wopte("mcast", "fwd", "clear", "--underlay", "ff04::1:2:3")).toBe("ff04::1:2:3 had no forwarding entry\n");
+    expect(JSON.parse(await wopte("mcast", "fwd", "list", "--json")).map((e: { underlay: string }) => e.underlay)).toEqual(["ff04::9:9"]);
   });
 
   it("fw list fits 80 columns and writes hosts, protocols and ports as the options take them", async () => {

@@ -1,9 +1,11 @@
 // Multicast on a sled host: a group's frame from the underlay reaches every
 // local member port and each port's engine applies its source filter; a
-// local guest's group frame goes to the underlay once and to the other local
-// members; a guest's IGMPv3/MLDv2 reports change its port's groups (and bad
-// ones are counted, nothing more); across two sleds on the udp underlay the
-// group reaches the member on the other sled.
+// local guest's group frame goes to the other local members and once to each
+// next hop of its forwarding entry; a guest's IGMPv3/MLDv2 reports change its
+// port's groups (and bad ones are counted, nothing more); across two sleds on
+// the udp underlay the group reaches the member on the other sled. OPTE's
+// own multicast scenarios are in multicast-forwarding, multicast-validation
+// and multicast-source-filter.test.ts.
 import { describe, it, expect, beforeEach, afterEach } from "vitest";
 import { SledHost } from "../../hosts/sled/sled.js";
 import { SledApi } from "../../hosts/sled/api.js";
@@ -16,11 +18,16 @@ import { ipFrame, udp, geneve, hex } from "../helpers/frames.js";
 import { igmpv3Report, mldv2Report, RECORD } from "../../hosts/lib/mcast-frames.js";
 import { linkLocalFromMac } from "../../layers/vpc/addresses.js";
 import { ip16 } from "../../layers/program/addr.js";
+import { ForwardingEntry } from "../../hosts/sled/multicast.js";
+import { replicationOf } from "../../hosts/lib/underlay-frame.js";
 
 const SLED = "fd00:1122:3344:101::1", OTHER_SLED = "fd00:1122:3344:102::1";
 const GW = "a8:40:25:ff:77:77";
 const GROUP = "239.1.2.3", UNDERLAY = "ff04::1:2:3", GROUP_MAC = "01:00:5e:01:02:03";
 const REMOTE = "172.30.0.9";
+const SWITCH = "fd00:1122:3344:1::7";
+/** The forwarding entry that sends local senders' copies of GROUP to the other sleds. */
+const toSleds = ForwardingEntry.parse({ underlay: UNDERLAY, nextHops: [{ nextHop: SWITCH, replication: "underlay" }] });
 
 function guest(n: number, groups: PortJson["multicast"] = [], sled = SLED): PortJson {
   const c = examplePortJson();
@@ -68,12 +75,14 @@ describe("multicast on one sled", () => {
     expect(sled.underlayDrops.noMembers).toBe(1);
   });
 
-  it("sends a local guest's group frame to the underlay once and to the other local members", async () => {
+  it("sends a local guest's group frame to the other local members and once to its forwarding next hop", async () => {
+    await sled.setForwarding(toSleds);
     a.inject([toGroup(5)]);
     await b.waitFor(1);
     await settle();
     expect(u.sent.length).toBe(1);
     expect(hex(u.sent[0].subarray(38, 54))).toBe(hex(ip16(UNDERLAY)));
+    expect(replicationOf(u.sent[0])).toBe("underlay");
     expect(srcOf(b.delivered[0])).toBe("172.30.0.5");
     expect(c.delivered.length).toBe(0); // c takes REMOTE only
     expect(sled.stats("web-7").counters.drops.SourceFiltered).toBe(1);
@@ -129,10 +138,14 @@ describe("multicast on one sled", () => {
     try {
       expect(await (await req("GET", "/m2p")).json()).toEqual([{ group: GROUP, underlay: UNDERLAY }]);
       expect((await req("PUT", "/m2p", { group: "ff0e::1", underlay: "fd00::1" })).status).toBe(400);
+      const unmapped = await req("POST", "/ports/web-5/multicast", { group: "ff0e::1" });
+      expect(unmapped.status).toBe(409);
+      expect((await unmapped.json()).error).toMatch(/no M2P mapping for ff0e::1/);
+      expect((await req("PUT", "/m2p", { group: "ff0e::1", underlay: "ff04::e:1" })).status).toBe(200);
       expect((await req("POST", "/ports/web-5/multicast", { group: "ff0e::1" })).status).toBe(200);
       expect(await (await req("GET", "/ports/web-5/multicast")).json()).toEqual([{ group: "ff0e::1", mode: "exclude", sources: [] }]);
-      expect((await req("DELETE", "/ports/web-5/multicast/ff0e:0::1")).status).toBe(200);
-      expect((await req("DELETE", "/ports/web-5/multicast/ff0e::1")).status).toBe(404);
+      expect(await (await req("DELETE", "/ports/web-5/multicast/ff0e:0::1")).json()).toMatchObject({ left: "ff0e:0::1", wasMember: true });
+      expect(await (await req("DELETE", "/ports/web-5/multicast/ff0e::1")).json()).toMatchObject({ left: "ff0e::1", wasMember: false });
       expect((await req("DELETE", "/m2p/not-an-address")).status).toBe(400);
       expect((await req("DELETE", "/m2p/239.9.9.9")).status).toBe(404);
       expect((await req("PUT", "/ports/web-6/multicast", [])).status).toBe(200);
@@ -161,6 +174,7 @@ describe("multicast across two sleds on the udp underlay", () => {
       await sa.addPort(guest(5), a);
       await sb.addPort(guest(6, [{ group: GROUP, mode: "exclude", sources: [] }], OTHER_SLED), b);
       await sa.setM2p({ group: GROUP, underlay: UNDERLAY });
+      await sa.setForwarding(toSleds);
       a.inject([toGroup(5)]);
       const [got] = await b.waitFor(1);
       expect(hex(got.subarray(0, 6))).toBe("01005e010203");

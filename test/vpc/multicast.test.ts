@@ -16,6 +16,7 @@ import { ipFrame, udp, tcp, geneve, hex, TCP_FLAGS } from "../helpers/frames.js"
 import { igmpv3Report, mldv2Report, RECORD } from "../../hosts/lib/mcast-frames.js";
 import { ip16 } from "../../layers/program/addr.js";
 import { linkLocalFromMac } from "../../layers/vpc/addresses.js";
+import { replicationOf } from "../../hosts/lib/underlay-frame.js";
 
 const SLED = "fd00:1122:3344:101::1", PEER_SLED = "fd00:1122:3344:102::1";
 const SLED_MAC = "02:08:20:01:01:01", SWITCH_MAC = "02:08:20:ff:ff:01";
@@ -79,6 +80,20 @@ describe("outbound multicast", () => {
     expect(send(toGroup("239.9.9.9"), Dir.Out).reason).toBe("NoMulticastTarget");
     expect(send(toGroup("224.0.0.251"), Dir.Out).reason).toBe("Unroutable");
     expect(send(ipFrame(GATEWAY_MAC, GUEST_MAC, "fd00:1024::5", "ff02::fb", 17, udp("fd00:1024::5", "ff02::fb", 5353, 5353)), Dir.Out).reason).toBe("Unroutable");
+  });
+
+  it("sends an admin-local overlay group to its underlay group from the sled's address, External replication; TCP to it is denied", async () => {
+    const { send } = await port((c) => { c.m2p.push({ group: "ff04::1:3", underlay: "ff04::1:ffff" }); });
+    const to = (proto: number) => ipFrame("33:33:00:01:00:03", GUEST_MAC, "fd00:1024::5", "ff04::1:3", proto,
+      proto === 6 ? tcp("fd00:1024::5", "ff04::1:3", 12345, 80, TCP_FLAGS.SYN) : udp("fd00:1024::5", "ff04::1:3", 12345, 5353));
+    const r = send(to(17), Dir.Out);
+    expect(r.reason).toBe("pass");
+    expect(hex(r.out.subarray(38, 54))).toBe(hex(ip16("ff04::1:ffff"))); // outer destination: the underlay group
+    expect(hex(r.out.subarray(22, 38))).toBe(hex(ip16(SLED)));           // outer source: this sled
+    expect(hex(r.out.subarray(0, 6))).toBe("33330001ffff");              // RFC 2464 from the underlay group
+    expect((r.out[66] << 16) | (r.out[67] << 8) | r.out[68]).toBe(77);
+    expect(replicationOf(r.out)).toBe("external");
+    expect(send(to(6), Dir.Out).reason).toBe("MulticastTcp");
   });
 
   it("lets the firewall stop it as any other traffic", async () => {
@@ -156,9 +171,11 @@ describe("config", () => {
   });
 
   it("refuses link-scope groups, INCLUDE {}, mixed families, duplicates and underlay groups outside ff04::/16", () => {
-    expect(problems((c) => { c.multicast = [{ group: "224.0.0.251" }]; })).toMatch(/multicast\.0\.group: expected a multicast group/);
-    expect(problems((c) => { c.multicast = [{ group: "ff12::1" }]; })).toMatch(/multicast\.0\.group/);
-    expect(problems((c) => { c.multicast = [{ group: "10.0.0.1" }]; })).toMatch(/multicast\.0\.group/);
+    expect(problems((c) => { c.multicast = [{ group: "224.0.0.251" }]; })).toMatch(/multicast\.0\.group: 224\.0\.0\.251 is a link-scope group/);
+    expect(problems((c) => { c.multicast = [{ group: "ff12::1" }]; })).toMatch(/multicast\.0\.group: ff12::1 is a link-scope group/);
+    expect(problems((c) => { c.multicast = [{ group: "10.0.0.1" }]; })).toMatch(/multicast\.0\.group: 10\.0\.0\.1 is not a multicast address/);
+    expect(problems((c) => { c.multicast = [{ group: GROUP, sources: ["127.0.0.1"] }]; })).toMatch(/multicast\.0\.sources\.0: 127\.0\.0\.1 is a special-use address/);
+    expect(problems((c) => { c.multicast = [{ group: GROUP6, sources: ["fe80::1"] }]; })).toMatch(/special-use/);
     expect(problems((c) => { c.multicast = [{ group: GROUP, mode: "include", sources: [] }]; })).toMatch(/include filter needs at least one source/);
     expect(problems((c) => { c.multicast = [{ group: GROUP, sources: ["fd00::1"] }]; })).toMatch(/address family/);
     expect(problems((c) => { c.multicast = [{ group: GROUP, sources: ["239.0.0.1"] }]; })).toMatch(/unicast/);

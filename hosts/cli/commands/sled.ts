@@ -48,6 +48,8 @@ async function command(args: string[]): Promise<number> {
   let metrics: ReturnType<typeof sledMetrics> | undefined;
   const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
+  for (const m of cfg.multicast.m2p) await host.setM2p(m);
+  for (const e of cfg.multicast.forwarding) await host.setForwarding(e);
   for (const [i, p] of cfg.ports.entries()) {
     const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
     let port;
