@@ -2,7 +2,8 @@
 // port's engine counters and flow table, each SNAT pool's ports in use
 // beside its capacity, the drops the host itself counts (frames too big
 // for an engine slot, underlay frames for no local port, membership reports
-// it could not apply), the underlay driver's counters, and the standard
+// it could not apply), multicast copies made and held back, the underlay
+// driver's counters, and the standard
 // process and Node.js metrics. Names follow hosts/lib/metrics.ts.
 
 import { Counter, Gauge } from "prom-client";
@@ -40,6 +41,16 @@ export function sledMetrics(host: SledHost): SledMetrics {
     } });
   hostDropMetrics(registry, "wopte_sled_pump_dropped_packets_total", "frames the sled dropped before the engine (oversize: bigger than an engine slot)", () => host.pumpDrops);
   hostDropMetrics(registry, "wopte_sled_underlay_dropped_packets_total", "underlay frames for no local port (unknown destination MAC, group with no local member, malformed)", () => host.underlayDrops);
+  // multicast (hosts/sled/multicast.ts): the copies the sled made of group frames, and the ones it held back
+  new Counter({ name: "wopte_sled_multicast_copies_total", help: "copies of group frames: to local members from a local sender (local), to next hops by replication (underlay, external; both counts in each), from the underlay to local members (received)",
+    labelNames: ["to"], registers: [registry],
+    collect() {
+      this.reset();
+      const c = host.multicastCounters;
+      for (const [to, n] of [["local", c.txLocal], ["underlay", c.txUnderlay], ["external", c.txExternal], ["received", c.rxLocal]] as const) this.inc({ to }, n);
+    } });
+  hostDropMetrics(registry, "wopte_sled_multicast_held_total", "group frames or copies the sled did not send out: no forwarding entry for the underlay group, a next hop's source filter, a frame the engine could not mark",
+    () => { const c = host.multicastCounters; return { noForwarding: c.noForwarding, forwardingFiltered: c.forwardingFiltered, replicationErrors: c.replicationErrors }; });
   underlayMetrics(registry, () => host.underlayStats());
   new Gauge({ name: "wopte_sled_ports", help: "ports on this sled", registers: [registry], collect() { this.set(host.ports.size); } });
   return { registry, batchLatency: batchHistogram(registry) };

@@ -8,6 +8,7 @@
 // underlay goes to local members, never back out.
 import { describe, it, expect, afterEach } from "vitest";
 import type { SledHost } from "../../hosts/sled/sled.js";
+import { sledMetrics } from "../../hosts/sled/metrics.js";
 import { replicationOf, geneveOf } from "../../hosts/lib/underlay-frame.js";
 import { ip16 } from "../../layers/program/addr.js";
 import { hex } from "../helpers/frames.js";
@@ -129,6 +130,8 @@ describe("multicast forwarding next hops", () => {
     expectGroupCopy(u.sent[0], "ff04::e001:205");
     expect(replicationOf(u.sent[0])).toBe("both");
     expect(sled.multicastCounters).toMatchObject({ txUnderlay: 1, txExternal: 1, txLocal: 2 });
+    const metrics = await sledMetrics(sled).registry.metrics();
+    for (const [to, n] of [["local", 2], ["underlay", 1], ["external", 1], ["received", 0]]) expect(metrics).toContain(`wopte_sled_multicast_copies_total{to="${to}"} ${n}\n`);
   });
 
   it("never hands a sender its own frame, though it has joined the group", async () => {
