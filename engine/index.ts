@@ -36,7 +36,20 @@ export function free(ptr: usize): void { if (ptr != 0) heap.free(ptr); }
 
 // ---- ports
 export function portCreate(id: u32, cfg: usize, len: u32): u32 { return <u32>create(id, cfg, len); }
-export function portReconfigure(id: u32, cfg: usize, len: u32): u32 { return <u32>reconfigure(id, cfg, len); }
+export function portReconfigure(id: u32, cfg: usize, len: u32): u32 {
+  const p = portAt(id);
+  if (p != null && p.state == PortState.Paused) return Reason.PortPaused;
+  return <u32>reconfigure(id, cfg, len);
+}
+
+/**
+ * A paused port keeps its rules and flows as they are (OPTE's Port::pause:
+ * changes are refused with BadState, introspection works): rule programs,
+ * layers, NAT pools, the port config, clearing, removing and expiring flows
+ * wait until it runs again. Snapshots may still be taken and restored (live
+ * migration pauses the source and fills the target).
+ */
+@inline function changeable(p: Port): bool { return p.state != PortState.Paused; }
 export function portDestroy(id: u32): u32 { return <u32>destroy(id); }
 export function portExists(id: u32): bool { return portAt(id) != null; }
 export function maxPorts(): u32 { return MAX_PORTS; }
@@ -50,21 +63,15 @@ export function portSetState(id: u32, state: u32): u32 {
   return 0;
 }
 /**
- * Reset a port: drop every flow (NAT ports released), zero its counters and
- * its layers' and rules' hit counts, and leave it Ready (not processing) with
- * its configuration and rules intact.
+ * Reset a port, as OPTE's Port::reset: drop every flow (NAT ports released)
+ * and leave it Ready (not processing) with its configuration and rules
+ * intact. Valid in any state. Counters and hit counts keep counting
+ * (monotonic, as metrics expect).
  */
 export function portReset(id: u32): u32 {
   const p = portAt(id);
   if (p == null) return Reason.NoPort;
-  const r = portFlowsClear(id);
-  if (r != 0) return r;
-  memory.fill(p.counters, 0, <usize>COUNTER_SLOTS << 3);
-  for (let i: u32 = 0; i < p.layerCount; i++) {
-    const l = portLayer(p, i);
-    memory.fill(l.ruleHits, 0, <usize>max<u32>(l.ruleCount, 1) << 3);
-    l.hitsIn = 0; l.hitsOut = 0; l.defaultHitsIn = 0; l.defaultHitsOut = 0; l.denies = 0;
-  }
+  clearFlows(p);
   p.state = PortState.Ready;
   return 0;
 }
@@ -81,11 +88,13 @@ export function portEpoch(id: u32): u32 {
 // ---- rule programs
 export function portLoadProgram(id: u32, src: usize, len: u32): u32 {
   const p = portAt(id);
-  return p == null ? Reason.NoPort : loadPortProgram(p, src, len);
+  if (p == null) return Reason.NoPort;
+  return changeable(p) ? loadPortProgram(p, src, len) : Reason.PortPaused;
 }
 export function portReplaceLayer(id: u32, src: usize, len: u32): u32 {
   const p = portAt(id);
-  return p == null ? Reason.NoPort : replaceLayer(p, src, len);
+  if (p == null) return Reason.NoPort;
+  return changeable(p) ? replaceLayer(p, src, len) : Reason.PortPaused;
 }
 export function portLayerCount(id: u32): u32 {
   const p = portAt(id);
@@ -118,11 +127,13 @@ export function layerStat(id: u32, li: u32, which: u32): f64 {
 // ---- NAT pools
 export function portSetNatPool(id: u32, pool: u32, ip: usize, portLo: u32, portHi: u32): u32 {
   const p = portAt(id);
-  return p == null ? Reason.NoPort : setNatPool(p, pool, ld64(ip), ld64(ip + 8), portLo, portHi);
+  if (p == null) return Reason.NoPort;
+  return changeable(p) ? setNatPool(p, pool, ld64(ip), ld64(ip + 8), portLo, portHi) : Reason.PortPaused;
 }
 export function portRemoveNatPool(id: u32, pool: u32): u32 {
   const p = portAt(id);
-  return p == null ? Reason.NoPort : removeNatPool(p, pool);
+  if (p == null) return Reason.NoPort;
+  return changeable(p) ? removeNatPool(p, pool) : Reason.PortPaused;
 }
 export function portNatInUse(id: u32, pool: u32): u32 {
   const p = portAt(id);
@@ -154,9 +165,10 @@ export function mapLive(): u32 { return targetsLive(); }
 export { targetsBase as mapEntries, targetsCapacity as mapEntrySlots, ENTRY_SIZE as MAP_ENTRY_SIZE } from "./maps/targets";
 
 // ---- flows
+/** Expire idle flows of a running port (OPTE expires only running ports: a paused port's flows wait, a ready one has none to age). */
 export function portExpire(id: u32, nowMs: f64, budget: u32): u32 {
   const p = portAt(id);
-  return p == null ? 0 : expireFlows(p, <u32>(<u64>nowMs & 0xffffffff), budget);
+  return p == null || p.state != PortState.Running ? 0 : expireFlows(p, <u32>(<u64>nowMs & 0xffffffff), budget);
 }
 export function portFlowCount(id: u32): u32 {
   const p = portAt(id);
@@ -181,10 +193,16 @@ export function portFlowBytesPerFlow(id: u32): u32 {
 }
 export const FLOW_RECORD_SIZE: u32 = <u32>REC_SIZE;
 
-/** Drop every flow of a port (NAT bindings released). */
+/** Drop every flow of a port (NAT bindings released); refused while it is paused. */
 export function portFlowsClear(id: u32): u32 {
   const p = portAt(id);
   if (p == null) return Reason.NoPort;
+  if (!changeable(p)) return Reason.PortPaused;
+  clearFlows(p);
+  return 0;
+}
+
+function clearFlows(p: Port): void {
   const t = p.flows;
   for (let i: u32 = 0; i < t.neverUsed; i++) {
     const rec = recordAt(t, i);
@@ -194,11 +212,11 @@ export function portFlowsClear(id: u32): u32 {
   // incremental snapshots cannot express this: the next one must be full
   if (p.deletions != 0) changetype<DeletionLog>(p.deletions).oldestGen = p.dirtyGen + 1;
   bumpEpoch(p);
-  return 0;
 }
 export function portFlowRemoveAt(id: u32, index: u32): u32 {
   const p = portAt(id);
   if (p == null) return Reason.NoPort;
+  if (!changeable(p)) return Reason.PortPaused;
   const t = p.flows;
   if (index >= t.neverUsed) return Reason.BadLength;
   const rec = recordAt(t, index);

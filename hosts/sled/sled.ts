@@ -221,7 +221,7 @@ export class SledHost {
     });
   }
 
-  /** running, paused (no processing, dumps work), or reset (flows and counters cleared, then ready). */
+  /** running, paused (no processing, no rule or flow changes, dumps work), or reset (flows cleared, then ready; counters keep counting). */
   async setPortState(name: string, state: "running" | "paused" | "ready" | "reset"): Promise<void> {
     await this.commit((undo) => {
       const id = this.port(name).id;
@@ -247,6 +247,8 @@ export class SledHost {
   }
 
   private reconfigure(p: SledPort, edit: (json: PortConfigInput) => void, undo: UndoLog): SledPort {
+    // a paused port's rules stay as they are (the engine refuses each change; refused here before any is made)
+    if (this.engine.portState(p.id) === "paused") throw new Conflict(`port ${p.name} is paused: set it running to change its config`);
     const json = structuredClone(p.json);
     edit(json);
     const compiled = compilePort(structuredClone(json));

@@ -65,9 +65,9 @@ export async function optePort(edit: (c: PortJson) => void = () => {}): Promise<
   return { e, config, send, tcpState, setFirewall };
 }
 
-/** A guest frame to its gateway. */
-export function fromGuest(src: string, dst: string, proto: number, l4: Uint8Array, ttl = 64): Uint8Array {
-  return ipFrame(GATEWAY_MAC, GUEST_MAC, src, dst, proto, l4, ttl);
+/** A guest frame to its gateway (from the example guest's MAC unless `mac` says). */
+export function fromGuest(src: string, dst: string, proto: number, l4: Uint8Array, ttl = 64, mac = GUEST_MAC): Uint8Array {
+  return ipFrame(GATEWAY_MAC, mac, src, dst, proto, l4, ttl);
 }
 
 /** An inner frame from the internet, as boundary services deliver it: Geneve on the port's VNI with the External option. */
