@@ -21,7 +21,7 @@ import { ActionKind, SetOp, EncapFlag } from "./rules/format";
 import { metaRegs, setFlowHashForRules, setPortVniForRules } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
 import {
-  Dir, keyOff, xOff, pktsOff, otherDir, layerBits, hashOff, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
+  Dir, keyOff, xOff, pktsOff, otherDir, layerBits, R_ORIGIN, R_CREATED, R_LAST_SEEN, R_DIRTY,
   R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_FLAGS, R_METER, R_TCP, R_X_OUT, R_X_IN, RF_KEY_IN, RF_KEY_OUT, NO_NAT_POOL, LayerBit,
   R_ALLOW, ALLOW_NONE, allowPack, allowLayer, allowRule,
 } from "./flow/record";
@@ -374,7 +374,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   memory.fill(XB, 0, X_SIZE);
   memory.fill(metaRegs, 0, 16);
   // A flow's choices by hash are made on its origin key, so both directions agree.
-  setFlowHashForRules(rec != 0 ? load<u32>(rec + hashOff(<u32>load<u8>(rec + R_ORIGIN))) : h);
+  setFlowHashForRules(rec != 0 ? keyHash(rec + keyOff(<u32>load<u8>(rec + R_ORIGIN))) : h);
   setPortVniForRules(p.vni);
   natTakenPool = NO_NAT_POOL;
   pendingMeter = 0;

@@ -1,7 +1,7 @@
 // The flow record: all state the engine keeps for one flow, both directions.
 //
 // OPTE keeps a unified flow table per direction plus a flow table per
-// stateful layer. wopte keeps one 240-byte record per flow instead: both
+// stateful layer. wopte keeps one 232-byte record per flow instead: both
 // directions' keys and composed transformations, counters, TCP state and the
 // decisions of stateful layers (firewall allow, NAT binding). One allocation,
 // one snapshot entry, and a rule change can re-evaluate the transformations
@@ -18,12 +18,14 @@
 //   212 tcpState u8 (tcp.ts), 213 flags u8, 214 origin u8 (direction of the first packet), 215 meter u8 (bandwidth class, 0 none)
 //   216 layerBits u32    4 bits per layer: stateful decisions (see LayerBit)
 //   220 natPool u16, 222 natPort u16 (SNAT binding; natPool 0xffff = none)
-//   224 hashOut u32, 228 hashIn u32
-//   232 guestSeq u32     TCP: the guest's last sequence number (valid with flag 0x10), to tell an ACK of its FIN
-//   236 allow u32        which rule let the flow in: layer index + 1 (u8, 0 none), rule id (u24; see allowPack)
-// Each transformation carries the epoch it was composed at (xform.ts).
+//   224 guestSeq u32     TCP: the guest's last sequence number (valid with flag 0x10), to tell an ACK of its FIN
+//   228 allow u32        which rule let the flow in: layer index + 1 (u8, 0 none), rule id (u24; see allowPack)
+// Each transformation carries the epoch it was composed at (xform.ts). Key
+// hashes are not stored: the index keeps a tag of each, and what needs a
+// whole hash (removal from the index, the slow path's hash for rules)
+// recomputes it from the key, which saves 8 bytes a flow.
 
-export const REC_SIZE: usize = 240;
+export const REC_SIZE: usize = 232;
 
 export const R_KEY_OUT: usize = 0;
 export const R_KEY_IN: usize = 40;
@@ -43,10 +45,8 @@ export const R_METER: usize = 215;
 export const R_LAYER_BITS: usize = 216;
 export const R_NAT_POOL: usize = 220;
 export const R_NAT_PORT: usize = 222;
-export const R_HASH_OUT: usize = 224;
-export const R_HASH_IN: usize = 228;
-export const R_GUEST_SEQ: usize = 232;
-export const R_ALLOW: usize = 236;
+export const R_GUEST_SEQ: usize = 224;
+export const R_ALLOW: usize = 228;
 
 // Record flags.
 export const RF_KEY_OUT: u32 = 1;   // keyOut is indexed
@@ -63,7 +63,6 @@ export const enum Dir { In = 1, Out = 2 }
 @inline export function keyOff(dir: u32): usize { return dir == Dir.Out ? R_KEY_OUT : R_KEY_IN; }
 @inline export function xOff(dir: u32): usize { return dir == Dir.Out ? R_X_OUT : R_X_IN; }
 @inline export function pktsOff(dir: u32): usize { return dir == Dir.Out ? R_PKTS_OUT : R_PKTS_IN; }
-@inline export function hashOff(dir: u32): usize { return dir == Dir.Out ? R_HASH_OUT : R_HASH_IN; }
 @inline export function otherDir(dir: u32): u32 { return dir == Dir.Out ? Dir.In : Dir.Out; }
 
 // Stateful decisions a layer records for a flow (4 bits per layer index).

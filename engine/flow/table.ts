@@ -11,7 +11,7 @@
 // deletion by backward shift, so there are no tombstones to age out.
 
 import { KEY_SIZE, keyEquals, keyHash } from "./key";
-import { REC_SIZE, R_FLAGS, hashOff, keyOff, Dir, RF_KEY_IN, RF_KEY_OUT, RF_LIVE } from "./record";
+import { REC_SIZE, R_FLAGS, keyOff, Dir, RF_KEY_IN, RF_KEY_OUT, RF_LIVE } from "./record";
 
 const IDX_BITS: u32 = 21;
 const IDX_MASK: u32 = (1 << IDX_BITS) - 1;
@@ -130,7 +130,6 @@ export function flowLookup(t: FlowTable, dir: u32, k: usize, h: u32): usize {
 export function flowIndexInsert(t: FlowTable, dir: u32, rec: usize): bool {
   const kOff = keyOff(dir);
   const h = keyHash(rec + kOff);
-  store<u32>(rec + hashOff(dir), h);
   const idx = indexOf(t, dir);
   const tag = h >> IDX_BITS;
   let i = h & t.mask;
@@ -158,7 +157,8 @@ export function flowIndexRemove(t: FlowTable, dir: u32, rec: usize): void {
   store<u8>(rec + R_FLAGS, flags & ~flag);
   const idx = indexOf(t, dir);
   const want = recordIndex(t, rec) + 1;
-  const h = load<u32>(rec + hashOff(dir));
+  const kOff = keyOff(dir);
+  const h = keyHash(rec + kOff); // the key is unchanged since it was indexed
   let i = h & t.mask;
   // find the slot
   while (true) {
@@ -170,11 +170,10 @@ export function flowIndexRemove(t: FlowTable, dir: u32, rec: usize): void {
   // shift following entries back while they are displaced past the hole
   let hole = i;
   let j = (i + 1) & t.mask;
-  const hOff = hashOff(dir);
   while (true) {
     const slot = load<u32>(idx + (<usize>j << 2));
     if (slot == 0) break;
-    const home = load<u32>(recordAt(t, (slot & IDX_MASK) - 1) + hOff) & t.mask;
+    const home = keyHash(recordAt(t, (slot & IDX_MASK) - 1) + kOff) & t.mask;
     // entry at j may move to hole if its home is not in (hole, j] cyclically
     const dist = (j - home) & t.mask;
     const gap = (j - hole) & t.mask;

@@ -84,7 +84,7 @@ export function decodeFlow(dv: DataView, rec: number, index: number): FlowView {
     lastSeenMs: dv.getUint32(rec + 204, true),
     layerBits: dv.getUint32(rec + 216, true),
   };
-  const allow = dv.getUint32(rec + 236, true);
+  const allow = dv.getUint32(rec + 228, true);
   if ((allow & 0xff) !== 0) {
     const r = allow >>> 8;
     f.allow = { layer: (allow & 0xff) - 1, rule: r === 0xfffffe ? 0xfffffffe : r === 0xffffff ? 0xffffffff : r };

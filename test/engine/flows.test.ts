@@ -6,6 +6,7 @@
 // stalled handshake lets go of its TCP state quickly and a closed connection
 // is held through TIME_WAIT.
 import { describe, it, expect } from "vitest";
+import fc from "fast-check";
 import { LayerDef, encodeLayer, encodePortProgram } from "../../layers/program/encode.js";
 import { EngineError } from "../../hosts/engine/engine.js";
 import { portWith, Dir, GUEST_MAC, GW_MAC } from "../helpers/port-fixture.js";
@@ -110,6 +111,24 @@ describe("expiry", () => {
     expect(e.expire(0, 212, 100)).toBe(1);
     expect(e.flows(0).map((f) => f.out.sport)).toEqual([3]);
     expect(e.counters(0)).toMatchObject({ flowsClosed: 2, flowsExpired: 0 });
+  });
+
+  it("removals from the index (backward shift, hashes recomputed from keys) leave every other flow found", async () => {
+    const { result, e } = await portWith([firewall()], { flowCapacity: 64, ttl: { udp: 1000 } });
+    let t = 10_000;
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 1, maxLength: 48 }), fc.func(fc.boolean()), async (ports, keep) => {
+      t += 10_000;
+      e.expire(0, t, 1 << 20);                                   // an empty table to start from
+      for (const p of ports) result(udpOut(p), Dir.Out, t);
+      const kept = ports.filter((p) => keep(p));
+      for (const p of kept) result(udpOut(p), Dir.Out, t + 900);
+      e.expire(0, t + 1000, 1 << 20);                            // the others go, in table order
+      expect(e.flowCount(0)).toBe(kept.length);
+      const before = e.counters(0).fastOut;
+      for (const p of kept) expect(result(udpOut(p), Dir.Out, t + 1001)).toBe("pass");
+      expect(e.counters(0).fastOut - before).toBe(kept.length);  // each still found: a fast-path hit
+      expect(e.flowCount(0)).toBe(kept.length);
+    }), { numRuns: 60 });
   });
 
   it("a budget bounds the records looked at per call; the sweep resumes where it stopped", async () => {
