@@ -19,7 +19,7 @@
 //   26 reserved u16
 //   28 hash u32     flow hash (RSS / ECMP), 0 for frames that are not flows
 
-import { Reason } from "./reason";
+import { Reason } from "../abi/reason";
 import { portAt, countDrop } from "./port";
 import { processFrame, Verdict, lastReason, decidedLayer, decidedRule, lastHash } from "./pipeline";
 import { outFrame } from "./flow/apply";

@@ -5,7 +5,8 @@
 // call per batch: `processBatch`. Anything that allocates may grow memory, so
 // hosts refresh their views of it after control calls.
 
-import { Reason } from "./reason";
+import { Reason } from "../abi/reason";
+import { LayerStat } from "../abi/counters";
 import { ld64 } from "./packet/bytes";
 import {
   Port, portAt, portCreate as create, portDestroy as destroy, portReconfigure as reconfigure,
@@ -110,16 +111,16 @@ export function layerBlob(id: u32, li: u32): usize { const l = layerOf(id, li); 
 export function layerBlobLen(id: u32, li: u32): u32 { const l = layerOf(id, li); return l == null ? 0 : l.blobLen; }
 /** u64 hit counters, one per rule in program order. */
 export function layerRuleHits(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : l.ruleHits; }
-/** Layer stats: 0 hitsIn, 1 hitsOut, 2 defaultHitsIn, 3 defaultHitsOut, 4 denies. */
+/** A layer's counters (abi/counters.ts LayerStat). */
 export function layerStat(id: u32, li: u32, which: u32): f64 {
   const l = layerOf(id, li);
   if (l == null) return 0;
   switch (which) {
-    case 0: return <f64>l.hitsIn;
-    case 1: return <f64>l.hitsOut;
-    case 2: return <f64>l.defaultHitsIn;
-    case 3: return <f64>l.defaultHitsOut;
-    case 4: return <f64>l.denies;
+    case LayerStat.HitsIn: return <f64>l.hitsIn;
+    case LayerStat.HitsOut: return <f64>l.hitsOut;
+    case LayerStat.DefaultHitsIn: return <f64>l.defaultHitsIn;
+    case LayerStat.DefaultHitsOut: return <f64>l.defaultHitsOut;
+    case LayerStat.Denies: return <f64>l.denies;
   }
   return 0;
 }
@@ -261,7 +262,7 @@ export function portSetMeter(id: u32, meter: u32, dir: u32, bytesPerSec: f64, bu
   return 0;
 }
 
-// ---- counters: (Ctr.Count + Reason.Count) u64 per port, see engine/port.ts
+// ---- counters: COUNTER_SLOTS u64 per port (abi/counters.ts)
 export function portCounters(id: u32): usize {
   const p = portAt(id);
   return p == null ? 0 : p.counters;

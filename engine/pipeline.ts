@@ -10,12 +10,13 @@
 // reply walking a stateful layer that already decided for its flow skips the
 // layer's rules and takes the reverse of that decision.
 
-import { Reason } from "./reason";
+import { Reason } from "../abi/reason";
 import { PacketMeta, META_SIZE, L3, Proto, NONE, TcpFlag } from "./packet/meta";
 import { ld64, ldMac } from "./packet/bytes";
 import { parseFrame } from "./packet/parse";
 import { buildHairpin } from "./hairpin/index";
-import { Port, portLayer, portPool, count, countDrop, Ctr, PortState } from "./port";
+import { Port, portLayer, portPool, count, countDrop, PortState } from "./port";
+import { Ctr } from "../abi/counters";
 import { Layer, layerMatch, rulePosition, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
 import { ActionKind, SetOp, EncapFlag } from "./rules/format";
 import { metaRegs, setFlowHashForRules, setPortVniForRules } from "./rules/predicate";

@@ -4,7 +4,8 @@
 // Ports are created from a small binary config (docs/abi.md "Port config");
 // the generic engine knows nothing of VPCs beyond these numbers.
 
-import { Reason } from "./reason";
+import { Reason } from "../abi/reason";
+import { Ctr, DROP_COUNTERS_AT } from "../abi/counters";
 import { ld64 } from "./packet/bytes";
 import { FlowTable, flowTableNew, flowTableFree } from "./flow/table";
 import { Layer, layerFree } from "./rules/layer";
@@ -26,17 +27,6 @@ export const PORT_CONFIG_SIZE_V1: u32 = 84;
 export const PORT_CONFIG_SIZE: u32 = 120;
 export const PORT_CONFIG_VERSION: u32 = 2;
 export const PORT_FLAG_NET_ENCAP: u32 = 1; // network side carries Geneve
-
-// Per-port counters (u64 each), then drops by reason.
-export const enum Ctr {
-  PktsIn = 0, PktsOut = 1, BytesIn = 2, BytesOut = 3,
-  FastIn = 4, FastOut = 5, SlowIn = 6, SlowOut = 7,
-  FlowsCreated = 8, FlowsExpired = 9, FlowsClosed = 10,
-  Hairpins = 11, DropsIn = 12, DropsOut = 13, Reevaluated = 14,
-  ToHost = 15,           // frames a ToHost rule handed to the host (verdict 4)
-  Count = 16,
-}
-export const DROP_COUNTERS_AT: u32 = Ctr.Count; // then Reason.Count u64s
 
 @unmanaged
 export class Port {
@@ -61,7 +51,7 @@ export class Port {
   flows: FlowTable;
   layers: usize;         // MAX_LAYERS Layer pointers
   pools: usize;          // MAX_POOLS NatPool pointers
-  counters: usize;       // (Ctr.Count + Reason.Count) u64s
+  counters: usize;       // COUNTER_SLOTS u64s (abi/counters.ts)
   meters: usize;         // token buckets (engine/meter.ts)
   metered: u32;          // any meter configured: the datapath checks buckets
   flowLog: usize;        // FlowLog when flow logging is on, else 0

@@ -5,7 +5,7 @@
 import { PacketMeta, L3, Proto } from "../packet/meta";
 import { ld16, st16, st32, st64, stMac, ldMac } from "../packet/bytes";
 import { delta16, delta32, fold, applyDelta } from "../packet/checksum";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { Port } from "../port";
 import { Mod, X_MODS, X_IP_DELTA, X_L4_DELTA, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP } from "./xform";
 import { targetDeref, E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO } from "../maps/targets";

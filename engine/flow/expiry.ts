@@ -13,7 +13,8 @@
 // the flow, so a slow SYN+ACK still gets through; a closed connection keeps
 // its NAT binding for `ttlTcpClosed`.
 
-import { Port, count, Ctr } from "../port";
+import { Port, count } from "../port";
+import { Ctr } from "../../abi/counters";
 import { FlowTable, recordAt, flowRemove } from "./table";
 import { R_FLAGS, R_LAST_SEEN, R_TCP, R_DIRTY, RF_LIVE, R_KEY_OUT, R_KEY_IN, R_ORIGIN, Dir } from "./record";
 import { keyProto } from "./key";

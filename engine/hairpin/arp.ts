@@ -9,7 +9,7 @@
 // gateway MAC even when a guest is configured with a whole subnet on-link.
 
 import { PacketMeta, L3 } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { fits, paramFits, requesterMac, emitEth, ethLen, ld16, ld32, ldMac, st8, st16, st32, stMac } from "./common";
 
 export const ARP_PARAMS_LEN: u32 = 10;

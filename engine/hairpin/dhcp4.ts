@@ -13,7 +13,7 @@
 //   DNS servers (4 each) | domain name (ASCII).
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import {
   DHCP4_FIXED, DHCP4_OPTIONS, DHCP4_COOKIE, DHCP4_MIN_MESSAGE, DHCP4_BROADCAST_FLAG,
   Dhcp4Field, Dhcp4Option, Dhcp4Type, dhcp4OptionsValid, dhcp4FindOption, dhcp4OptionLen,

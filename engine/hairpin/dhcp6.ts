@@ -12,7 +12,7 @@
 //   valid lifetime (4) | DNS servers (16 each).
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import {
   Dhcp6Type, Dhcp6Option, DHCP6_HEADER, DHCP6_MAX_DUID,
   dhcp6OptionsValid, dhcp6FindOption, dhcp6OptionLen, emitDhcp6OptionHeader,

@@ -9,7 +9,7 @@
 // fe80::/64 EUI-64 address is answered too.
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { sumBytes, finish } from "../packet/checksum";
 import {
   fits, paramFits, requesterMac, emitEth, ethLen, emitIpv4, emitIpv6, l4v6Checksum,

@@ -15,7 +15,7 @@
 //   gateway IPv6 (16) | param (4: MTU for 2, pointer for 4).
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { sumBytes, finish } from "../packet/checksum";
 import {
   fits, paramFits, requesterMac, emitEth, ethLen, emitIpv4, emitIpv6, l4v6Checksum,

@@ -8,7 +8,7 @@
 // its length or -Reason. It never allocates and never traps.
 
 import { PacketMeta } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { buildArpReply } from "./arp";
 import { buildIcmp4EchoReply, buildIcmp6EchoReply } from "./echo";
 import { buildNeighborAdvert, buildRouterAdvert } from "./ndp";

@@ -16,7 +16,7 @@
 //   preferred lifetime (4) | prefix (16) }.
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { ndpOptionsValid, findNdpOption, emitLinkLayerOption, emitMtuOption, emitPrefixOption, NdpOption } from "../packet/ndp";
 import {
   paramFits, requesterMac, emitEth, ethLen, emitIpv6, l4v6Checksum, icmp6ChecksumOk,

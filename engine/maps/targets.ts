@@ -11,7 +11,7 @@
 // is re-evaluated on its next packet: moving a guest re-steers established
 // flows at once (OPTE issue #221), instead of waiting for them to expire.
 
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const ENTRY_SIZE: usize = 80;
 // Entry layout:

@@ -4,7 +4,7 @@
 // external-IP update); the rest lose their binding and are re-NATed on their
 // next packet.
 
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { Port, portPool, MAX_POOLS } from "../port";
 import { NatPool, natPoolNew, natPoolFree, natClaim } from "./pool";
 import { recordAt } from "../flow/table";

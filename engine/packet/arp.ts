@@ -3,7 +3,7 @@
 
 import { ld8, ld16, ld32, ldMac, st8, st16, st32, stMac, room } from "./bytes";
 import { PacketMeta, L3, EtherType } from "./meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const ARP_LEN: u32 = 28;
 export const ARP_HTYPE_ETHERNET: u32 = 1;

@@ -5,7 +5,7 @@
 
 import { ld16, ldMac, st16, stMac, room } from "./bytes";
 import { PacketMeta, NONE, EtherType } from "./meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const ETH_HDR_LEN: u32 = 14;
 export const VLAN_TAG_LEN: u32 = 4;

@@ -5,7 +5,7 @@
 
 import { ld8, ld16, ld32, st8, st16, st32, zeroBytes, room } from "./bytes";
 import { PacketMeta, EtherType } from "./meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const GENEVE_HDR_LEN: u32 = 8;
 export const GENEVE_PORT: u32 = 6081;

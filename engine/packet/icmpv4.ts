@@ -4,7 +4,7 @@
 import { ld8, ld16, st8, st16, room } from "./bytes";
 import { PacketMeta, NONE } from "./meta";
 import { ipPayloadEnd } from "./l4sum";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const ICMP_HDR_LEN: u32 = 8;
 export const ICMPV4_ECHO_REPLY: u32 = 0;

@@ -5,7 +5,7 @@ import { ld8, room } from "./bytes";
 import { PacketMeta } from "./meta";
 import { ipPayloadEnd } from "./l4sum";
 import { parseIcmpCommon, emitIcmpEcho } from "./icmpv4";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const ICMPV6_ECHO_REQUEST: u32 = 128;
 export const ICMPV6_ECHO_REPLY: u32 = 129;

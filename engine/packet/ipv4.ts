@@ -5,7 +5,7 @@
 import { ld8, ld16, ld32, st8, st16, st32, v4ToLo, room } from "./bytes";
 import { sumBytes, fold, finish } from "./checksum";
 import { PacketMeta, L3 } from "./meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const IPV4_HDR_LEN: u32 = 20;
 export const IPV4_FLAG_DF: u32 = 0x4000;

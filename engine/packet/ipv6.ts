@@ -10,7 +10,7 @@
 
 import { ld8, ld16, ld32, ld64, st8, st16, st32, st64, room } from "./bytes";
 import { PacketMeta, L3, Proto } from "./meta";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const IPV6_HDR_LEN: u32 = 40;
 export const IPV6_EXT_LIMIT: u32 = 8;

@@ -16,7 +16,7 @@ import { parseIcmpv6 } from "./icmpv6";
 import { parseTcp } from "./tcp";
 import { parseUdp } from "./udp";
 import { parseGeneve, GENEVE_PORT } from "./geneve";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 /** Parse the frame at `base`; returns Reason.None (0) or why it was rejected. */
 export function parseFrame(m: PacketMeta, base: usize, len: u32, expectEncap: bool): i32 {

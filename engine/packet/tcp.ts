@@ -4,7 +4,7 @@
 import { ld8, ld16, ld32, st8, st16, st32, room } from "./bytes";
 import { PacketMeta } from "./meta";
 import { ipPayloadEnd } from "./l4sum";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const TCP_HDR_LEN: u32 = 20;
 

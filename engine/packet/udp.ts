@@ -4,7 +4,7 @@
 import { ld16, st16, room } from "./bytes";
 import { PacketMeta } from "./meta";
 import { ipPayloadEnd } from "./l4sum";
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 
 export const UDP_HDR_LEN: u32 = 8;
 

@@ -5,7 +5,7 @@
 // offsets sorted by (priority, position). The first rule whose predicates all
 // hold decides; if none does, the layer's default action for the direction.
 
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { PacketMeta, L3 } from "../packet/meta";
 import { predicatesHold } from "./predicate";
 import {

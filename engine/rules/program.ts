@@ -6,7 +6,7 @@
 // forgets the allows it gave open flows (flow/decisions.ts), as OPTE clears
 // a layer's flow table when its rules are set.
 
-import { Reason } from "../reason";
+import { Reason } from "../../abi/reason";
 import { Port, portLayer } from "../port";
 import { Layer, layerLoad, layerFree, layerNamePtr, layerIsStateful } from "./layer";
 import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN } from "./format";

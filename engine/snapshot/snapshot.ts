@@ -10,8 +10,9 @@
 // Restores are validated completely (checksum, every field, NAT bindings
 // against the target's pools, room in its table) before the port changes.
 
-import { Reason } from "../reason";
-import { Port, COUNTER_SLOTS, portPool, MAX_POOLS, Ctr } from "../port";
+import { Reason } from "../../abi/reason";
+import { Port, COUNTER_SLOTS, portPool, MAX_POOLS } from "../port";
+import { Ctr } from "../../abi/counters";
 import { FlowTable, recordAt, recordAlloc, flowIndexInsert, flowLookup, flowRemove } from "../flow/table";
 import {
   R_FLAGS, RF_LIVE, R_ORIGIN, R_TCP, R_METER, R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_CREATED, R_LAST_SEEN,

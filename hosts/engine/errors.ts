@@ -1,7 +1,7 @@
 // Engine errors in the operator's terms: what was being done, what was wrong
 // and what to do, instead of the export's name and a reason number
 // ("portSnapshotRestore: SnapshotMismatch"). The engine's reasons stay
-// values (engine/reason.ts); this is how a host says them.
+// values (abi/reason.ts); this is how a host says them.
 
 import { reasonName } from "./reasons.js";
 

@@ -17,7 +17,8 @@
 
 import type { LayerDef, Rule } from "../program/encode.js";
 import { HairpinKind, encodeArpParams, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams, encodeNdpNeighborAdvertParams } from "../program/hairpin-params.js";
-import { TABLE, BOUNDARY_VNI, REASON, ETHERTYPE } from "../vpc/constants.js";
+import { TABLE, BOUNDARY_VNI, ETHERTYPE } from "../vpc/constants.js";
+import { Reason } from "../../abi/reason.js";
 import { isV4 } from "../program/addr.js";
 
 export interface NatIngressEntry {
@@ -83,7 +84,7 @@ export function boundaryLayer(c: BoundaryConfig): LayerDef {
 
   // Rack side (in): only the boundary VNI, and only from the sled that owns the source.
   const vni = c.vni ?? BOUNDARY_VNI;
-  rules.push({ id: id++, dir: "in", priority: 10, predicates: [{ field: "vni", values: [vni], not: true }], action: { kind: "deny", reason: REASON.wrongVni } });
+  rules.push({ id: id++, dir: "in", priority: 10, predicates: [{ field: "vni", values: [vni], not: true }], action: { kind: "deny", reason: Reason.WrongVni } });
   for (const e of c.nat) {
     rules.push({
       id: id++, dir: "in", priority: 100,
@@ -96,7 +97,7 @@ export function boundaryLayer(c: BoundaryConfig): LayerDef {
     });
   }
   // Anything else from the rack (a source the sending sled does not own) is not forwarded.
-  rules.push({ id: id++, dir: "in", priority: 1000, predicates: [], action: { kind: "deny", reason: REASON.spoofedSource } });
+  rules.push({ id: id++, dir: "in", priority: 1000, predicates: [], action: { kind: "deny", reason: Reason.SpoofedSource } });
   // After decapsulation, the frame goes to the external next hop from our MAC.
   return { name: "boundary", defaultIn: "deny", defaultOut: "deny", rules };
 }

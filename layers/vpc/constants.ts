@@ -23,12 +23,6 @@ export const TUNNEL_ENDPOINT_MAC = "a8:40:25:77:77:77";
 export const SERVICES_VNI = 100;
 export const FIRST_GUEST_VNI = 1024;
 
-/** Engine reason numbers the VPC uses for its denies (engine/reason.ts). */
-export const REASON = {
-  layerDeny: 32, natExhausted: 36, noEncapTarget: 37, spoofedSource: 38, wrongVni: 39,
-  notForPort: 40, ttlExceeded: 41, unroutable: 49, notMember: 56, sourceFiltered: 57,
-} as const;
-
 /** Oxide Geneve option types (class 0x0129) as bits of the oxideOptions predicate field. */
 export const OXIDE_OPTION = { external: 1 << 0, multicast: 1 << 1, mss: 1 << 2 } as const;
 

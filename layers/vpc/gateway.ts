@@ -12,7 +12,8 @@ import {
 } from "../program/hairpin-params.js";
 import type { VpcPortConfig } from "./config.js";
 import { isV4 } from "../program/addr.js";
-import { ETHERTYPE, PROTO, REASON } from "./constants.js";
+import { ETHERTYPE, PROTO } from "./constants.js";
+import { Reason } from "../../abi/reason.js";
 import { linkLocalFromMac } from "./addresses.js";
 import { IGMPV3_REPORTS_TO, MLDV2_REPORTS_TO, MLDV2_REPORT_TYPE, MLD_TYPES, groupMac } from "./multicast.js";
 
@@ -31,9 +32,9 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
   const deny = (reason: number) => ({ kind: "deny" as const, reason });
 
   // Anti-spoofing at L2: only the guest's MAC may send.
-  add(P.spoofMac, "out", [{ field: "ethSrc", macs: [c.guest.mac], not: true }], deny(REASON.spoofedSource));
+  add(P.spoofMac, "out", [{ field: "ethSrc", macs: [c.guest.mac], not: true }], deny(Reason.SpoofedSource));
   // Only IPv4, ARP and IPv6 are forwarded.
-  add(P.etherType, "out", [{ field: "etherType", values: [ETHERTYPE.ipv4, ETHERTYPE.arp, ETHERTYPE.ipv6], not: true }], deny(REASON.layerDeny));
+  add(P.etherType, "out", [{ field: "etherType", values: [ETHERTYPE.ipv4, ETHERTYPE.arp, ETHERTYPE.ipv6], not: true }], deny(Reason.LayerDeny));
 
   if (c.guest.ipv4 && c.gateway.ipv4 && c.subnet.ipv4) {
     const gw = { gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv4 };
@@ -45,8 +46,8 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       { field: "arpTargetIp", prefixes: [c.subnet.ipv4] },
       { field: "arpTargetIp", prefixes: [c.guest.ipv4], not: true },
     ], { kind: "hairpin", hairpin: HairpinKind.ArpReply, params: encodeArpParams({ gatewayMac: c.gateway.mac, gatewayIp: "0.0.0.0" }) });
-    add(P.arpOther, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }, { field: "arpSenderIp", prefixes: [c.guest.ipv4, "0.0.0.0"], not: true }], deny(REASON.spoofedSource));
-    add(P.arpOther + 1, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(REASON.layerDeny));
+    add(P.arpOther, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }, { field: "arpSenderIp", prefixes: [c.guest.ipv4, "0.0.0.0"], not: true }], deny(Reason.SpoofedSource));
+    add(P.arpOther + 1, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(Reason.LayerDeny));
     // DHCPv4 from the guest's client port to the server port (DISCOVER comes from 0.0.0.0).
     add(P.dhcp, "out", [
       { field: "proto", values: [PROTO.udp] }, { field: "srcPort", values: [68] }, { field: "dstPort", values: [67] },
@@ -66,13 +67,13 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
     // IGMPv3 reports tell the host which groups the guest joined; other IGMP never leaves the link.
     add(P.membership, "out", [{ field: "proto", values: [PROTO.igmp] }, { field: "dstIp", prefixes: [IGMPV3_REPORTS_TO] },
       { field: "srcIp", prefixes: [c.guest.ipv4, "0.0.0.0"] }], { kind: "toHost" });
-    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.igmp] }, { field: "srcIp", prefixes: [c.guest.ipv4, "0.0.0.0"] }], deny(REASON.layerDeny));
+    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.igmp] }, { field: "srcIp", prefixes: [c.guest.ipv4, "0.0.0.0"] }], deny(Reason.LayerDeny));
     // Nothing else addressed to the gateway leaves the port.
-    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv4] }], deny(REASON.layerDeny));
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv4, true), not: true }], deny(REASON.spoofedSource));
+    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv4] }], deny(Reason.LayerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv4, true), not: true }], deny(Reason.SpoofedSource));
   } else {
-    add(P.arp, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(REASON.layerDeny));
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }], deny(REASON.spoofedSource));
+    add(P.arp, "out", [{ field: "etherType", values: [ETHERTYPE.arp] }], deny(Reason.LayerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [4] }], deny(Reason.SpoofedSource));
   }
 
   if (c.guest.ipv6 && c.gateway.ipv6 && c.subnet.ipv6) {
@@ -101,24 +102,24 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       }),
     });
     // Other neighbor discovery (advertisements, redirects, solicitations for others) stays on the port.
-    add(P.ndpOther, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(REASON.layerDeny));
+    add(P.ndpOther, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(Reason.LayerDeny));
     add(P.ping, "out", [
       { field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }, { field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [128] },
     ], { kind: "hairpin", hairpin: HairpinKind.Icmp6EchoReply, params: encodeIcmp6EchoParams({ gatewayMac: c.gateway.mac, gatewayIp: c.gateway.ipv6 }) });
     // MLDv2 reports go to the host as IGMPv3 ones do; other MLD stays on the link.
     add(P.membership, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [MLDV2_REPORT_TYPE] },
       { field: "dstIp", prefixes: [MLDV2_REPORTS_TO] }, fromGuest], { kind: "toHost" });
-    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: MLD_TYPES }, fromGuest], deny(REASON.layerDeny));
-    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }], deny(REASON.layerDeny));
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv6, false), not: true }], deny(REASON.spoofedSource));
+    add(P.linkOnly, "out", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: MLD_TYPES }, fromGuest], deny(Reason.LayerDeny));
+    add(P.toGateway, "out", [{ field: "dstIp", prefixes: [c.gateway.ipv6, gwLl] }], deny(Reason.LayerDeny));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }, { field: "srcIp", prefixes: sendsFrom(c.guest.ipv6, false), not: true }], deny(Reason.SpoofedSource));
   } else {
-    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(REASON.spoofedSource));
+    add(P.spoofIp, "out", [{ field: "ipVersion", values: [6] }], deny(Reason.SpoofedSource));
   }
 
   // Inbound neighbor discovery never reaches the guest: its only neighbour is
   // the gateway, which the engine plays itself (RFC 4861 messages are
   // link-local; one arriving through the overlay is someone else's link).
-  add(1, "in", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(REASON.layerDeny));
+  add(1, "in", [{ field: "proto", values: [PROTO.icmpv6] }, { field: "icmpType", values: [[133, 137]] }], deny(Reason.LayerDeny));
   // Inbound: the guest sees every frame as coming from its gateway, a group's
   // traffic addressed to the group's MAC whatever the sender's sled put there.
   for (const g of c.multicast) {

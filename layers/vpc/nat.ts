@@ -21,7 +21,8 @@
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import { isV4 } from "../program/addr.js";
 import type { VpcPortConfig } from "./config.js";
-import { ROUTE, REASON } from "./constants.js";
+import { ROUTE } from "./constants.js";
+import { Reason } from "../../abi/reason.js";
 
 export interface ExternalAddr { ip: string; igws: number[] }
 export interface SnatPool { pool: number; ip: string; firstPort: number; lastPort: number; igws: number[] }
@@ -86,10 +87,10 @@ export function natLayer(c: VpcPortConfig): LayerDef {
   for (const s of ext.snat) {
     if (!privateIp(s.ip)) continue;
     rules.push({ id: id++, dir: "out", priority: 30, predicates: [toInternet, family(s.ip), via(s.igws)], action: { kind: "snat", pool: s.pool } });
-    rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "dstIp", prefixes: [s.ip] }], action: { kind: "deny", reason: REASON.notForPort } });
+    rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "dstIp", prefixes: [s.ip] }], action: { kind: "deny", reason: Reason.NotForPort } });
   }
   // Internet-bound traffic no external address took (and not from an external subnet) cannot leave.
-  rules.push({ id: id++, dir: "out", priority: 1000, predicates: [toInternet], action: { kind: "deny", reason: REASON.unroutable } });
+  rules.push({ id: id++, dir: "out", priority: 1000, predicates: [toInternet], action: { kind: "deny", reason: Reason.Unroutable } });
   return { name: "nat", defaultIn: "allow", defaultOut: "allow", rules };
 }
 

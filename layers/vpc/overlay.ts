@@ -19,7 +19,8 @@
 import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import { isV4 } from "../program/addr.js";
 import type { VpcPortConfig } from "./config.js";
-import { ROUTE, REASON, TABLE } from "./constants.js";
+import { ROUTE, TABLE } from "./constants.js";
+import { Reason } from "../../abi/reason.js";
 import { externalAddresses } from "./nat.js";
 import { MULTICAST_PREFIXES, MULTICAST_VNI } from "./multicast.js";
 
@@ -35,7 +36,7 @@ export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): Layer
   const external = c.attachedSubnets.filter((a) => a.external).map((a) => a.cidr);
   if (external.length) {
     rules.push({ id: id++, dir: "out", priority: 5, predicates: [route(ROUTE.vpc, ROUTE.instance), { field: "srcIp", prefixes: external }],
-      action: { kind: "deny", reason: REASON.layerDeny } });
+      action: { kind: "deny", reason: Reason.LayerDeny } });
   }
   rules.push({ id: id++, dir: "out", priority: 10, predicates: [route(ROUTE.vpc)],
     action: { kind: "encap", table: TABLE.v2p, key: "innerDst", setInnerEthDst: true, mssOnTcp: true } });
@@ -51,15 +52,15 @@ export function overlayLayer(c: VpcPortConfig, instanceTargets: string[]): Layer
   }
 
   id = multicastInbound(c, rules, id);
-  rules.push({ id: id++, dir: "in", priority: 10, predicates: [{ field: "vni", values: [c.vni], not: true }], action: { kind: "deny", reason: REASON.wrongVni } });
-  rules.push({ id: id++, dir: "in", priority: 20, predicates: [{ field: "ethDst", macs: [c.guest.mac], not: true }], action: { kind: "deny", reason: REASON.notForPort } });
-  rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "ipVersion", values: [4, 6], not: true }], action: { kind: "deny", reason: REASON.notForPort } });
+  rules.push({ id: id++, dir: "in", priority: 10, predicates: [{ field: "vni", values: [c.vni], not: true }], action: { kind: "deny", reason: Reason.WrongVni } });
+  rules.push({ id: id++, dir: "in", priority: 20, predicates: [{ field: "ethDst", macs: [c.guest.mac], not: true }], action: { kind: "deny", reason: Reason.NotForPort } });
+  rules.push({ id: id++, dir: "in", priority: 30, predicates: [{ field: "ipVersion", values: [4, 6], not: true }], action: { kind: "deny", reason: Reason.NotForPort } });
   // The inner destination must be one of the guest's addresses, private or external (pre-NAT).
   const ours = [c.guest.ipv4, c.guest.ipv6, ...externalAddresses(c)].filter((x): x is string => !!x);
   for (const [version, addrs] of [[4, ours.filter(isV4)], [6, ours.filter((x) => !isV4(x))]] as const) {
     const predicates: Predicate[] = [{ field: "ipVersion", values: [version] }];
     if (addrs.length) predicates.push({ field: "dstIp", prefixes: [...addrs], not: true });
-    rules.push({ id: id++, dir: "in", priority: 30 + version, predicates, action: { kind: "deny", reason: REASON.notForPort } });
+    rules.push({ id: id++, dir: "in", priority: 30 + version, predicates, action: { kind: "deny", reason: Reason.NotForPort } });
   }
   rules.push({ id: id++, dir: "in", priority: 100, predicates: [], action: { kind: "decap" } });
   return { name: "overlay", defaultIn: "deny", defaultOut: "deny", rules };
@@ -75,18 +76,18 @@ function multicastInbound(c: VpcPortConfig, rules: Rule[], firstId: number): num
   let id = firstId;
   const toGroup: Predicate = { field: "dstIp", prefixes: MULTICAST_PREFIXES };
   rules.push({ id: id++, dir: "in", priority: 1, predicates: [toGroup, { field: "vni", values: [MULTICAST_VNI, c.vni], not: true }],
-    action: { kind: "deny", reason: REASON.wrongVni } });
+    action: { kind: "deny", reason: Reason.WrongVni } });
   for (const g of c.multicast) {
     const group: Predicate = { field: "dstIp", prefixes: [g.group] };
     const listed: Predicate[] = g.sources.length ? [{ field: "srcIp", prefixes: g.sources }] : [];
     const include = g.mode === "include";
     if (listed.length) {
       rules.push({ id: id++, dir: "in", priority: 2, predicates: [group, ...listed],
-        action: include ? { kind: "decap" } : { kind: "deny", reason: REASON.sourceFiltered } });
+        action: include ? { kind: "decap" } : { kind: "deny", reason: Reason.SourceFiltered } });
     }
     rules.push({ id: id++, dir: "in", priority: 3, predicates: [group],
-      action: include ? { kind: "deny", reason: REASON.sourceFiltered } : { kind: "decap" } });
+      action: include ? { kind: "deny", reason: Reason.SourceFiltered } : { kind: "decap" } });
   }
-  rules.push({ id: id++, dir: "in", priority: 4, predicates: [toGroup], action: { kind: "deny", reason: REASON.notMember } });
+  rules.push({ id: id++, dir: "in", priority: 4, predicates: [toGroup], action: { kind: "deny", reason: Reason.NotMember } });
   return id;
 }

@@ -14,7 +14,8 @@ import type { LayerDef, Rule, Predicate } from "../program/encode.js";
 import { HairpinKind, encodeIcmp4ErrorParams, encodeIcmp6ErrorParams } from "../program/hairpin-params.js";
 import { prefix16, isV4 } from "../program/addr.js";
 import type { VpcPortConfig, RouteConfig } from "./config.js";
-import { ROUTE, REASON } from "./constants.js";
+import { ROUTE } from "./constants.js";
+import { Reason } from "../../abi/reason.js";
 import { MULTICAST_PREFIXES, LINK_SCOPE_MULTICAST } from "./multicast.js";
 
 export interface CompiledRoutes {
@@ -73,7 +74,7 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
         rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.internet }, { op: "meta", reg: 2, value: t.id }, { op: "ttlDec" }] } });
         break;
       case "drop":
-        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "deny", reason: REASON.unroutable } });
+        rules.push({ id: id++, dir: "out", priority, predicates: [dest], action: { kind: "deny", reason: Reason.Unroutable } });
         break;
     }
   }
@@ -88,13 +89,13 @@ export function routerRules(c: VpcPortConfig): CompiledRoutes {
       action: { kind: "modify", set: [{ op: "meta", reg: 0, value: ROUTE.multicast }] } });
     for (const linkScope of LINK_SCOPE_MULTICAST.filter(fam)) {
       rules.push({ id: id++, dir: "out", priority: routePriority(linkScope, true), predicates: [{ field: "dstIp", prefixes: [linkScope] }],
-        action: { kind: "deny", reason: REASON.unroutable } });
+        action: { kind: "deny", reason: Reason.Unroutable } });
     }
   }
   // Inside the VPC no hop is visible, but a dead packet (TTL 0) is not forwarded.
-  rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "ttl", values: [0] }], action: { kind: "deny", reason: REASON.ttlExceeded } });
+  rules.push({ id: id++, dir: "out", priority: 10, predicates: [{ field: "ttl", values: [0] }], action: { kind: "deny", reason: Reason.TtlExceeded } });
   // No route matched.
-  rules.push({ id: id++, dir: "out", priority: 65535, predicates: [], action: { kind: "deny", reason: REASON.unroutable } });
+  rules.push({ id: id++, dir: "out", priority: 65535, predicates: [], action: { kind: "deny", reason: Reason.Unroutable } });
   return { rules, instanceTargets };
 }
 

@@ -7,13 +7,12 @@
 
 import type { CompiledPort } from "./compile.js";
 import type { Rule, Predicate } from "../program/encode.js";
-import { REASON } from "./constants.js";
+import { Reason } from "../../abi/reason.js";
 import { HairpinKind } from "../program/hairpin-params.js";
 
 export const RULE_DEFAULT = 0xfffffffe;
 export const RULE_NONE = 0xffffffff;
 
-const reasonNames = new Map(Object.entries(REASON).map(([k, v]) => [v as number, k[0].toUpperCase() + k.slice(1)]));
 const hairpinNames = new Map(Object.entries(HairpinKind).map(([k, v]) => [v as number, k]));
 
 /** The name of rule `ruleId` of layer `layerIndex` of a compiled port. */
@@ -34,7 +33,7 @@ export function ruleName(compiled: CompiledPort, layerIndex: number, ruleId: num
 export function describeRule(r: Rule): string {
   const a = r.action;
   const action =
-    a.kind === "deny" ? `deny ${a.reason !== undefined ? reasonNames.get(a.reason) ?? `reason ${a.reason}` : "LayerDeny"}` :
+    a.kind === "deny" ? `deny ${a.reason !== undefined ? Reason[a.reason] ?? `reason ${a.reason}` : "LayerDeny"}` :
     a.kind === "hairpin" ? `reply ${hairpinNames.get(a.hairpin) ?? a.hairpin}` :
     a.kind === "modify" ? `set ${a.set.map((s) => s.op).join("+")}` :
     a.kind === "encap" ? `encap${a.external ? " external" : ""}${a.multicast ? " multicast" : ""}` :

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { REASONS } from "../../hosts/engine/reasons.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -42,11 +43,8 @@ export async function instantiateEngine(file: string): Promise<EngineExports> {
   return exports;
 }
 
-/** Reason numbers by name, read from engine/reason.ts so they cannot drift. */
-export const Reason: Record<string, number> = Object.fromEntries(
-  [...readFileSync(join(root, "engine/reason.ts"), "utf8").matchAll(/^\s*(\w+)\s*=\s*(\d+)\s*,/gm)]
-    .map((m) => [m[1], Number(m[2])]),
-);
+/** Reason numbers by name (abi/reason.ts). */
+export const Reason: Record<string, number> = REASONS;
 
 export class PacketEngine {
   constructor(readonly x: EngineExports) {}

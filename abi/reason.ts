@@ -1,11 +1,12 @@
-// Why a frame was dropped or could not be parsed.
+// Why a frame was dropped or could not be parsed, or a control call refused.
 //
 // Errors are values: every parser and every datapath decision reports one of
 // these numbers, and each port counts them. The numbers are part of the batch
 // ABI and of snapshots, so they never change meaning; new reasons are appended.
-// hosts/engine/reasons.ts holds the matching names.
+// The engine and the hosts compile this one file (abi/README.md); the hosts'
+// names for the numbers are these members' names.
 
-export const enum Reason {
+export enum Reason {
   None = 0,
   // --- parse errors (1..31)
   Truncated = 1,          // a header runs past the end of the frame
