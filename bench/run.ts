@@ -1,7 +1,7 @@
 // `npm run bench`: the engine's figures on this machine as a table and as
 // bench/results/<date>.json, with the machine, Node/V8 and the build flags so
 // runs can be compared. `--quick` for a short run, `--only <name>` for one
-// of: fast, slow, memory, micro, multicore, native, snapshot.
+// of: fast, slow, memory, micro, multicore, native, snapshot, migrate.
 
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -13,9 +13,10 @@ import { LINE_RATE_MPPS, FLOOR_MPPS } from "./setup.js";
 import { multiCore } from "./multicore.js";
 import { microBench } from "./micro.js";
 import { benchSnapshot } from "./snapshot.js";
+import { benchMigrate } from "./migrate.js";
 import { buildNative, nativeToolsAvailable } from "../hosts/native-c/bundle-bench.js";
 
-const SUITES = ["fast", "slow", "memory", "micro", "multicore", "native", "snapshot"];
+const SUITES = ["fast", "slow", "memory", "micro", "multicore", "native", "snapshot", "migrate"];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
@@ -116,6 +117,12 @@ async function main(): Promise<void> {
     row(`snapshot restore, ${s.flows} flows, example port`, "flows/s", String(Math.round(s.restoreFlowsPerSec)), `${s.restoreNsPerFlow.toFixed(0)} ns/flow`);
     row("snapshot size", "bytes/flow", s.bytesPerFlow.toFixed(1), `SNAT'd TCP ${s.bytesPerSnatTcpFlow.toFixed(0)}, VPC peer ${s.bytesPerPeerTcpFlow.toFixed(0)}`);
     results.snapshot = s;
+  }
+  if (want("migrate")) {
+    const m = await benchMigrate(quick ? 20_000 : 100_000, 3);
+    row(`live migration blackout, ${m.flows} flows, example port, two sled hosts`, "ms", m.blackoutMedianMs,
+      `median of ${m.rounds} rounds, spread ${fmt(m.blackoutSpreadPct, 0)} %; whole move ${fmt(m.totalMedianMs, 0)} ms`);
+    results.migrate = m;
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -44,6 +44,12 @@ export interface RackOptions {
   /** Called about once a second with the latest reports. */
   onTick?: (reports: MachineReport[], elapsedMs: number, underlay: SwitchCounters) => void;
   signal?: AbortSignal;
+  /**
+   * Stop generating traffic but keep every machine running and reporting, so
+   * what is in flight arrives and is answered (a test then waits for the
+   * counters to settle instead of allowing for frames in flight).
+   */
+  quiet?: AbortSignal;
 }
 
 function workerUrl(): URL {
@@ -97,6 +103,8 @@ export async function runRack(t: Topology, o: RackOptions): Promise<RackSummary>
   underlay.start();
   const realGuests = o.tap ? startTapGuests(t, specs, o.durationMs, (r) => reports.set(`${r.machine}/guests`, r)) : undefined;
   for (const w of everyWorker) w.postMessage({ type: "start" });
+  const quiet = () => { for (const w of everyWorker) w.postMessage({ type: "quiet" }); };
+  if (o.quiet?.aborted) quiet(); else o.quiet?.addEventListener("abort", quiet, { once: true });
   const previous = new Map();
   const screen = new LiveScreen();
   if (o.live) screen.start();

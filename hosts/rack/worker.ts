@@ -58,8 +58,11 @@ class WireDevice implements GuestDevice {
 
 async function main(): Promise<void> {
   const spec = workerData as WorkerSpec;
+  // quiet: no new traffic; endpoints still answer and the machine still reports
+  let quiet = false;
   parentPort!.on("message", (m: { type: string }) => {
     if (m.type === "start") start();
+    if (m.type === "quiet") quiet = true;
     if (m.type === "stop") {
       clearInterval(timer);
       report();
@@ -113,7 +116,7 @@ async function main(): Promise<void> {
   const start = () => {
     timer = setInterval(() => {
       const now = Date.now();
-      for (const e of endpoints) e.tick(now);
+      if (!quiet) for (const e of endpoints) e.tick(now);
       if (now - lastReport >= 1000) { lastReport = now; report(); }
     }, TICK_MS);
   };

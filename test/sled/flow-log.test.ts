@@ -8,6 +8,7 @@ import { SledHost } from "../../hosts/sled/sled.js";
 import { UdpUnderlay } from "../../hosts/sled/underlay.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { ipFrame, udp, geneve, tcp, TCP_FLAGS } from "../helpers/frames.js";
+import { until } from "../helpers/until.js";
 
 const cfg = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
 cfg.ttlMs = { udp: 50 };
@@ -36,8 +37,9 @@ describe("flow logs", () => {
       ipFrame("a8:40:25:f0:00:05", "a8:40:25:f0:00:06", "172.30.0.6", "172.30.0.5", 6, tcp("172.30.0.6", "172.30.0.5", 5555, 22, TCP_FLAGS.SYN)))]);
     sled.flush();
     now += 200; // past the UDP TTL
-    await new Promise((r) => setTimeout(r, 60));
-    const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const read = () => readFileSync(path, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l));
+    await until(() => read().some((l) => l.event === "end"), "the expiry pass to log the flow's end");
+    const lines = read();
     expect(lines.map((l) => l.event)).toEqual(["start", "deny", "end"]);
     expect(lines[0]).toMatchObject({ port: "web-a", verdict: "allow", proto: 17, src: "172.30.0.5", dst: "172.30.0.6", sport: 5000, dport: 53, layer: "firewall", rule: "default" });
     expect(lines[1]).toMatchObject({ verdict: "deny", dir: "in", layer: "firewall", rule: "default", reason: "LayerDeny", dport: 22 });

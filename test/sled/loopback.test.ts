@@ -6,6 +6,7 @@ import { SledHost } from "../../hosts/sled/sled.js";
 import { UdpUnderlay } from "../../hosts/sled/underlay.js";
 import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../helpers/frames.js";
+import { until } from "../helpers/until.js";
 
 const SLED = "fd00:1122:3344:101::1";
 const portA = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
@@ -28,7 +29,7 @@ describe("guest loopback on one sled", () => {
     await b.waitFor(1);
     b.inject([ipFrame("a8:40:25:ff:77:77", "a8:40:25:f0:00:06", "172.30.0.6", "172.30.0.5", 6, tcp("172.30.0.6", "172.30.0.5", 80, 40000, TCP_FLAGS.SYN | TCP_FLAGS.ACK))]);
     await a.waitFor(1);
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => (sled.stats("web-b").counters.drops.LayerDeny ?? 0) > 0, "B's firewall to deny the SYN to port 22");
     expect(b.delivered.length).toBe(1); // the SYN to port 22 was denied by B's firewall
     expect(sled.stats("web-b").counters.drops.LayerDeny).toBe(1);
     expect(u.stats().tx).toBe(0);

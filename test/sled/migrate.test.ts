@@ -11,6 +11,7 @@ import { migratePort } from "../../hosts/sled/migrate.js";
 import { localControl } from "../../hosts/sled/control.js";
 import { Dir } from "../../hosts/engine/batch.js";
 import { ipFrame, tcp, udp, TCP_FLAGS } from "../helpers/frames.js";
+import { until } from "../helpers/until.js";
 
 const A = "fd00:1122:3344:101::1", B = "fd00:1122:3344:103::1", C = "fd00:1122:3344:102::1";
 const portA = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
@@ -84,7 +85,7 @@ describe("live migration over the sled API (what `wopte migrate` does)", () => {
     const dev = new MemoryDevice("vnic-a");
     await a.h.addPort(portA, dev);
     dev.inject([fromA(TCP_FLAGS.SYN, 100, 0)]); // a flow to carry over
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => a.h.flows("web-a").some((f) => f.out.proto === 6), "the SYN's flow on A");
     const apiA = new SledApi({ host: a.h }), apiB = new SledApi({ host: b.h });
     // A over its unix socket, B over TCP with a token: both ways a migration reaches a sled
     const { tempSocket, listenTcp } = await import("../helpers/api.js");

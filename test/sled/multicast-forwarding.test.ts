@@ -171,7 +171,7 @@ describe("multicast forwarding next hops", () => {
     await sled.setM2p({ group: "224.1.2.200", underlay: "ff04::e001:2c8" });
     await sled.setForwarding(forwarding("ff04::e001:2c8", [{ nextHop: SWITCH, replication: "underlay" }]));
     for (const g of guests) await sled.joinGroup(g.name, { group: "224.1.2.200", mode: "exclude", sources: [] });
-    await new Promise((r) => setTimeout(r, 50));
+    await settled();
     expect(u.sent.length).toBe(0);
     expect(guests.map((g) => g.dev.delivered.length)).toEqual([0, 0]);
   });

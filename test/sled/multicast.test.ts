@@ -20,6 +20,7 @@ import { linkLocalFromMac } from "../../layers/vpc/addresses.js";
 import { ip16 } from "../../layers/program/addr.js";
 import { ForwardingEntry } from "../../hosts/sled/multicast.js";
 import { replicationOf } from "../../hosts/lib/underlay-frame.js";
+import { until } from "../helpers/until.js";
 
 const SLED = "fd00:1122:3344:101::1", OTHER_SLED = "fd00:1122:3344:102::1";
 const GW = "a8:40:25:ff:77:77";
@@ -42,7 +43,8 @@ function guest(n: number, groups: PortJson["multicast"] = [], sled = SLED): Port
 const toGroup = (n: number, group = GROUP) => ipFrame(GROUP_MAC, `a8:40:25:f0:00:0${n}`, `172.30.0.${n}`, group, 17, udp(`172.30.0.${n}`, group, 5000, 9999));
 const fromRemote = (src: string, group = GROUP) => geneve("02:08:20:01:01:01", "02:08:20:ff:ff:01", OTHER_SLED, UNDERLAY, { vni: 77, multicast: 0 },
   ipFrame(GROUP_MAC, "a8:40:25:f0:00:09", src, group, 17, udp(src, group, 6000, 9999)));
-const settle = () => new Promise((r) => setTimeout(r, 30));
+/** Everything injected has gone through: memory devices are synchronous and the sled flushes in a microtask. */
+const settle = () => new Promise((r) => setImmediate(r));
 const srcOf = (f: Uint8Array) => [...f.subarray(26, 30)].join(".");
 
 describe("multicast on one sled", () => {
@@ -71,7 +73,7 @@ describe("multicast on one sled", () => {
     expect(sled.stats("web-7").counters.drops.SourceFiltered).toBe(1);
     expect(a.delivered.length).toBe(0);
     u.inject([fromRemote(REMOTE, "239.5.5.5")]);
-    await settle();
+    await until(() => sled.underlayDrops.noMembers > 0, "the frame to a group without members");
     expect(sled.underlayDrops.noMembers).toBe(1);
   });
 
@@ -87,6 +89,7 @@ describe("multicast on one sled", () => {
     expect(c.delivered.length).toBe(0); // c takes REMOTE only
     expect(sled.stats("web-7").counters.drops.SourceFiltered).toBe(1);
     b.inject([toGroup(6)]);
+    await until(() => u.sent.length === 2, "b's copy to the next hop");
     await settle();
     expect(b.delivered.length).toBe(1); // not its own frame back
     expect(a.delivered.length).toBe(0); // a has not joined
@@ -95,7 +98,7 @@ describe("multicast on one sled", () => {
 
   it("learns a port's groups from its guest's IGMPv3 and MLDv2 reports", async () => {
     a.inject([igmpv3Report("a8:40:25:f0:00:05", "172.30.0.5", [{ type: RECORD.toExclude, group: GROUP, sources: [REMOTE] }])]);
-    await settle();
+    await until(() => sled.stats("web-5").multicast.reports.learned === 1, "the report learned");
     expect(sled.port("web-5").compiled.config.multicast).toEqual([{ group: GROUP, mode: "exclude", sources: [REMOTE] }]);
     u.inject([fromRemote("172.30.0.8"), fromRemote(REMOTE)]);
     await a.waitFor(1);
@@ -107,9 +110,10 @@ describe("multicast on one sled", () => {
       { type: RECORD.toInclude, group: "ff0e::db8:5", sources: ["fd00:1024::9"] },
       { type: RECORD.toExclude, group: "ff02::1:ff00:5", sources: [] }, // solicited-node: link scope, ignored
     ])]);
-    await settle();
+    await until(() => sled.stats("web-5").multicast.reports.learned === 3, "both reports learned");
     expect(sled.port("web-5").compiled.config.multicast).toEqual([{ group: "ff0e::db8:5", mode: "include", sources: ["fd00:1024::9"] }]);
     u.inject([fromRemote("172.30.0.8")]);
+    await b.waitFor(3); // b is still a member: the frame went through
     await settle();
     expect(a.delivered.length).toBe(1);
     expect(sled.stats("web-5").multicast.reports).toEqual({ learned: 3, bad: 0, ignoredRecords: 1 });
@@ -121,7 +125,7 @@ describe("multicast on one sled", () => {
     bad[bad.length - 1] ^= 0xff;
     const tooMany = Array.from({ length: 300 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
     a.inject([bad, igmpv3Report("a8:40:25:f0:00:05", "172.30.0.5", [{ type: RECORD.toExclude, group: GROUP, sources: tooMany }])]);
-    await settle();
+    await until(() => sled.stats("web-5").multicast.reports.bad === 2, "both reports counted bad");
     const r = sled.stats("web-5").multicast.reports;
     expect(r).toMatchObject({ learned: 0, bad: 2 });
     expect(r.lastError).toMatch(/multicast\.0\.sources/);
@@ -154,7 +158,7 @@ describe("multicast on one sled", () => {
       await settle();
       expect(b.delivered.length).toBe(0); // web-6 left through the API
       u.inject([fromRemote(REMOTE, "239.5.5.5")]);
-      await settle();
+      await until(() => sled.underlayDrops.noMembers > 0, "the frame to a group without members");
       expect((await (await req("GET", "/health")).json()).underlayDrops).toMatchObject({ noMembers: 1 });
     } finally {
       await api.close();

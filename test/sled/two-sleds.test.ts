@@ -9,6 +9,7 @@ import { MemoryDevice } from "../../hosts/sled/devices.js";
 import { SledApi } from "../../hosts/sled/api.js";
 import { listenTcp, TestApi } from "../helpers/api.js";
 import { ipFrame, tcp, icmpEcho, TCP_FLAGS } from "../helpers/frames.js";
+import { until } from "../helpers/until.js";
 
 const portA = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
 const SLED_A = "fd00:1122:3344:101::1", SLED_B = "fd00:1122:3344:102::1";
@@ -68,7 +69,7 @@ describe("two sled hosts", () => {
       body: JSON.stringify({ name: "no-web-out", direction: "out", priority: 10, action: "deny", protocols: ["tcp"], ports: [8080] }) });
     expect(r.status).toBe(200);
     devA.inject([ipFrame(GW, A.mac, A.ip, B.ip, 6, tcp(A.ip, B.ip, 40001, 8080, TCP_FLAGS.SYN))]);
-    await new Promise((res) => setTimeout(res, 50));
+    await until(() => (a.stats("web-a").counters.drops.LayerDeny ?? 0) > 0, "the new rule to deny the SYN");
     const stats = await (await fetch(`${base}/ports/web-a/stats`)).json();
     expect(stats.counters.drops.LayerDeny).toBe(1);
     const layers = await (await fetch(`${base}/ports/web-a/layers`)).json();
