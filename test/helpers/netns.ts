@@ -1,15 +1,6 @@
-// Network namespaces for tests that need real interfaces (root only).
+// Network namespaces for tests that need real interfaces (root only: a suite
+// using these declares needs("root", "ip", …) from ./tools.ts).
 import { execFileSync } from "node:child_process";
-
-export function canUseNetns(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync("ip", ["netns", "list"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function sh(...args: string[]): string {
   return execFileSync(args[0], args.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

@@ -61,7 +61,8 @@ function runs(cmd: string | undefined, ...args: string[]): boolean {
   try { execFileSync(cmd, args, { stdio: "ignore", timeout: 20_000 }); return true; } catch { return false; }
 }
 
-const COMMAND: Partial<Record<Need, string>> = {
+/** The command each tool need is found by (test/tool-needs.test.ts checks that a test running one declares it). */
+export const COMMAND: Partial<Record<Need, string>> = {
   tshark: "tshark", ping: "ping", curl: "curl", busybox: "busybox", bird: "bird", ip: "ip", wasm2c: "wasm2c", cc: "cc", chromium: "chromium", promtool: "promtool", openssl: "openssl",
 };
 
