@@ -4,6 +4,7 @@
 // recognises is a bug, answered 500 and logged with the request id.
 
 import { z } from "zod";
+import "../../layers/program/messages.js"; // refusals in the operator's words
 import { NotFound, Conflict } from "../sled/sled.js";
 import { ConfigError } from "../../layers/vpc/config.js";
 import { EngineError } from "../engine/engine.js";

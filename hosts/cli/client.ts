@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { request as httpRequest, RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { defaultSocket } from "../api/config.js";
+import "../../layers/program/messages.js"; // refusals in the operator's words
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) { super(message); }

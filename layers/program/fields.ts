@@ -6,6 +6,8 @@
 
 import { z } from "zod";
 import { isIP, isMac, parsePrefix, parsePortRange, VNI_MAX } from "./addr.js";
+// zod speaks the operator's words wherever a value is refused
+import "./messages.js";
 
 /** Runs a throwing parser as a zod check; its message becomes the issue's. */
 function parses(f: (s: string) => unknown): (s: string, ctx: z.RefinementCtx) => void {

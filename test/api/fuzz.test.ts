@@ -8,6 +8,7 @@
 // exactly its starting state plus the accepted changes.
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
 import { startSled, startGateway, raw, portOf, RawAnswer } from "../helpers/api-hosts.js";
 import { examplePortJson } from "../helpers/example-port.js";
 import type { SledHost } from "../../hosts/sled/sled.js";
@@ -174,6 +175,17 @@ const gatewayRepros: Req[] = [
   { method: "PUT", target: "/advertised", headers: ["Content-Type: application/json"], body: JSON.stringify(["198.51.100.0/24/ blackhole; }\nprotocol kernel evil {"]), auth: "admin" },
 ];
 
+// ---- what a refusal says: the operator's terms, never the engine's export
+// names (read from engine/index.ts, so a new export is covered), zod's bare
+// "Invalid input", or a value printed as [object Object] or undefined
+
+const engineExports = [...readFileSync(new URL("../../engine/index.ts", import.meta.url), "utf8").matchAll(/^export function (\w+)/gm)].map((m) => m[1]);
+const LEAKS = new RegExp(`\\b(${engineExports.join("|")})\\b|Invalid input|\\[object Object\\]|\\bundefined\\b|\\bNaN\\b`);
+
+function errorText(body: string): string {
+  try { return String((JSON.parse(body) as { error?: unknown }).error ?? body); } catch { return body; }
+}
+
 // ---- what a host holds
 
 function sledState(h: SledHost) {
@@ -209,6 +221,8 @@ async function fuzzHost<H>(
     expect(ans.status, `${r.method} ${r.target} → ${ans.body.slice(0, 300)}`).toBeLessThan(500);
     if (ans.status >= 300) {
       refused++;
+      const said = errorText(ans.body);
+      expect(said, `${r.method} ${r.target} → ${ans.status} ${ans.body.slice(0, 300)}`).not.toMatch(LEAKS);
       expect(JSON.stringify(state(a.host)), `${r.method} ${r.target} was refused (${ans.status}) but changed the host`).toBe(before);
     } else if (r.method !== "GET" && r.method !== "HEAD") accepted.push(r);
   };

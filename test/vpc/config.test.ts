@@ -47,7 +47,7 @@ describe("port config validation", () => {
     bad.guest.extra = { deeply: { nested: 1 } };
     bad.firewall[0].prot = ["tcp"];
     const got = issues(bad);
-    expect(got).toContain(': Unrecognized key: "firewal"');
+    expect(got.find((s) => s.startsWith(': unknown field "firewal"'))).toMatch(/\(fields here: .*\bfirewall\b/);
     expect(got.some((s) => s.startsWith("guest:") && /extra/.test(s))).toBe(true);
     expect(got.some((s) => s.startsWith("firewall.0:") && /prot/.test(s))).toBe(true);
   });
