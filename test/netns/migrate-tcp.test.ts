@@ -93,9 +93,12 @@ describe(env.title("live migration under a real TCP download"), env.options, () 
 
       const { stdout } = await download;
       expect(stdout.split(" ")[0]).toBe(expected);
-      const flow = b.h.flows("web-a").find((f) => f.out.proto === 6 && f.out.dport === 80);
       // the connection lived on through B and was closed with FINs when the download ended
-      expect(["fin-wait-1", "fin-wait-2", "time-wait", "close-wait", "last-ack", "closed"]).toContain(flow?.tcpState);
+      // (curl's FIN reaches B's pump a moment after curl exits: wait for it, up to 3 s)
+      const closing = ["fin-wait-1", "fin-wait-2", "time-wait", "close-wait", "last-ack", "closed"];
+      const flowState = () => b.h.flows("web-a").find((f) => f.out.proto === 6 && f.out.dport === 80)?.tcpState;
+      for (let t = 0; t < 60 && !closing.includes(flowState() ?? ""); t++) await new Promise((r) => setTimeout(r, 50));
+      expect(closing).toContain(flowState());
       expect(b.h.stats("web-a").counters.pktsIn).toBeGreaterThan(100); // the rest of the stream came through B
       expect(report.blackoutMs).toBeGreaterThan(0); // how short it is: bench/migrate.ts
     } finally {
