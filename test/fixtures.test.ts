@@ -27,6 +27,14 @@ describe("golden fixtures", () => {
     ]));
   });
 
+  it("puts every port on a VNI whose bytes read differently reversed (a byte-order bug cannot hide)", () => {
+    const reversed = (v: number) => ((v & 0xff) << 16) | (v & 0xff00) | (v >> 16);
+    for (const d of scenarios) {
+      const vni = JSON.parse(readFileSync(join(root, d, "port.json"), "utf8")).vni as number;
+      expect(reversed(vni), `${d}: VNI ${vni}`).not.toBe(vni);
+    }
+  });
+
   it.each(scenarios.map((d) => [d, story(d)]))("%s: %s", async (dir) => {
     const report = await checkFixture(join(root, dir));
     expect(report.mismatches).toEqual([]);
