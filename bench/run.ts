@@ -1,7 +1,7 @@
 // `npm run bench`: the engine's figures on this machine as a table and as
 // bench/results/<date>.json, with the machine, Node/V8 and the build flags so
 // runs can be compared. `--quick` for a short run, `--only <name>` for one
-// of: fast, slow, memory, micro, multicore, native, snapshot, migrate.
+// of: fast, slow, rules, memory, micro, multicore, native, snapshot, migrate.
 
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -11,12 +11,13 @@ import { packageRoot } from "../hosts/engine/wasm.js";
 import { fastPathSuite, slowPath, memoryPerFlow, QUICK, FULL, FastResult, SlowResult } from "./engine-throughput.js";
 import { LINE_RATE_MPPS, FLOOR_MPPS } from "./setup.js";
 import { multiCore } from "./multicore.js";
+import { ruleSetBench } from "./rules.js";
 import { microBench } from "./micro.js";
 import { benchSnapshot } from "./snapshot.js";
 import { benchMigrate } from "./migrate.js";
 import { buildNative, nativeToolsAvailable } from "../hosts/native-c/bundle-bench.js";
 
-const SUITES = ["fast", "slow", "memory", "micro", "multicore", "native", "snapshot", "migrate"];
+const SUITES = ["fast", "slow", "rules", "memory", "micro", "multicore", "native", "snapshot", "migrate"];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
@@ -29,6 +30,8 @@ const t = quick ? QUICK : FULL;
 
 const SLOW_TARGET = 500_000;  // new flows/s
 const MEMORY_TARGET = 256;    // bytes/flow
+const RULES_TARGET: Record<number, number> = { 1000: 2_000_000, 10_000: 1_000_000 }; // new flows/s with a policy of that many rules
+const UPDATE_TARGET_US = 50;  // one rule inserted or removed in a 10,000-rule layer
 
 type Row = { benchmark: string; figure: string; value: string; notes: string };
 const rows: Row[] = [];
@@ -87,6 +90,25 @@ async function main(): Promise<void> {
       slowRow(s);
     }
     results.slowPath = slow;
+  }
+  if (want("rules")) {
+    const sets = [];
+    for (const n of quick ? [1000, 10_000] : [1000, 10_000, 50_000]) {
+      const r = await ruleSetBench(n, t);
+      sets.push(r);
+      const target = RULES_TARGET[n];
+      const vs = target ? (r.index.flowsPerSecond >= target ? `, ×${fmt(r.index.flowsPerSecond / target)} of the ${target / 1e6} M/s target` : `, misses ${target / 1e6} M/s by ${fmt((1 - r.index.flowsPerSecond / target) * 100, 0)} %`) : "";
+      row(`rules: slow path, ${n}-rule policy, rule index`, "flows/s", String(Math.round(r.index.flowsPerSecond)),
+        `${fmt(r.index.nsPerFlow, 0)} ns/flow, ×${fmt(r.speedup, 1)} over the scan${vs}; ${r.rulesMeetingTraffic} rules meet the traffic; spread ${fmt(r.index.spreadPct, 0)} %`);
+      row(`rules: slow path, ${n}-rule policy, reference scan`, "flows/s", String(Math.round(r.scan.flowsPerSecond)),
+        `${fmt(r.scan.nsPerFlow, 0)} ns/flow, same run, alternating rounds; spread ${fmt(r.scan.spreadPct, 0)} %`);
+      row(`rules: SYN flood from the internet, ${n}-rule policy, rule index`, "packets/s", String(Math.round(r.floodIndex.flowsPerSecond)),
+        `${fmt(r.floodIndex.nsPerFlow, 0)} ns/packet, ×${fmt(r.floodSpeedup, 1)} over the scan (${Math.round(r.floodScan.flowsPerSecond)}/s, ${fmt(r.floodScan.nsPerFlow, 0)} ns); ${fmt(r.floodDenied * 100, 0)} % denied; spread ${fmt(r.floodIndex.spreadPct, 0)} / ${fmt(r.floodScan.spreadPct, 0)} %`);
+      row(`rules: loadProgram, 3 layers, ${n}-rule firewall`, "ms", fmt(r.loadProgramMs, 2), `replaceLayer of the firewall alone ${fmt(r.replaceLayerMs, 2)} ms`);
+      row(`rules: one rule inserted / removed, ${n}-rule firewall`, "µs", `${fmt(r.insertUs, 1)} / ${fmt(r.removeUs, 1)}`,
+        `no open flows${n === 10_000 ? `, target ≤ ${UPDATE_TARGET_US} µs` : ""}; with ${r.openFlows} open flows ${fmt(r.insertUsWithFlows, 0)} / ${fmt(r.removeUsWithFlows, 0)} µs (every flow forgets the layer's allows)`);
+    }
+    results.rules = sets;
   }
   if (want("memory")) {
     const m = await memoryPerFlow(quick ? 100_000 : 1_000_000);

@@ -139,8 +139,13 @@ export class FramePool {
   readonly stride: number;
   private readonly process: (descs: number, count: number, now: number) => number;
 
-  /** Frame k is flow (first + k) % flows: a pool a few frames longer than `flows` lets windows wrap evenly. */
-  constructor(readonly e: Engine, readonly count: number, readonly size: number, first = 0, flows = count) {
+  /**
+   * Frame k is flow (first + k) % flows: a pool a few frames longer than `flows` lets windows wrap evenly.
+   * Flow i is the template with its ports rewritten (setFlow), or `frameOf(i)` (at most `size` bytes) when given;
+   * frames go out from the guest unless `dir` says they come in from the network.
+   */
+  constructor(readonly e: Engine, readonly count: number, readonly size: number, first = 0, flows = count,
+    frameOf?: (i: number) => Uint8Array, dir: Dir = Dir.Out) {
     this.stride = (HEADROOM + size + 63) & ~63;
     const area = e.fn("batchAreaNew")(count * (DESC_SIZE + this.stride));
     if (!area) throw new Error(`engine could not allocate a ${count}-frame pool`);
@@ -150,11 +155,19 @@ export class FramePool {
     const u8 = e.u8, dv = e.dv;
     for (let k = 0; k < count; k++) {
       const p = frames + k * this.stride + HEADROOM;
-      u8.set(tpl, p);
-      setFlow(u8, p, (first + k) % flows);
+      let len = size;
+      if (frameOf) {
+        const f = frameOf((first + k) % flows);
+        if (f.length > size) throw new Error(`frame of ${f.length} bytes in a ${size}-byte pool`);
+        u8.set(f, p);
+        len = f.length;
+      } else {
+        u8.set(tpl, p);
+        setFlow(u8, p, (first + k) % flows);
+      }
       const d = area + k * DESC_SIZE;
-      dv.setUint32(d, p, true); dv.setUint16(d + 4, size, true); dv.setUint16(d + 6, this.stride - HEADROOM, true);
-      dv.setUint16(d + 8, HEADROOM, true); dv.setUint16(d + 10, PORT, true); dv.setUint8(d + 12, Dir.Out);
+      dv.setUint32(d, p, true); dv.setUint16(d + 4, len, true); dv.setUint16(d + 6, this.stride - HEADROOM, true);
+      dv.setUint16(d + 8, HEADROOM, true); dv.setUint16(d + 10, PORT, true); dv.setUint8(d + 12, dir);
     }
     this.process = e.fn("processBatch");
   }

@@ -12,8 +12,8 @@ import {
   Port, portAt, portCreate as create, portDestroy as destroy, portReconfigure as reconfigure,
   PortState, COUNTER_SLOTS, portLayer, MAX_PORTS, portPool,
 } from "./port";
-import { loadPortProgram, replaceLayer } from "./rules/program";
-import { Layer } from "./rules/layer";
+import { loadPortProgram, replaceLayer, editLayer } from "./rules/program";
+import { Layer, layerBlobOf, layerHitsOf, setRuleScan } from "./rules/layer";
 import { setNatPool, removeNatPool, poolInUse, poolExhausted } from "./nat/port-pools";
 import { targetSet, targetRemove, targetClearTable, targetsLive } from "./maps/targets";
 import { expireFlows } from "./flow/expiry";
@@ -97,6 +97,18 @@ export function portReplaceLayer(id: u32, src: usize, len: u32): u32 {
   if (p == null) return Reason.NoPort;
   return changeable(p) ? replaceLayer(p, src, len) : Reason.PortPaused;
 }
+/** Insert and remove single rules of layer `li` (docs/rule-program.md, "Layer edits"). */
+export function portEditLayer(id: u32, li: u32, src: usize, len: u32): u32 {
+  const p = portAt(id);
+  if (p == null) return Reason.NoPort;
+  return changeable(p) ? editLayer(p, li, src, len) : Reason.PortPaused;
+}
+/**
+ * Diagnostics and benchmarks: 1 makes every layer find its first matching
+ * rule by scanning its rules in order (the reference) instead of its rule
+ * index; 0 (the default) goes back to the index. Both decide alike.
+ */
+export function ruleMatchByScan(on: u32): void { setRuleScan(on != 0); }
 export function portLayerCount(id: u32): u32 {
   const p = portAt(id);
   return p == null ? 0 : p.layerCount;
@@ -107,10 +119,15 @@ function layerOf(id: u32, li: u32): Layer | null {
   return portLayer(p, li);
 }
 /** The layer's program bytes (as loaded): host decodes names and rules from them. */
-export function layerBlob(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : l.blob; }
-export function layerBlobLen(id: u32, li: u32): u32 { const l = layerOf(id, li); return l == null ? 0 : l.blobLen; }
-/** u64 hit counters, one per rule in program order. */
-export function layerRuleHits(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : l.ruleHits; }
+export function layerBlob(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : layerBlobOf(l); }
+export function layerBlobLen(id: u32, li: u32): u32 {
+  const l = layerOf(id, li);
+  if (l == null) return 0;
+  layerBlobOf(l);
+  return l.blobLen;
+}
+/** u64 hit counters, one per rule in program order (a copy made by this call). */
+export function layerRuleHits(id: u32, li: u32): usize { const l = layerOf(id, li); return l == null ? 0 : layerHitsOf(l); }
 /** A layer's counters (abi/counters.ts LayerStat). */
 export function layerStat(id: u32, li: u32, which: u32): f64 {
   const l = layerOf(id, li);

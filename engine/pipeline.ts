@@ -17,7 +17,7 @@ import { parseFrame } from "./packet/parse";
 import { buildHairpin } from "./hairpin/index";
 import { Port, portLayer, portPool, count, countDrop, PortState } from "./port";
 import { Ctr } from "../abi/counters";
-import { Layer, layerMatch, rulePosition, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
+import { Layer, layerMatch, slotRule, slotHit, NO_SLOT, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
 import { ActionKind, SetOp, EncapFlag } from "./rules/format";
 import { metaRegs, setFlowHashForRules, setPortVniForRules } from "./rules/predicate";
 import { keyFromMeta, keyHash, keyEquals, keyCopy, K_SPORT, K_DPORT, K_PROTO_VNI, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO } from "./flow/key";
@@ -402,20 +402,20 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
         if (dir == Dir.In) return fail(p, dir, li, 0xffffffff, Reason.NotForPort);
       }
     }
-    const rule = layerMatch(l, dir, m);
+    const slot = layerMatch(l, dir, m);
     let action: u32, ruleId: u32, params: usize = 0, plen: u32 = 0, reason: u32 = 0;
-    if (rule == 0) {
+    if (slot == NO_SLOT) {
       action = dir == Dir.Out ? l.defaultOut : l.defaultIn;
       ruleId = DEFAULT_RULE;
       if (dir == Dir.Out) l.defaultHitsOut++; else l.defaultHitsIn++;
     } else {
+      const rule = slotRule(l, slot);
       action = <u32>load<u8>(rule + RH_ACTION);
       ruleId = load<u32>(rule + RH_ID);
       reason = <u32>load<u8>(rule + RH_REASON);
       params = ruleParams(rule);
       plen = <u32>load<u16>(rule + RH_ACTION_LEN);
-      const hits = l.ruleHits + (<usize>rulePosition(l, rule) << 3);
-      store<u64>(hits, load<u64>(hits) + 1);
+      slotHit(l, slot);
     }
     // A flow keeps the source NAT it has while its external address holds,
     // whichever external address the rules would pick for a new flow now.

@@ -2,4 +2,5 @@
 // for vitest. Never loaded by hosts; the release engine.wasm is engine/index.ts.
 export * from "./testing/packet";
 export * from "./testing/hairpin";
+export * from "./testing/rules";
 export * from "./index";

@@ -21,7 +21,7 @@
 import { PacketMeta } from "../packet/meta";
 import { ld64 } from "../packet/bytes";
 import { Port, portPool } from "../port";
-import { Layer, layerMatch, ruleParams, RH_ACTION } from "../rules/layer";
+import { Layer, layerMatch, slotRule, NO_SLOT, ruleParams, RH_ACTION } from "../rules/layer";
 import { ActionKind } from "../rules/format";
 import { keyOff, Dir, R_NAT_POOL, R_NAT_PORT, NO_NAT_POOL } from "../flow/record";
 import { K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT } from "../flow/key";
@@ -49,9 +49,11 @@ export function oneToOneHolds(l: Layer, rec: usize, m: PacketMeta): bool {
   m.srcHi = load<u64>(kin + K_SRC_HI); m.srcLo = load<u64>(kin + K_SRC_LO);
   m.dstHi = load<u64>(kin + K_DST_HI); m.dstLo = load<u64>(kin + K_DST_LO);
   m.srcPort = <u32>load<u16>(kin + K_SPORT); m.dstPort = <u32>load<u16>(kin + K_DPORT);
-  const rule = layerMatch(l, Dir.In, m);
+  const slot = layerMatch(l, Dir.In, m);
   m.srcHi = sHi; m.srcLo = sLo; m.dstHi = dHi; m.dstLo = dLo; m.srcPort = sp; m.dstPort = dp;
-  if (rule == 0 || <u32>load<u8>(rule + RH_ACTION) != ActionKind.Nat11Dst) return false;
+  if (slot == NO_SLOT) return false;
+  const rule = slotRule(l, slot);
+  if (<u32>load<u8>(rule + RH_ACTION) != ActionKind.Nat11Dst) return false;
   const priv = ruleParams(rule);
   return ld64(priv) == load<u64>(kout + K_SRC_HI) && ld64(priv + 8) == load<u64>(kout + K_SRC_LO);
 }

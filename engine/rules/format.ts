@@ -13,6 +13,12 @@ export const PROGRAM_VERSION: u32 = 3;
 export const OLDEST_PROGRAM_VERSION: u32 = 1;
 
 export const LAYER_HDR_SIZE: u32 = 32;
+
+// A layer edit (engine/rules/program.ts editLayer): magic u32, step count u16,
+// reserved u16, then per step op u8, reserved u8 × 3, position u32, and for
+// an insert the rule's bytes (their size is in the rule header).
+export const LAYER_EDIT_MAGIC: u32 = 0x45504f57; // "WOPE" little-endian
+export const enum EditOp { Insert = 1, Remove = 2 }
 export const LAYER_NAME_LEN: u32 = 16;
 export const RULE_HDR_SIZE: u32 = 16;
 export const PRED_HDR_SIZE: u32 = 4;

@@ -8,8 +8,10 @@
 
 import { Reason } from "../../abi/reason";
 import { Port, portLayer } from "../port";
-import { Layer, layerLoad, layerFree, layerNamePtr, layerIsStateful } from "./layer";
-import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN } from "./format";
+import { Layer, layerLoad, layerFree, layerNamePtr, layerIsStateful, layerBlobOf, statefulAction } from "./layer";
+import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN, MAX_RULES_PER_LAYER, LAYER_EDIT_MAGIC, EditOp } from "./format";
+import { validateRule, RH_SIZE, RH_ACTION } from "./validate";
+import { insertRule, removeRule } from "./edit";
 import { bumpEpoch } from "../flow/epoch";
 import { decisionsBegin, decisionsFrom, decisionsApply, NO_SOURCE } from "../flow/decisions";
 
@@ -74,7 +76,8 @@ export function loadPortProgram(p: Port, src: usize, len: u32): u32 {
 
 /** Same layer program bytes: same rules, defaults and name. */
 function sameRules(a: Layer, b: Layer): bool {
-  return a.blobLen == b.blobLen && memory.compare(a.blob, b.blob, a.blobLen) == 0;
+  const ab = layerBlobOf(a), bb = layerBlobOf(b);
+  return a.blobLen == b.blobLen && memory.compare(ab, bb, a.blobLen) == 0;
 }
 
 function sameName(a: usize, b: usize): bool {
@@ -102,4 +105,57 @@ export function replaceLayer(p: Port, src: usize, len: u32): u32 {
   }
   layerFree(nl);
   return Reason.NoPort;
+}
+
+/**
+ * Edit layer `li` of `p` by the edit at `src` (docs/rule-program.md: rules
+ * inserted at and removed from positions, in turn), without rebuilding the
+ * rest of the layer. All or nothing: every step is checked before the first
+ * is made. The layer's rules changed, so it forgets the allows it gave open
+ * flows and the epoch moves on, as when the whole layer is replaced; the
+ * hit counts of the rules it keeps go on counting.
+ */
+export function editLayer(p: Port, li: u32, src: usize, len: u32): u32 {
+  if (li >= p.layerCount) return Reason.BadLength; // no such layer
+  const l = portLayer(p, li);
+  if (len < 8) return Reason.Truncated;
+  if (load<u32>(src) != LAYER_EDIT_MAGIC) return Reason.BadVersion;
+  const ops = <u32>load<u16>(src + 4);
+  // check every step against the layer as the steps before it leave it
+  let count = l.ruleCount;
+  let off: u32 = 8;
+  for (let i: u32 = 0; i < ops; i++) {
+    if (off + 8 > len) return Reason.Truncated;
+    const op = <u32>load<u8>(src + off);
+    const pos = load<u32>(src + off + 4);
+    off += 8;
+    if (op == EditOp.Insert) {
+      if (pos > count || count >= MAX_RULES_PER_LAYER) return Reason.BadLength;
+      const r = validateRule(src + off, len - off, l.version);
+      if (r < 0) return <u32>(-r);
+      if (li >= MAX_STATEFUL_LAYERS && statefulAction(<u32>load<u8>(src + off + RH_ACTION))) return Reason.BadLength;
+      off += <u32>r;
+      count++;
+    } else if (op == EditOp.Remove) {
+      if (pos >= count) return Reason.BadLength;
+      count--;
+    } else return Reason.BadVersion;
+  }
+  if (off != len) return Reason.BadLength;
+  if (ops == 0) return 0;
+  off = 8;
+  for (let i: u32 = 0; i < ops; i++) {
+    const op = <u32>load<u8>(src + off);
+    const pos = load<u32>(src + off + 4);
+    off += 8;
+    if (op == EditOp.Insert) {
+      insertRule(l, pos, src + off);
+      off += <u32>load<u16>(src + off + RH_SIZE);
+    } else removeRule(l, pos);
+  }
+  decisionsBegin();
+  decisionsFrom(li, li, true);
+  decisionsApply(p);
+  bumpEpoch(p);
+  return 0;
 }

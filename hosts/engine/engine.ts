@@ -180,6 +180,17 @@ export class Engine {
   replaceLayer(id: number, layer: Uint8Array): void {
     this.check("portReplaceLayer", this.withBytes(layer, (p) => this.fn("portReplaceLayer")(id, p, layer.length)));
   }
+  /** Insert and remove single rules of layer `li` (an edit from encodeLayerEdit), all or nothing. */
+  editLayer(id: number, li: number, edit: Uint8Array): void {
+    this.check("portEditLayer", this.withBytes(edit, (p) => this.fn("portEditLayer")(id, li, p, edit.length)));
+  }
+  /** The bytes of layer `li` as the engine has them (as loaded, or as edits left them). */
+  layerBytes(id: number, li: number): Uint8Array {
+    const p = this.fn("layerBlob")(id, li), len = this.fn("layerBlobLen")(id, li);
+    return this.u8.slice(p, p + len);
+  }
+  /** Benchmarks and diagnostics: find first matching rules by scanning every rule in order (the reference) instead of each layer's index. */
+  setRuleScan(on: boolean): void { this.fn("ruleMatchByScan")(on ? 1 : 0); }
 
   // ---- NAT pools
   setNatPool(id: number, pool: number, ip: string, portLo: number, portHi: number): void {

@@ -8,7 +8,7 @@ import { reasonName } from "./reasons.js";
 /** What each control call was doing, as a person would put it. */
 const DOING: Record<string, string> = {
   portCreate: "create the port", portReconfigure: "change the port", portDestroy: "remove the port",
-  portSetState: "change the port's state", portLoadProgram: "load the port's rules", portReplaceLayer: "replace a layer of the port's rules",
+  portSetState: "change the port's state", portLoadProgram: "load the port's rules", portReplaceLayer: "replace a layer of the port's rules", portEditLayer: "edit a layer of the port's rules",
   portSetNatPool: "set a SNAT pool", portRemoveNatPool: "remove a SNAT pool", mapSet: "add the mapping", mapRemove: "remove the mapping",
   portSnapshotBegin: "export the snapshot", portSnapshotRestore: "restore the snapshot", portSetMeter: "set a bandwidth limit",
   portCounters: "read the port's counters", portFlowLog: "set the flow log",

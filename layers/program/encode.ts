@@ -218,6 +218,30 @@ export function encodeLayer(l: LayerDef): Uint8Array {
   return w.done();
 }
 
+export const LAYER_EDIT_MAGIC = 0x45504f57; // "WOPE"
+
+/** One step of a layer edit: a rule inserted so that it has `position`, or the rule at `position` removed. */
+export type EditStep = { op: "insert"; position: number; rule: Rule } | { op: "remove"; position: number };
+
+/** Steps applied in turn to one layer (each position as the steps before it left the layer) → the edit bytes. */
+export function encodeLayerEdit(steps: EditStep[]): Uint8Array {
+  if (steps.length > 0xffff) throw new Error(`too many edit steps: ${steps.length}`);
+  const w = new Writer();
+  w.u32(LAYER_EDIT_MAGIC).u16(steps.length).u16(0);
+  for (const s of steps) {
+    w.u8(s.op === "insert" ? 1 : 2).u8(0).u16(0).u32(checkU(s.position, 32, "position"));
+    if (s.op === "insert") encodeRule(w, s.rule);
+  }
+  return w.done();
+}
+
+/** One rule → its bytes, as they appear in a layer program. */
+export function encodeRuleBytes(r: Rule): Uint8Array {
+  const w = new Writer();
+  encodeRule(w, r);
+  return w.done();
+}
+
 /** All layers of a port, in outbound order → the port program bytes. */
 export function encodePortProgram(layers: LayerDef[]): Uint8Array {
   const w = new Writer();
