@@ -30,7 +30,7 @@ function observe(h: SledHost) {
 }
 
 /** Make the engine refuse the `nth` call of `method` from now on (once). */
-function refuseOnce(h: SledHost, method: "replaceLayer" | "loadProgram" | "mapSet" | "setNatPool" | "setMeter", nth = 1): void {
+function refuseOnce(h: SledHost, method: "replaceLayer" | "editLayer" | "loadProgram" | "mapSet" | "setNatPool" | "setMeter", nth = 1): void {
   const e = h.engine as unknown as Record<string, (...a: unknown[]) => unknown>;
   const real = e[method].bind(h.engine);
   let calls = 0;
@@ -72,7 +72,8 @@ describe("sled changes are transactions", () => {
     });
   }
 
-  for (const [step, nth] of [["replaceLayer", 2], ["mapSet", 1], ["setNatPool", 1], ["setMeter", 3]] as const) {
+  // the update edits three layers in place (rules added) and replaces one: refusing the second edit undoes the first and the replacement
+  for (const [step, nth] of [["replaceLayer", 1], ["editLayer", 2], ["mapSet", 1], ["setNatPool", 1], ["setMeter", 3]] as const) {
     it(`a port update whose ${step} the engine refuses leaves the port as it was`, async () => {
       await h.addPort(portJson(5), new MemoryDevice("a"));
       const before = observe(h);
