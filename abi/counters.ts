@@ -4,10 +4,21 @@
 // Appended, never renumbered: snapshots and metrics read them by number.
 
 export enum Ctr {
-  PktsIn = 0, PktsOut = 1, BytesIn = 2, BytesOut = 3,
-  FastIn = 4, FastOut = 5, SlowIn = 6, SlowOut = 7,
-  FlowsCreated = 8, FlowsExpired = 9, FlowsClosed = 10,
-  Hairpins = 11, DropsIn = 12, DropsOut = 13, Reevaluated = 14,
+  PktsIn = 0,            // frames from the network side
+  PktsOut = 1,           // frames from the guest side
+  BytesIn = 2,
+  BytesOut = 3,
+  FastIn = 4,            // frames a cached transformation handled (fast path)
+  FastOut = 5,
+  SlowIn = 6,            // frames that walked the layers (slow path)
+  SlowOut = 7,
+  FlowsCreated = 8,
+  FlowsExpired = 9,      // flows removed after their idle lifetime
+  FlowsClosed = 10,      // TCP flows removed once closed
+  Hairpins = 11,         // replies the engine generated itself
+  DropsIn = 12,          // frames dropped, by side (by reason: the counters after Count)
+  DropsOut = 13,
+  Reevaluated = 14,      // flows walked through the layers again (a rule or mapping changed)
   ToHost = 15,           // frames a ToHost rule handed to the host (verdict 4)
   Count = 16,
 }
@@ -16,4 +27,10 @@ export enum Ctr {
 export const DROP_COUNTERS_AT: u32 = Ctr.Count;
 
 /** What layerStat(port, layer, which) returns. */
-export enum LayerStat { HitsIn = 0, HitsOut = 1, DefaultHitsIn = 2, DefaultHitsOut = 3, Denies = 4 }
+export enum LayerStat {
+  HitsIn = 0,
+  HitsOut = 1,
+  DefaultHitsIn = 2,
+  DefaultHitsOut = 3,
+  Denies = 4,
+}

@@ -13,7 +13,7 @@ import { packageRoot } from "../hosts/engine/wasm.js";
 import { compilePort, applyPort } from "../layers/vpc/compile.js";
 import { encodePortProgram, LayerDef, Rule } from "../layers/program/encode.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../hosts/lib/frames.js";
-import { Dir, DESC_SIZE } from "../hosts/engine/batch.js";
+import { Dir, DESC_SIZE, D_PTR, D_LEN, D_CAP, D_HEADROOM, D_PORT, D_DIR, D_VERDICT, D_OUT_LEN } from "../abi/batch.js";
 import type { Batch } from "../hosts/engine/batch.js";
 
 export const LINE_RATE_MPPS = 14.88; // 10GbE, 64-byte frames
@@ -166,8 +166,8 @@ export class FramePool {
         setFlow(u8, p, (first + k) % flows);
       }
       const d = area + k * DESC_SIZE;
-      dv.setUint32(d, p, true); dv.setUint16(d + 4, len, true); dv.setUint16(d + 6, this.stride - HEADROOM, true);
-      dv.setUint16(d + 8, HEADROOM, true); dv.setUint16(d + 10, PORT, true); dv.setUint8(d + 12, dir);
+      dv.setUint32(d + D_PTR, p, true); dv.setUint16(d + D_LEN, len, true); dv.setUint16(d + D_CAP, this.stride - HEADROOM, true);
+      dv.setUint16(d + D_HEADROOM, HEADROOM, true); dv.setUint16(d + D_PORT, PORT, true); dv.setUint8(d + D_DIR, dir);
     }
     this.process = e.fn("processBatch");
   }
@@ -177,8 +177,8 @@ export class FramePool {
     return this.process(this.descs + start * DESC_SIZE, n, now);
   }
 
-  verdict(k: number): number { return this.e.u8[this.descs + k * DESC_SIZE + 13]; }
-  outLen(k: number): number { return this.e.dv.getUint16(this.descs + k * DESC_SIZE + 24, true); }
+  verdict(k: number): number { return this.e.u8[this.descs + k * DESC_SIZE + D_VERDICT]; }
+  outLen(k: number): number { return this.e.dv.getUint16(this.descs + k * DESC_SIZE + D_OUT_LEN, true); }
 }
 
 /** Describe every slot of a batch once as a `size`-byte guest frame (the descriptors stay valid across runs). */

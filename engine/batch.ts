@@ -2,32 +2,21 @@
 // descriptor per frame and make one call per batch (docs/abi.md). No
 // per-packet JS↔WASM crossing, no per-packet allocation.
 //
-// Descriptor (32 bytes, little-endian), host-written fields first:
-//   0 ptr u32       absolute address of the frame's first byte
-//   4 len u16       frame length
-//   6 cap u16       bytes writable from ptr (≥ len; room for a hairpin reply)
-//   8 headroom u16  bytes writable in front of ptr (room for encapsulation)
-//   10 port u16     port id
-//   12 dir u8       1 = in (from the network side), 2 = out (from the guest side)
-// engine-written:
-//   13 verdict u8   1 pass, 2 drop, 3 hairpin (reply goes back the way it came), 4 to host (frame unchanged)
-//   14 reason u8    drop reason (Reason); for a hairpin sent instead of forwarding (TooBig), why; else 0
-//   15 layer u8     index of the layer that decided (0xff: none/engine)
-//   16 rule u32     id of the rule that decided (0xfffffffe: layer default, 0xffffffff: none)
-//   20 outPtr u32   start of the output frame (may be before ptr after encap)
-//   24 outLen u16   its length
-//   26 reserved u16
-//   28 hash u32     flow hash (RSS / ECMP), 0 for frames that are not flows
+// The descriptor (32 bytes) is laid out in abi/batch.ts.
 
 import { Reason } from "../abi/reason";
 import { portAt, countDrop } from "./port";
-import { processFrame, Verdict, lastReason, decidedLayer, decidedRule, lastHash } from "./pipeline";
+import { processFrame, lastReason, decidedLayer, decidedRule, lastHash } from "./pipeline";
+import {
+  DESC_SIZE, D_PTR, D_LEN, D_CAP, D_HEADROOM, D_PORT, D_DIR, D_VERDICT, D_REASON, D_LAYER, D_RULE, D_OUT_PTR, D_OUT_LEN, D_HASH,
+  Dir, Verdict, NO_LAYER, NO_RULE,
+} from "../abi/batch";
 import { outFrame } from "./flow/apply";
 import { PacketMeta } from "./packet/meta";
 import { parseFrame } from "./packet/parse";
 import { findOxideOption, setOxideMulticastMode, OXIDE_OPT_MULTICAST, Replication } from "./packet/geneve";
 
-export const DESC_SIZE: u32 = 32;
+export { DESC_SIZE } from "../abi/batch";
 export const MAX_AREAS: u32 = 64;
 
 // Registered batch areas: [start, end) pairs. Frames must lie inside one.
@@ -61,21 +50,21 @@ export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
   if (<u64>count * DESC_SIZE > <u64>0xffffffff || !inArea(descs, descs + <usize>count * DESC_SIZE)) return 0;
   for (let i: u32 = 0; i < count; i++) {
     const d = descs + <usize>i * DESC_SIZE;
-    const ptr = <usize>load<u32>(d);
-    const len = <u32>load<u16>(d + 4);
-    const cap = <u32>load<u16>(d + 6);
-    const headroom = <u32>load<u16>(d + 8);
-    const portId = <u32>load<u16>(d + 10);
-    const dir = <u32>load<u8>(d + 12);
+    const ptr = <usize>load<u32>(d + D_PTR);
+    const len = <u32>load<u16>(d + D_LEN);
+    const cap = <u32>load<u16>(d + D_CAP);
+    const headroom = <u32>load<u16>(d + D_HEADROOM);
+    const portId = <u32>load<u16>(d + D_PORT);
+    const dir = <u32>load<u8>(d + D_DIR);
     let verdict: u32 = Verdict.Drop;
     let reason: u32 = 0;
-    let layer: u32 = 0xff;
-    let rule: u32 = 0xffffffff;
+    let layer: u32 = NO_LAYER;
+    let rule: u32 = NO_RULE;
     let hash: u32 = 0;
     const p = portAt(portId);
     if (p == null) {
       reason = Reason.NoPort;
-    } else if ((dir != 1 && dir != 2) || cap < len || !inArea(ptr - headroom, ptr + cap)) {
+    } else if ((dir != Dir.In && dir != Dir.Out) || cap < len || !inArea(ptr - headroom, ptr + cap)) {
       reason = Reason.BadDescriptor;
       countDrop(p, reason);
     } else {
@@ -86,19 +75,19 @@ export function processBatch(descs: usize, count: u32, nowMs: f64): u32 {
       rule = decidedRule;
       hash = lastHash;
     }
-    store<u8>(d + 13, <u8>verdict);
-    store<u8>(d + 14, <u8>reason);
-    store<u8>(d + 15, <u8>layer);
-    store<u32>(d + 16, rule);
+    store<u8>(d + D_VERDICT, <u8>verdict);
+    store<u8>(d + D_REASON, <u8>reason);
+    store<u8>(d + D_LAYER, <u8>layer);
+    store<u32>(d + D_RULE, rule);
     if (verdict != Verdict.Drop) {
-      store<u32>(d + 20, load<u32>(outFrame));
-      store<u16>(d + 24, <u16>load<u32>(outFrame, 4));
+      store<u32>(d + D_OUT_PTR, load<u32>(outFrame));
+      store<u16>(d + D_OUT_LEN, <u16>load<u32>(outFrame, 4));
       passed++;
     } else {
-      store<u32>(d + 20, 0);
-      store<u16>(d + 24, 0);
+      store<u32>(d + D_OUT_PTR, 0);
+      store<u16>(d + D_OUT_LEN, 0);
     }
-    store<u32>(d + 28, hash);
+    store<u32>(d + D_HASH, hash);
   }
   return passed;
 }

@@ -17,6 +17,8 @@ import { parseFrame } from "./packet/parse";
 import { buildHairpin } from "./hairpin/index";
 import { Port, portLayer, portPool, count, countDrop, PortState } from "./port";
 import { Ctr } from "../abi/counters";
+import { Verdict, NO_LAYER, NO_RULE, DEFAULT_RULE } from "../abi/batch";
+import { PORT_FLAG_NET_ENCAP } from "../abi/port-config";
 import { Layer, layerMatch, slotRule, slotHit, NO_SLOT, ruleParams, RH_ACTION, RH_REASON, RH_ID, RH_ACTION_LEN } from "./rules/layer";
 import { ActionKind, SetOp, EncapFlag } from "./rules/format";
 import { metaRegs, setFlowHashForRules, setPortVniForRules } from "./rules/predicate";
@@ -40,9 +42,10 @@ import { natAlloc, natClaim, natRelease, natIsTaken, NatPool } from "./nat/pool"
 import { natDecisionHolds, hasSnatBinding } from "./nat/affinity";
 import { isMulticastIp, multicastMac } from "./packet/multicast";
 
-// ToHost: a ToHost rule handed the frame, unchanged, to the host (membership
-// reports the host learns from, docs/abi.md); nothing crosses the port.
-export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3, ToHost = 4 }
+// Verdicts (abi/batch.ts). ToHost: a ToHost rule handed the frame, unchanged,
+// to the host (membership reports the host learns from, docs/abi.md); nothing
+// crosses the port.
+export { Verdict } from "../abi/batch";
 
 // Static scratch: the per-packet path allocates nothing.
 export const meta = changetype<PacketMeta>(memory.data(512, 16));
@@ -54,9 +57,8 @@ export const HAIRPIN_CAP: u32 = 16384;
 const hairpinOut: usize = memory.data(<i32>HAIRPIN_CAP, 16);
 
 // What decided the last frame (read by the batch loop into the descriptor).
-export let decidedLayer: u32 = 0xff;
-export let decidedRule: u32 = 0xffffffff;
-export const DEFAULT_RULE: u32 = 0xfffffffe;
+export let decidedLayer: u32 = NO_LAYER;
+export let decidedRule: u32 = NO_RULE;
 
 // The key of a new flow being evaluated (for a deny event in the flow log).
 let newFlowKey: bool = false;
@@ -83,13 +85,13 @@ export let lastReason: u32 = 0;
 export let lastHash: u32 = 0;
 
 export function processFrame(p: Port, dir: u32, ptr: usize, len: u32, cap: u32, headroom: u32, now: f64): u32 {
-  decidedLayer = 0xff;
-  decidedRule = 0xffffffff;
+  decidedLayer = NO_LAYER;
+  decidedRule = NO_RULE;
   lastHash = 0;
   lastReason = 0;
   if (p.state != PortState.Running) return drop(p, dir, Reason.PortNotRunning);
   const m = meta;
-  const bad = parseFrame(m, ptr, len, dir == Dir.In && (p.flags & 1) != 0);
+  const bad = parseFrame(m, ptr, len, dir == Dir.In && (p.flags & PORT_FLAG_NET_ENCAP) != 0);
   count(p, dir == Dir.In ? Ctr.PktsIn : Ctr.PktsOut, 1);
   count(p, dir == Dir.In ? Ctr.BytesIn : Ctr.BytesOut, <u64>len);
   if (bad != 0) return drop(p, dir, <u32>bad);
@@ -394,12 +396,12 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
       const bits = layerBits(rec, li);
       if (bits != 0) {
         if ((bits & (LayerBit.SrcNat | LayerBit.DstNat)) == 0 || natDecisionHolds(p, l, rec, m)) {
-          if (!applyReverse(rec, origin, bits)) return fail(p, dir, li, 0xffffffff, Reason.XformUnsupported);
+          if (!applyReverse(rec, origin, bits)) return fail(p, dir, li, NO_RULE, Reason.XformUnsupported);
           continue;
         }
         // The flow's external address is no longer the port's: nothing comes
         // in on it, and what goes out is NATed afresh by the rules below.
-        if (dir == Dir.In) return fail(p, dir, li, 0xffffffff, Reason.NotForPort);
+        if (dir == Dir.In) return fail(p, dir, li, NO_RULE, Reason.NotForPort);
       }
     }
     const slot = layerMatch(l, dir, m);
@@ -486,11 +488,11 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   if (cacheable && m.proto == Proto.Tcp && m.l4 != NONE &&
       (rec == 0 || <u32>load<u8>(rec + R_TCP) == TcpState.Closed) &&
       tcpNext(TcpState.Closed, dir, m.tcpFlags, true) == TCP_NONE) {
-    return fail(p, dir, 0xff, 0xffffffff, Reason.TcpInvalid);
+    return fail(p, dir, NO_LAYER, NO_RULE, Reason.TcpInvalid);
   }
   if (p.metered != 0) {
     const meter = dir == origin || rec == 0 ? pendingMeter : <u32>load<u8>(rec + R_METER);
-    if (!metered(p, dir, meter, len, now)) return fail(p, dir, 0xff, 0xffffffff, Reason.RateLimited);
+    if (!metered(p, dir, meter, len, now)) return fail(p, dir, NO_LAYER, NO_RULE, Reason.RateLimited);
   }
   xformComputeDeltas(XB, metaOrig);
   store<u16>(XB + X_MODS, <u16>(xbMods() | Mod.Valid));
@@ -500,7 +502,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   if (cacheable) {
     if (rec == 0) {
       rec = recordAlloc(p.flows);
-      if (rec == 0) { undoNat(p); return fail(p, dir, 0xff, 0xffffffff, Reason.FlowTableFull); }
+      if (rec == 0) { undoNat(p); return fail(p, dir, NO_LAYER, NO_RULE, Reason.FlowTableFull); }
       store<u8>(rec + R_ORIGIN, <u8>dir);
       store<u16>(rec + R_NAT_POOL, <u16>NO_NAT_POOL);
       store<u32>(rec + R_CREATED, <u32>(now / 1000));
@@ -529,7 +531,7 @@ function slowPath(p: Port, dir: u32, rec: usize, cacheable: bool, h: u32,
   }
   const r = xformApply(x, metaOrig, p, headroom, h);
   if (r == Reason.TooBig) return answerTooBig(p, dir, x, metaOrig, ptr, cap, now);
-  if (r != 0) return fail(p, dir, 0xff, 0xffffffff, r);
+  if (r != 0) return fail(p, dir, NO_LAYER, NO_RULE, r);
   if (!cacheable && isReply) translateQuoted(m, rec, origin, layerBitsAll(rec));
   else if (!cacheable && (xbMods() & (Mod.IpSrc | Mod.IpDst)) != 0 && isIcmpError(m)) translateQuotedAddrs(m, metaOrig, xbMods());
   // a reply's (or a related ICMP error's) walk skipped the allowing layer: its flow knows the rule

@@ -6,6 +6,11 @@
 
 import { Reason } from "../abi/reason";
 import { Ctr, DROP_COUNTERS_AT } from "../abi/counters";
+import {
+  PortState, PORT_CONFIG_VERSION, PORT_CONFIG_SIZE, PORT_CONFIG_SIZE_V1, PC_VERSION, PC_VNI, PC_FLOW_CAPACITY, PC_FLAGS,
+  PC_UNDERLAY_IP, PC_UNDERLAY_MAC, PC_NEXT_HOP_MAC, PC_MTU, PC_TTLS, PC_ICMP_MAC, PC_ICMP_V4, PC_ICMP_V6,
+  PC_ICMP_PER_SEC, PC_ICMP_BURST, PortTtl, TTL_COUNT, MAX_FLOW_CAPACITY, MIN_MTU, MAX_MTU,
+} from "../abi/port-config";
 import { ld64 } from "./packet/bytes";
 import { FlowTable, flowTableNew, flowTableFree } from "./flow/table";
 import { Layer, layerFree } from "./rules/layer";
@@ -19,14 +24,7 @@ import { DeletionLog, deletionLogFree } from "./snapshot/deletions";
 export const MAX_PORTS: u32 = 1024;
 export const MAX_POOLS: u32 = 8;
 
-export const enum PortState { Free = 0, Ready = 1, Running = 2, Paused = 3 }
-
-// Version 1: 84 bytes. Version 2 adds who the engine's own ICMP errors come
-// from and how many it may send (too big for the underlay: hairpin/too-big.ts).
-export const PORT_CONFIG_SIZE_V1: u32 = 84;
-export const PORT_CONFIG_SIZE: u32 = 120;
-export const PORT_CONFIG_VERSION: u32 = 2;
-export const PORT_FLAG_NET_ENCAP: u32 = 1; // network side carries Geneve
+export { PortState } from "../abi/port-config";
 
 @unmanaged
 export class Port {
@@ -95,41 +93,43 @@ export const COUNTER_SLOTS: u32 = Ctr.Count + Reason.Count;
   return a == 0 ? null : changetype<NatPool>(a);
 }
 
+@inline function ttl(cfg: usize, which: PortTtl): u32 { return load<u32>(cfg + PC_TTLS + (<usize>which << 2)); }
+
 function applyConfig(p: Port, cfg: usize): void {
-  p.vni = load<u32>(cfg + 4) & 0xffffff;
-  p.flags = load<u32>(cfg + 12);
-  p.underlayHi = ld64(cfg + 16);
-  p.underlayLo = ld64(cfg + 24);
-  p.underlayMac = load<u64>(cfg + 32) & 0xffffffffffff;
-  p.nextHopMac = load<u64>(cfg + 40) & 0xffffffffffff;
-  p.mtu = load<u32>(cfg + 48);
-  p.ttlTcpHandshake = load<u32>(cfg + 52);
-  p.ttlTcpEstablished = load<u32>(cfg + 56);
-  p.ttlTcpClosing = load<u32>(cfg + 60);
-  p.ttlTcpClosed = load<u32>(cfg + 64);
-  p.ttlUdp = load<u32>(cfg + 68);
-  p.ttlIcmp = load<u32>(cfg + 72);
-  p.ttlOther = load<u32>(cfg + 76);
-  const v2 = load<u32>(cfg) >= 2;
-  p.icmpSrcMac = v2 ? load<u64>(cfg + 84) & 0xffffffffffff : 0;
-  p.icmpSrcV4 = v2 ? load<u32>(cfg + 92) : 0;
-  p.icmpSrcV6Hi = v2 ? ld64(cfg + 96) : 0;
-  p.icmpSrcV6Lo = v2 ? ld64(cfg + 104) : 0;
-  p.icmpPerSec = v2 ? load<u32>(cfg + 112) : 0;
-  p.icmpBurst = v2 ? load<u32>(cfg + 116) : 0;
+  p.vni = load<u32>(cfg + PC_VNI) & 0xffffff;
+  p.flags = load<u32>(cfg + PC_FLAGS);
+  p.underlayHi = ld64(cfg + PC_UNDERLAY_IP);
+  p.underlayLo = ld64(cfg + PC_UNDERLAY_IP + 8);
+  p.underlayMac = load<u64>(cfg + PC_UNDERLAY_MAC) & 0xffffffffffff;
+  p.nextHopMac = load<u64>(cfg + PC_NEXT_HOP_MAC) & 0xffffffffffff;
+  p.mtu = load<u32>(cfg + PC_MTU);
+  p.ttlTcpHandshake = ttl(cfg, PortTtl.TcpHandshake);
+  p.ttlTcpEstablished = ttl(cfg, PortTtl.TcpEstablished);
+  p.ttlTcpClosing = ttl(cfg, PortTtl.TcpClosing);
+  p.ttlTcpClosed = ttl(cfg, PortTtl.TcpClosed);
+  p.ttlUdp = ttl(cfg, PortTtl.Udp);
+  p.ttlIcmp = ttl(cfg, PortTtl.Icmp);
+  p.ttlOther = ttl(cfg, PortTtl.Other);
+  const v2 = load<u32>(cfg + PC_VERSION) >= 2;
+  p.icmpSrcMac = v2 ? load<u64>(cfg + PC_ICMP_MAC) & 0xffffffffffff : 0;
+  p.icmpSrcV4 = v2 ? load<u32>(cfg + PC_ICMP_V4) : 0;
+  p.icmpSrcV6Hi = v2 ? ld64(cfg + PC_ICMP_V6) : 0;
+  p.icmpSrcV6Lo = v2 ? ld64(cfg + PC_ICMP_V6 + 8) : 0;
+  p.icmpPerSec = v2 ? load<u32>(cfg + PC_ICMP_PER_SEC) : 0;
+  p.icmpBurst = v2 ? load<u32>(cfg + PC_ICMP_BURST) : 0;
   p.icmpTokens = <f64>p.icmpBurst;
 }
 
 function configOk(cfg: usize, len: u32): i32 {
   if (len < 4) return Reason.Truncated;
-  const version = load<u32>(cfg);
+  const version = load<u32>(cfg + PC_VERSION);
   if (version != 1 && version != PORT_CONFIG_VERSION) return Reason.BadVersion;
   if (len < (version == 1 ? PORT_CONFIG_SIZE_V1 : PORT_CONFIG_SIZE)) return Reason.Truncated;
-  const cap = load<u32>(cfg + 8);
-  if (cap == 0 || cap > (1 << 21) - 2) return Reason.BadLength;
-  const mtu = load<u32>(cfg + 48);
-  if (mtu < 576 || mtu > 65535) return Reason.BadLength;
-  for (let o: u32 = 52; o < 80; o += 4) if (load<u32>(cfg + o) == 0) return Reason.BadLength;
+  const cap = load<u32>(cfg + PC_FLOW_CAPACITY);
+  if (cap == 0 || cap > MAX_FLOW_CAPACITY) return Reason.BadLength;
+  const mtu = load<u32>(cfg + PC_MTU);
+  if (mtu < MIN_MTU || mtu > MAX_MTU) return Reason.BadLength;
+  for (let i: u32 = 0; i < TTL_COUNT; i++) if (ttl(cfg, i) == 0) return Reason.BadLength;
   return 0;
 }
 
@@ -139,7 +139,7 @@ export function portCreate(id: u32, cfg: usize, len: u32): i32 {
   if (portAt(id) != null) return Reason.BadDescriptor;
   const bad = configOk(cfg, len);
   if (bad != 0) return bad;
-  const table = flowTableNew(load<u32>(cfg + 8));
+  const table = flowTableNew(load<u32>(cfg + PC_FLOW_CAPACITY));
   if (table == null) return Reason.FlowTableFull;
   const p = changetype<Port>(heap.alloc(offsetof<Port>()));
   memory.fill(changetype<usize>(p), 0, offsetof<Port>());
@@ -166,7 +166,7 @@ export function portReconfigure(id: u32, cfg: usize, len: u32): i32 {
   if (p == null) return Reason.NoPort;
   const bad = configOk(cfg, len);
   if (bad != 0) return bad;
-  if (load<u32>(cfg + 8) != p.flows.capacity) return Reason.BadLength;
+  if (load<u32>(cfg + PC_FLOW_CAPACITY) != p.flows.capacity) return Reason.BadLength;
   applyConfig(p, cfg);
   bumpEpoch(p);
   return 0;

@@ -7,16 +7,8 @@
 
 import { PacketMeta } from "../packet/meta";
 
-export const KEY_SIZE: usize = 40;
-
-// Field offsets inside a key.
-export const K_SRC_HI: usize = 0;
-export const K_SRC_LO: usize = 8;
-export const K_DST_HI: usize = 16;
-export const K_DST_LO: usize = 24;
-export const K_SPORT: usize = 32;   // u16
-export const K_DPORT: usize = 34;   // u16
-export const K_PROTO_VNI: usize = 36; // u32: proto in the low byte, VNI in the upper 24 bits
+export { KEY_SIZE, K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "../../abi/record";
+import { K_SRC_HI, K_SRC_LO, K_DST_HI, K_DST_LO, K_SPORT, K_DPORT, K_PROTO_VNI } from "../../abi/record";
 
 /** Fill the key at `k` from a parsed packet (fields of the inner packet). */
 export function keyFromMeta(k: usize, m: PacketMeta, vni: u32): void {

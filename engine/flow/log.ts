@@ -4,17 +4,15 @@
 // between batches and writes as JSON lines. The ring is bounded: when the host
 // falls behind, new events are dropped and counted, never the datapath slowed.
 //
-// Event (96 bytes): 0 kind u8 (1 start, 2 end, 3 deny), 1 origin dir u8,
-// 2 layer u8, 3 reason u8, 4 rule u32 (deny: the denying rule; start, end:
-// the rule that allowed the flow, 255/0xffffffff when unknown), 8 key 40 (the flow as its first packet
-// travelled), 48 pktsOut u64, 56 bytesOut u64, 64 pktsIn u64, 72 bytesIn u64,
-// 80 createdSec u32, 84 lastSeenMs u32, 88 timeMs f64.
+// Events are 96 bytes, laid out in abi/flow-log.ts.
 
 import { keyCopy } from "./key";
 import { R_ORIGIN, R_PKTS_OUT, R_CREATED, R_LAST_SEEN, R_ALLOW, keyOff, allowLayer, allowRule } from "./record";
 
-export const EVENT_SIZE: usize = 96;
-export const enum FlowEvent { Start = 1, End = 2, Deny = 3 }
+export { EVENT_SIZE, FlowEvent } from "../../abi/flow-log";
+import {
+  EVENT_SIZE, FlowEvent, EV_KIND, EV_DIR, EV_LAYER, EV_REASON, EV_RULE, EV_KEY, EV_PKTS_OUT, EV_CREATED, EV_LAST_SEEN, EV_TIME,
+} from "../../abi/flow-log";
 
 @unmanaged
 export class FlowLog {
@@ -51,18 +49,18 @@ export function logFlow(l: FlowLog, kind: u32, rec: usize, now: f64): void {
   const e = slot(l);
   if (e == 0) return;
   const origin = <u32>load<u8>(rec + R_ORIGIN);
-  store<u8>(e, <u8>kind);
-  store<u8>(e + 1, <u8>origin);
+  store<u8>(e + EV_KIND, <u8>kind);
+  store<u8>(e + EV_DIR, <u8>origin);
   // the rule that let the flow in (none when it is not known: a restored flow not yet seen)
   const allow = load<u32>(rec + R_ALLOW);
-  store<u8>(e + 2, <u8>allowLayer(allow));
-  store<u8>(e + 3, 0);
-  store<u32>(e + 4, allowRule(allow));
-  keyCopy(e + 8, rec + keyOff(origin));
-  memory.copy(e + 48, rec + R_PKTS_OUT, 32);
-  store<u32>(e + 80, load<u32>(rec + R_CREATED));
-  store<u32>(e + 84, load<u32>(rec + R_LAST_SEEN));
-  store<f64>(e + 88, now);
+  store<u8>(e + EV_LAYER, <u8>allowLayer(allow));
+  store<u8>(e + EV_REASON, 0);
+  store<u32>(e + EV_RULE, allowRule(allow));
+  keyCopy(e + EV_KEY, rec + keyOff(origin));
+  memory.copy(e + EV_PKTS_OUT, rec + R_PKTS_OUT, 32); // the four counters, in the record's order
+  store<u32>(e + EV_CREATED, load<u32>(rec + R_CREATED));
+  store<u32>(e + EV_LAST_SEEN, load<u32>(rec + R_LAST_SEEN));
+  store<f64>(e + EV_TIME, now);
 }
 
 /** A new flow denied by `layer`/`rule` for `reason`; `key` is its would-be key. */
@@ -70,13 +68,13 @@ export function logDeny(l: FlowLog, dir: u32, key: usize, layer: u32, rule: u32,
   const e = slot(l);
   if (e == 0) return;
   memory.fill(e, 0, EVENT_SIZE);
-  store<u8>(e, <u8>FlowEvent.Deny);
-  store<u8>(e + 1, <u8>dir);
-  store<u8>(e + 2, <u8>layer);
-  store<u8>(e + 3, <u8>reason);
-  store<u32>(e + 4, rule);
-  keyCopy(e + 8, key);
-  store<f64>(e + 88, now);
+  store<u8>(e + EV_KIND, <u8>FlowEvent.Deny);
+  store<u8>(e + EV_DIR, <u8>dir);
+  store<u8>(e + EV_LAYER, <u8>layer);
+  store<u8>(e + EV_REASON, <u8>reason);
+  store<u32>(e + EV_RULE, rule);
+  keyCopy(e + EV_KEY, key);
+  store<f64>(e + EV_TIME, now);
 }
 
 /** Copy up to `max` waiting events, oldest first, to `dst`; returns how many. */

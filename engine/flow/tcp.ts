@@ -21,11 +21,9 @@
 import { TcpFlag } from "../packet/meta";
 import { R_TCP, R_FLAGS, R_GUEST_SEQ, RF_GUEST_SEQ, Dir } from "./record";
 
-export const enum TcpState {
-  Closed = 0, Listen = 1, SynSent = 2, SynRcvd = 3, Established = 4,
-  CloseWait = 5, LastAck = 6, FinWait1 = 7, FinWait2 = 8, TimeWait = 9,
-}
-export const TCP_STATE_COUNT: u32 = 10;
+export { TcpState } from "../../abi/record";
+import { TcpState } from "../../abi/record";
+export const TCP_STATE_COUNT: u32 = TcpState.TimeWait + 1;
 
 /** No transition: the segment is unexpected in this state. */
 export const TCP_NONE: i32 = -1;

@@ -13,25 +13,12 @@
 
 import { Reason } from "../../abi/reason";
 
-export const ENTRY_SIZE: usize = 80;
-// Entry layout:
-//   0 used u8, 1 reserved u8, 2 gen u16, 4 table u32, 8 keyVni u32, 12 next u32 (hash chain, NIL ends)
-//   16 keyHi u64, 24 keyLo u64, 32 portLo u16, 34 portHi u16, 36 encapVni u32
-//   40 underlayHi u64, 48 underlayLo u64, 56 mac u64, 64 hits u64, 72 reserved u64
-const E_USED: usize = 0;
-const E_GEN: usize = 2;
-const E_TABLE: usize = 4;
-const E_KEY_VNI: usize = 8;
-const E_NEXT: usize = 12;
-const E_KEY_HI: usize = 16;
-const E_KEY_LO: usize = 24;
-const E_PORT_LO: usize = 32;
-const E_PORT_HI: usize = 34;
-export const E_ENCAP_VNI: usize = 36;
-export const E_UNDERLAY_HI: usize = 40;
-export const E_UNDERLAY_LO: usize = 48;
-export const E_MAC: usize = 56;
-export const E_HITS: usize = 64;
+// Entries are 80 bytes, laid out in abi/maps.ts (hosts dump them).
+export { ENTRY_SIZE, E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO, E_MAC, E_HITS } from "../../abi/maps";
+import {
+  ENTRY_SIZE, E_USED, E_GEN, E_TABLE, E_KEY_VNI, E_NEXT, E_KEY_HI, E_KEY_LO, E_PORT_LO, E_PORT_HI,
+  E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO, E_MAC, E_HITS,
+} from "../../abi/maps";
 
 const NIL: u32 = 0xffffffff;
 /** What targetFind returns when no entry matches. */

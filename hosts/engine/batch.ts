@@ -4,11 +4,12 @@
 // then read verdicts and output frames.
 
 import type { Engine } from "./engine.js";
+import {
+  DESC_SIZE, D_PTR, D_LEN, D_CAP, D_HEADROOM, D_PORT, D_DIR, D_VERDICT, D_REASON, D_LAYER, D_RULE, D_OUT_PTR, D_OUT_LEN, D_HASH,
+  Verdict, Dir,
+} from "../../abi/batch.js";
 
-/** ToHost: a ToHost rule handed the frame, unchanged, to the host (docs/abi.md); it crosses nothing. */
-export const enum Verdict { Pass = 1, Drop = 2, Hairpin = 3, ToHost = 4 }
-export const enum Dir { In = 1, Out = 2 }
-export const DESC_SIZE = 32;
+export { Verdict, Dir, DESC_SIZE };
 
 export class Batch {
   readonly descs: number;
@@ -39,12 +40,12 @@ export class Batch {
   describe(i: number, len: number, port: number, dir: Dir): void {
     const dv = this.engine.dv;
     const d = this.descs + i * DESC_SIZE;
-    dv.setUint32(d, this.framePtr(i), true);
-    dv.setUint16(d + 4, len, true);
-    dv.setUint16(d + 6, this.capacity, true);
-    dv.setUint16(d + 8, this.headroom, true);
-    dv.setUint16(d + 10, port, true);
-    dv.setUint8(d + 12, dir);
+    dv.setUint32(d + D_PTR, this.framePtr(i), true);
+    dv.setUint16(d + D_LEN, len, true);
+    dv.setUint16(d + D_CAP, this.capacity, true);
+    dv.setUint16(d + D_HEADROOM, this.headroom, true);
+    dv.setUint16(d + D_PORT, port, true);
+    dv.setUint8(d + D_DIR, dir);
   }
 
   /** Copy a frame into slot i and describe it. */
@@ -66,19 +67,19 @@ export class Batch {
     return this.process(this.descs, count, nowMs);
   }
 
-  verdict(i: number): Verdict { return this.engine.u8[this.descs + i * DESC_SIZE + 13]; }
-  reason(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + 14]; }
-  layer(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + 15]; }
-  rule(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 16, true); }
-  hash(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 28, true); }
+  verdict(i: number): Verdict { return this.engine.u8[this.descs + i * DESC_SIZE + D_VERDICT]; }
+  reason(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + D_REASON]; }
+  layer(i: number): number { return this.engine.u8[this.descs + i * DESC_SIZE + D_LAYER]; }
+  rule(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + D_RULE, true); }
+  hash(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + D_HASH, true); }
   /** Where slot i's output frame starts in engine memory (engine.u8), and its length: no view allocated. */
-  outputAt(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + 20, true); }
-  outputLength(i: number): number { return this.engine.dv.getUint16(this.descs + i * DESC_SIZE + 24, true); }
+  outputAt(i: number): number { return this.engine.dv.getUint32(this.descs + i * DESC_SIZE + D_OUT_PTR, true); }
+  outputLength(i: number): number { return this.engine.dv.getUint16(this.descs + i * DESC_SIZE + D_OUT_LEN, true); }
   /** The output frame of slot i (a view into engine memory; copy it before the next run). */
   output(i: number): Uint8Array {
     const dv = this.engine.dv;
     const d = this.descs + i * DESC_SIZE;
-    const p = dv.getUint32(d + 20, true), n = dv.getUint16(d + 24, true);
+    const p = dv.getUint32(d + D_OUT_PTR, true), n = dv.getUint16(d + D_OUT_LEN, true);
     return this.engine.u8.subarray(p, p + n);
   }
 }

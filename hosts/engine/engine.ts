@@ -7,6 +7,18 @@ import { explainEngineError } from "./errors.js";
 import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
 import { Batch } from "./batch.js";
 import { decodeFlow, FlowView, decodeFlowEvent, FlowEventView } from "./flows.js";
+import { Reason } from "../../abi/reason.js";
+import { LayerStat } from "../../abi/counters.js";
+import { Dir } from "../../abi/batch.js";
+import { R_FLAGS, RF_LIVE } from "../../abi/record.js";
+import {
+  E_USED, E_TABLE, E_KEY_VNI, E_KEY_HI, E_PORT_LO, E_PORT_HI, E_ENCAP_VNI, E_UNDERLAY_HI, E_MAC, E_HITS,
+} from "../../abi/maps.js";
+import {
+  PORT_CONFIG_SIZE, PORT_CONFIG_VERSION, PC_VERSION, PC_VNI, PC_FLOW_CAPACITY, PC_FLAGS, PC_UNDERLAY_IP,
+  PC_UNDERLAY_MAC, PC_NEXT_HOP_MAC, PC_MTU, PC_TTLS, PC_ICMP_MAC, PC_ICMP_V4, PC_ICMP_V6, PC_ICMP_PER_SEC,
+  PC_ICMP_BURST, PORT_FLAG_NET_ENCAP, PortTtl, PortState,
+} from "../../abi/port-config.js";
 
 /** The raw exports of an instantiated engine.wasm. */
 export interface EngineExports {
@@ -53,7 +65,7 @@ export interface PortConfig {
 }
 
 export type PortStateName = "ready" | "running" | "paused";
-const STATE = { ready: 1, running: 2, paused: 3 } as const;
+const STATE = { ready: PortState.Ready, running: PortState.Running, paused: PortState.Paused } as const;
 
 /** A control call the engine refused; the message is in the operator's terms (hosts/engine/errors.ts), `op` and `reason` for code. */
 export class EngineError extends Error {
@@ -131,26 +143,29 @@ export class Engine {
 
   // ---- ports
   static encodePortConfig(c: PortConfig): Uint8Array {
-    const b = new Uint8Array(120);
+    const b = new Uint8Array(PORT_CONFIG_SIZE);
     const dv = new DataView(b.buffer);
     const t = { ...DEFAULT_TTLS, ...(c.ttl ?? {}) };
-    dv.setUint32(0, 2, true);
-    dv.setUint32(4, c.vni, true);
-    dv.setUint32(8, c.flowCapacity, true);
-    dv.setUint32(12, c.netEncap ? 1 : 0, true);
-    b.set(ip16(c.underlayIp), 16);
-    dv.setBigUint64(32, parseMac(c.underlayMac), true);
-    dv.setBigUint64(40, parseMac(c.nextHopMac), true);
-    dv.setUint32(48, c.mtu, true);
-    [t.tcpHandshake, t.tcpEstablished, t.tcpClosing, t.tcpClosed, t.udp, t.icmp, t.other]
-      .forEach((v, i) => dv.setUint32(52 + 4 * i, v, true));
+    dv.setUint32(PC_VERSION, PORT_CONFIG_VERSION, true);
+    dv.setUint32(PC_VNI, c.vni, true);
+    dv.setUint32(PC_FLOW_CAPACITY, c.flowCapacity, true);
+    dv.setUint32(PC_FLAGS, c.netEncap ? PORT_FLAG_NET_ENCAP : 0, true);
+    b.set(ip16(c.underlayIp), PC_UNDERLAY_IP);
+    dv.setBigUint64(PC_UNDERLAY_MAC, parseMac(c.underlayMac), true);
+    dv.setBigUint64(PC_NEXT_HOP_MAC, parseMac(c.nextHopMac), true);
+    dv.setUint32(PC_MTU, c.mtu, true);
+    const ttls: Record<keyof typeof PortTtl, number> = {
+      TcpHandshake: t.tcpHandshake, TcpEstablished: t.tcpEstablished, TcpClosing: t.tcpClosing, TcpClosed: t.tcpClosed,
+      Udp: t.udp, Icmp: t.icmp, Other: t.other,
+    };
+    for (const [k, v] of Object.entries(ttls)) dv.setUint32(PC_TTLS + 4 * PortTtl[k as keyof typeof PortTtl], v, true);
     const icmp = c.icmpErrors;
     if (icmp) {
-      dv.setBigUint64(84, parseMac(icmp.mac), true);
-      if (icmp.ipv4) dv.setUint32(92, new DataView(ip16(icmp.ipv4).buffer).getUint32(12), true);
-      if (icmp.ipv6) b.set(ip16(icmp.ipv6), 96);
-      dv.setUint32(112, icmp.perSecond, true);
-      dv.setUint32(116, icmp.burst, true);
+      dv.setBigUint64(PC_ICMP_MAC, parseMac(icmp.mac), true);
+      if (icmp.ipv4) dv.setUint32(PC_ICMP_V4, new DataView(ip16(icmp.ipv4).buffer).getUint32(12), true);
+      if (icmp.ipv6) b.set(ip16(icmp.ipv6), PC_ICMP_V6);
+      dv.setUint32(PC_ICMP_PER_SEC, icmp.perSecond, true);
+      dv.setUint32(PC_ICMP_BURST, icmp.burst, true);
     }
     return b;
   }
@@ -211,7 +226,7 @@ export class Engine {
    * meter 0 is the whole port, 1..15 the flow classes rules assign. 0 bits/s removes the limit.
    */
   setMeter(id: number, meter: number, dir: "in" | "out", bitsPerSec: number, burstBytes: number, nowMs: number): void {
-    this.check("portSetMeter", this.fn("portSetMeter")(id, meter, dir === "in" ? 1 : 2, bitsPerSec / 8, burstBytes, nowMs));
+    this.check("portSetMeter", this.fn("portSetMeter")(id, meter, dir === "in" ? Dir.In : Dir.Out, bitsPerSec / 8, burstBytes, nowMs));
   }
 
   // ---- mapping tables
@@ -238,12 +253,12 @@ export class Engine {
     const dv = this.dv, u8 = this.u8;
     for (let i = 0; i < n; i++) {
       const e = base + i * size;
-      if (u8[e] === 0) continue;
+      if (u8[e + E_USED] === 0) continue;
       out.push({
-        table: dv.getUint32(e + 4, true), vni: dv.getUint32(e + 8, true),
-        ip: ipText(addrAt(dv, e + 16)), portLo: dv.getUint16(e + 32, true), portHi: dv.getUint16(e + 34, true),
-        encapVni: dv.getUint32(e + 36, true), underlay: ipText(addrAt(dv, e + 40)),
-        mac: macText(dv.getBigUint64(e + 56, true)), hits: Number(dv.getBigUint64(e + 64, true)),
+        table: dv.getUint32(e + E_TABLE, true), vni: dv.getUint32(e + E_KEY_VNI, true),
+        ip: ipText(addrAt(dv, e + E_KEY_HI)), portLo: dv.getUint16(e + E_PORT_LO, true), portHi: dv.getUint16(e + E_PORT_HI, true),
+        encapVni: dv.getUint32(e + E_ENCAP_VNI, true), underlay: ipText(addrAt(dv, e + E_UNDERLAY_HI)),
+        mac: macText(dv.getBigUint64(e + E_MAC, true)), hits: Number(dv.getBigUint64(e + E_HITS, true)),
       });
     }
     return out;
@@ -263,7 +278,7 @@ export class Engine {
     const out: FlowView[] = [];
     for (let i = 0; i < n; i++) {
       const rec = base + i * size;
-      if ((this.u8[rec + 213] & 4) === 0) continue;
+      if ((this.u8[rec + R_FLAGS] & RF_LIVE) === 0) continue;
       out.push(decodeFlow(this.dv, rec, i));
     }
     return out;
@@ -292,7 +307,7 @@ export class Engine {
   // ---- counters
   counters(id: number): Record<string, number> & { drops: Record<string, number> } {
     const base = this.fn("portCounters")(id);
-    if (!base) throw new EngineError("portCounters", 33);
+    if (!base) throw new EngineError("portCounters", Reason.NoPort);
     const dv = this.dv;
     const out: Record<string, number> = {};
     PORT_COUNTERS.forEach((name, i) => (out[name] = Number(dv.getBigUint64(base + 8 * i, true))));
@@ -322,7 +337,10 @@ export class Engine {
         off += dv.getUint16(rule, true);
       }
       const s = (w: number) => this.fn("layerStat")(id, li, w);
-      out.push({ name, rules, stats: { hitsIn: s(0), hitsOut: s(1), defaultIn: s(2), defaultOut: s(3), denies: s(4) } });
+      out.push({ name, rules, stats: {
+        hitsIn: s(LayerStat.HitsIn), hitsOut: s(LayerStat.HitsOut), defaultIn: s(LayerStat.DefaultHitsIn),
+        defaultOut: s(LayerStat.DefaultHitsOut), denies: s(LayerStat.Denies),
+      } });
     }
     return out;
   }
