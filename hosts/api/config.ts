@@ -68,8 +68,13 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "wopte") : join(tmpdir(), `wopte-${uid()}`);
 }
 
-/** Where a host keeps what must outlive a reboot (its API tokens): /var/lib/wopte for root, else the user's state directory. */
+/**
+ * Where a host keeps what must outlive a reboot (its ledger, its API tokens):
+ * $WOPTE_STATE_DIR when set, else /var/lib/wopte for root, else the user's
+ * state directory.
+ */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WOPTE_STATE_DIR) return env.WOPTE_STATE_DIR;
   if (uid() === 0) return "/var/lib/wopte";
   return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, "wopte") : join(homedir(), ".local", "state", "wopte");
 }

@@ -33,9 +33,22 @@ export interface CommitterOptions<S> {
 export class Committer<S> {
   private tail: Promise<unknown> = Promise.resolve();
   private gen: number;
+  private persist: CommitterOptions<S>["persist"];
 
   constructor(private readonly o: CommitterOptions<S>) {
     this.gen = o.generation ?? 0;
+    this.persist = o.persist;
+  }
+
+  /**
+   * From now on every change is made durable with `persist` (none: not at
+   * all), numbered on from `generation`: a host restores its ledger's state
+   * first (changes nobody has to be told of), then continues from the
+   * ledger's generation.
+   */
+  continueFrom(generation: number, persist?: CommitterOptions<S>["persist"]): void {
+    this.persist = persist;
+    this.gen = generation;
   }
 
   /** Bumped by every acknowledged change; what the ledger on disk holds. */
@@ -58,9 +71,9 @@ export class Committer<S> {
       const applied = await change();
       if (applied.unchanged) return applied.result;
       const next = this.gen + 1;
-      if (this.o.persist) {
+      if (this.persist) {
         try {
-          await this.o.persist(next, this.o.state());
+          await this.persist(next, this.o.state());
         } catch (err) {
           await applied.undo?.();
           throw new NotDurable(`the change was undone: its ledger could not be written (${(err as Error).message})`);

@@ -41,6 +41,11 @@ export const SledConfigSchema = z.strictObject({
   ]),
   /** Where the control API listens (hosts/api/config.ts): a unix socket by default, TCP with tokens on request. */
   api: ApiConfig.default({ limits: DEFAULT_LIMITS }),
+  /**
+   * Where the ledger of the desired state is kept (docs/sled-api.md, "Durability"); false: no
+   * ledger, a restart comes back to the config file alone. Default <state dir>/sled/<name>.
+   */
+  stateDir: z.union([z.string().min(1), z.literal(false)]).optional(),
   /** Flow logs (PUT /ports/{name}/flow-log) are written only in this directory; without it they are off. */
   flowLogs: z.strictObject({ dir: z.string().min(1) }).optional(),
   ports: z.array(z.strictObject({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),

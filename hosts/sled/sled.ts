@@ -25,6 +25,8 @@ import { SledMulticast, M2pEntry, ForwardingEntry, MulticastCounters, canonIp } 
 import { geneveOf, innerGroupOf, toUnderlayGroup } from "../lib/underlay-frame.js";
 import { groupsAfterReports, Membership, ReportCounters } from "./membership.js";
 import { Committer, UndoLog } from "../lib/committer.js";
+import type { Ledger } from "../lib/ledger.js";
+import { sledState, SledState } from "./desired.js";
 import { SledMappings } from "./mappings.js";
 import { installPort, reprogramPort, layerBytesOf } from "./port-program.js";
 
@@ -87,7 +89,7 @@ export class SledHost {
   private readonly v2p = new Map<string, V2pEntry>();
   private readonly maps: SledMappings;
   private readonly mcast: SledMulticast<SledPort>;
-  private readonly changes: Committer<unknown>;
+  private readonly changes: Committer<SledState>;
   private readonly batch: Batch;
   private queue: Pending[] = [];
   /** The port and direction of each slot of the batch in flight. */
@@ -115,7 +117,7 @@ export class SledHost {
     this.batch = engine.newBatch(o.batchSlots ?? 256, SLOT, HEADROOM);
     this.maps = new SledMappings(engine);
     this.mcast = new SledMulticast(engine, this.maps);
-    this.changes = new Committer<unknown>({ state: () => undefined });
+    this.changes = new Committer<SledState>({ state: () => sledState(this) });
     o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.fromUnderlay(frames)));
     this.timer = setInterval(this.faults.guard("expire", () => this.expire()), o.expireIntervalMs ?? 100);
     this.timer.unref();
@@ -134,6 +136,20 @@ export class SledHost {
 
   /** Bumped by every acknowledged change to the desired state. */
   get generation(): number { return this.changes.generation; }
+
+  /**
+   * From now on every change is written to `ledger` (if any) before it is
+   * acknowledged, numbered on from `generation` (the ledger's): called once
+   * the sled is back to the ledger's state (hosts/sled/startup.ts).
+   */
+  attachLedger(ledger: Ledger<SledState> | undefined, generation: number): void {
+    this.changes.continueFrom(generation, ledger && ((g, state) => ledger.write(g, state)));
+  }
+
+  /** Write the desired state as it is now as a new generation (after a start that changed it). */
+  recordDesiredState(): Promise<void> {
+    return this.commit(() => undefined);
+  }
 
   port(name: string): SledPort {
     const p = this.ports.get(name);

@@ -12,8 +12,11 @@ import { UsageRecorder } from "../../sled/usage.js";
 import { parseCommand, required, UsageError, Failure, guard } from "../conventions.js";
 import { serveApi, apiPortFlag } from "../../api/start.js";
 import { mkdirSync } from "node:fs";
+import { startSled } from "../../sled/startup.js";
+import { RestoreError } from "../../sled/desired.js";
+import { LedgerError } from "../../lib/ledger.js";
 
-export const USAGE = `usage: wopte sled --config <sled.json> [--api-socket PATH] [--api-port N] [--log-level L]
+export const USAGE = `usage: wopte sled --config <sled.json> [--state-dir PATH | --no-ledger] [--api-socket PATH] [--api-port N] [--log-level L]
 
 Runs a sled host: one engine port per guest VNIC, Geneve over IPv6 UDP 6081
 on the underlay, and the control API (docs/sled-api.md). Logs go to stdout:
@@ -22,14 +25,22 @@ $WOPTE_LOG_LEVEL) is one of fatal, error, warn, info (default), debug, trace, si
 The API listens on a unix socket (default /run/wopte/sled.sock as root, else
 $XDG_RUNTIME_DIR/wopte/sled.sock); --api-socket moves it; --api-port N also
 listens on 127.0.0.1:N, where every request needs a bearer token (the token
-file is made at first start; see docs/sled-api.md, "Access").`;
+file is made at first start; see docs/sled-api.md, "Access").
+Every change made through the API is written to a ledger before it is
+acknowledged, and a restart (even after kill -9) comes back to it: the ledger
+is in --state-dir (default the config's stateDir, else /var/lib/wopte/sled/<name>
+as root, else $XDG_STATE_HOME/wopte/sled/<name>); --no-ledger keeps none
+(docs/sled-api.md, "Durability").`;
 
 const CMD = { name: "sled", usage: USAGE };
 
 async function command(args: string[]): Promise<number> {
-  const { values } = parseCommand(CMD, args, { config: { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, "log-level": { type: "string" } }, 0);
+  const { values } = parseCommand(CMD, args, { config: { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" }, "log-level": { type: "string" },
+    "state-dir": { type: "string" }, "no-ledger": { type: "boolean" } }, 0);
   if (values.help) { console.log(USAGE); return 0; }
   const configPath = required(CMD, "--config <sled.json> (examples/sled.json is one)", values.config);
+  if (values["no-ledger"] && values["state-dir"] !== undefined) throw new UsageError("sled: --state-dir and --no-ledger exclude each other");
+  if (values["state-dir"] === "") throw new UsageError("sled: --state-dir needs a directory");
   let tcpPort;
   try { tcpPort = apiPortFlag(values["api-port"]); } catch (e) { throw new UsageError(`sled: ${(e as Error).message} (0-65535)`); }
   let level;
@@ -48,25 +59,26 @@ async function command(args: string[]): Promise<number> {
   let metrics: ReturnType<typeof sledMetrics> | undefined;
   const host = await SledHost.create({ name: cfg.name, underlay, underlayAddress: cfg.underlay.address, onBatch: (n, s) => { if (n) metrics?.batchLatency.observe(s); } });
   metrics = sledMetrics(host);
-  for (const m of cfg.multicast.m2p) await host.setM2p(m);
-  for (const e of cfg.multicast.forwarding) await host.setForwarding(e);
-  for (const [i, p] of cfg.ports.entries()) {
-    const dev = await openDevice(p.device, String((cfg.portConfigs[i] as { name?: string }).name ?? `port${i}`));
-    let port;
-    try { port = await host.addPort(cfg.portConfigs[i] as never, dev, { spec: p.device }); } catch (err) {
-      const where = typeof p.config === "string" ? `${p.config} (port ${i} of ${configPath})` : `port ${i} of ${configPath}`;
-      throw new Failure(`${where}: ${(err as Error).message}`);
-    }
-    log.info({ port: port.name, id: port.id, device: `${dev.kind}:${dev.name}` }, "port up");
-  }
-  const usage = new UsageRecorder(host);
-  host.faults.log = log;
   const flowLogDir = cfg.flowLogs?.dir;
   if (flowLogDir) mkdirSync(flowLogDir, { recursive: true, mode: 0o750 });
+  // the desired state: config + ledger, ports first; then what needs the ports (docs/sled-api.md, "Durability")
+  let started;
+  try {
+    started = await startSled({
+      host, config: cfg, configPath, log, openDevice,
+      stateDir: values["no-ledger"] ? false : values["state-dir"] ?? cfg.stateDir,
+    });
+  } catch (err) {
+    if (err instanceof LedgerError || err instanceof RestoreError) { await host.close(); throw new Failure(err.message); }
+    throw err;
+  }
+  for (const p of host.ports.values()) log.info({ port: p.name, id: p.id, device: `${p.device.kind}:${p.device.name}` }, "port up");
+  const usage = new UsageRecorder(host);
+  host.faults.log = log;
   const api = new SledApi({ host, log, usage, flowLogDir, limits: cfg.api.limits, deviceFactory: (spec, name) => openDevice(spec, name) }, metrics);
   const served = await serveApi(api, "sled", cfg.name, cfg.api, log, { tcpPort, socket: values["api-socket"] });
   log.info({ sled: cfg.name, api: served.socket ? `unix:${served.socket}` : served.url, ...(served.socket && served.url ? { tcp: served.url } : {}),
-    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), underlay: u.address, driver: u.driver ?? "udp",
+    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), ledger: started.ledger?.file ?? "off", generation: host.generation, underlay: u.address, driver: u.driver ?? "udp",
     ...(underlay instanceof UdpUnderlay ? { udpPort: underlay.boundPort } : {}) }, "sled host running");
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => { log.info({ signal: sig }, "shutting down"); resolve(); };
@@ -76,6 +88,7 @@ async function command(args: string[]): Promise<number> {
   await api.close();
   usage.close();
   await host.close();
+  started.ledger?.unlock();
   return 0;
 }
 
