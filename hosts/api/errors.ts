@@ -9,6 +9,7 @@ import { NotFound, Conflict } from "../sled/sled.js";
 import { ConfigError } from "../../layers/vpc/config.js";
 import { EngineError } from "../engine/engine.js";
 import { RoutingDaemonError } from "../gateway/bgp.js";
+import { NotDurable } from "../lib/committer.js";
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) { super(message); }
@@ -31,5 +32,7 @@ export function classify(err: unknown): { status: number; message: string; heade
   if (err instanceof z.ZodError) return { status: 400, message: issueText(err.issues) };
   if (err instanceof EngineError) return { status: 422, message: err.message };
   if (err instanceof RoutingDaemonError) return { status: 502, message: err.message };
+  // the ledger could not be written: the change was undone, the host cannot make changes durable now
+  if (err instanceof NotDurable) return { status: 503, message: err.message };
   return undefined;
 }

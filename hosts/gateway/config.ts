@@ -32,6 +32,11 @@ export const GatewayConfigSchema = z.strictObject({
     ownedPrefixes: z.array(cidr).min(1),
   }),
   nat: z.array(NatMapping).default([]),
+  /**
+   * Where the ledger of the desired state (NAT mappings, advertised ranges) is kept
+   * (docs/gateway-api.md, "Durability"); false: none. Default <state dir>/gateway/<name>.
+   */
+  stateDir: z.union([z.string().min(1), z.literal(false)]).optional(),
   /** Where the control API listens (hosts/api/config.ts): a unix socket by default, TCP with tokens on request. */
   api: ApiConfig.default({ limits: DEFAULT_LIMITS }),
   /** Advertise `external.ownedPrefixes` by BGP through BIRD 2 (omit for static routes on the customer side). */

@@ -15,6 +15,8 @@ import { ip16, ipText, isIP, prefix16 } from "../../layers/program/addr.js";
 import * as field from "../../layers/program/fields.js";
 import { ConfigError } from "../../layers/vpc/config.js";
 import { Committer } from "../lib/committer.js";
+import type { Ledger } from "../lib/ledger.js";
+import { gatewayState, GatewayState } from "./desired.js";
 import type { GuestDevice } from "../sled/devices.js";
 import type { UnderlayDriver } from "../sled/underlay.js";
 import { Conflict, NotFound } from "../sled/sled.js";
@@ -40,7 +42,7 @@ const HEADROOM = 128;
 
 export class GatewayHost {
   private nat = new Map<string, NatIngressEntry>();
-  private readonly changes = new Committer<unknown>({ state: () => undefined });
+  private readonly changes = new Committer<GatewayState>({ state: () => gatewayState(this) });
   private readonly batch: Batch;
   private queue: { dir: Dir; frame: Uint8Array }[] = [];
   private flushQueued = false;
@@ -86,6 +88,20 @@ export class GatewayHost {
 
   /** Bumped by every acknowledged change (NAT mappings, owned prefixes). */
   get generation(): number { return this.changes.generation; }
+
+  /**
+   * From now on every change is written to `ledger` (if any) before it is
+   * acknowledged, numbered on from `generation` (the ledger's): called once
+   * the gateway is back to the ledger's state (hosts/gateway/startup.ts).
+   */
+  attachLedger(ledger: Ledger<GatewayState> | undefined, generation: number): void {
+    this.changes.continueFrom(generation, ledger && ((g, state) => ledger.write(g, state)));
+  }
+
+  /** Write the desired state as it is now as a new generation (after a start that changed it). */
+  async recordDesiredState(): Promise<void> {
+    await this.changes.commit(() => ({ result: undefined }));
+  }
 
   /**
    * One change: `edit` changes the mappings or prefixes (or throws), the

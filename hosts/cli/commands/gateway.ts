@@ -16,8 +16,10 @@ import { BgpSpeaker } from "../../gateway/bgp.js";
 import { serveApi, apiPortFlag } from "../../api/start.js";
 import { parseCommand, choice, required, numberOption, printJson, Failure, UsageError, guard } from "../conventions.js";
 import { table } from "../table.js";
+import { startGateway, GatewayRestoreError } from "../../gateway/startup.js";
+import { LedgerError } from "../../lib/ledger.js";
 
-export const USAGE = `usage: wopte gateway run --config <gateway.json> [--api-socket PATH] [--api-port N] [--log-level L]
+export const USAGE = `usage: wopte gateway run --config <gateway.json> [--state-dir PATH | --no-ledger] [--api-socket PATH] [--api-port N] [--log-level L]
        wopte gateway nat list [<ip>] [--json]
        wopte gateway nat add <ip> <first-port> <last-port> --sled <underlay ipv6> --vni N --mac <guest mac>
        wopte gateway nat rm <ip> <first-port>
@@ -25,6 +27,9 @@ export const USAGE = `usage: wopte gateway run --config <gateway.json> [--api-so
 options: --api unix:<path>|http(s)://host:port (default $WOPTE_GATEWAY_API or the gateway's default socket;
            over TCP the token comes from $WOPTE_TOKEN or $WOPTE_TOKEN_FILE, see docs/gateway-api.md)
          --api-socket PATH, --api-port N (run): the API's socket instead of the config's; also TCP on 127.0.0.1:N
+         --state-dir PATH (run): the ledger's directory (every acknowledged change survives a restart, kill -9
+           included; default the config's stateDir, else /var/lib/wopte/gateway/<name> as root, else
+           $XDG_STATE_HOME/wopte/gateway/<name>); --no-ledger keeps none (docs/gateway-api.md, "Durability")
          --log-level fatal|error|warn|info|debug|trace|silent (default $WOPTE_LOG_LEVEL or info;
            logs go to stdout, readable on a terminal, JSON lines otherwise)`;
 const CMD = { name: "gateway", usage: USAGE };
@@ -32,11 +37,16 @@ const CMD = { name: "gateway", usage: USAGE };
 async function command(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(CMD, args, {
     config: { type: "string" }, api: { type: "string" }, json: { type: "boolean" }, sled: { type: "string" },
-    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" } });
+    vni: { type: "string" }, mac: { type: "string" }, "log-level": { type: "string" }, "api-port": { type: "string" }, "api-socket": { type: "string" },
+    "state-dir": { type: "string" }, "no-ledger": { type: "boolean" } });
   if (values.help) { console.log(USAGE); return 0; }
   const [, action, ...rest] = positionals;
   const sub = choice(CMD, "subcommand", positionals[0], ["run", "nat", "advertise"] as const);
-  if (sub === "run") return runHost(values.config, values["log-level"], values["api-port"], values["api-socket"]);
+  if (sub === "run") {
+    if (values["no-ledger"] && values["state-dir"] !== undefined) throw new UsageError("gateway: --state-dir and --no-ledger exclude each other");
+    if (values["state-dir"] === "") throw new UsageError("gateway: --state-dir needs a directory");
+    return runHost(values.config, values["log-level"], values["api-port"], values["api-socket"], values["no-ledger"] ? false : values["state-dir"]);
+  }
   const base = apiBase(values.api, "gateway");
   /** The gateway's API: errors say which host could not be reached. */
   const gw = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -94,7 +104,8 @@ async function command(args: string[]): Promise<number> {
   return 0;
 }
 
-async function runHost(path: string | undefined, logLevel: string | undefined, apiPort: string | undefined, apiSocket: string | undefined): Promise<number> {
+async function runHost(path: string | undefined, logLevel: string | undefined, apiPort: string | undefined, apiSocket: string | undefined,
+  stateDir: string | false | undefined): Promise<number> {
   required(CMD, "--config <gateway.json> (examples/gateway.json is one)", path);
   let level;
   try { level = logLevelFrom(logLevel); } catch (e) { if (e instanceof LogLevelError) throw new UsageError(e.message); throw e; }
@@ -111,7 +122,14 @@ async function runHost(path: string | undefined, logLevel: string | undefined, a
     boundary: { externalMac: c.external.mac, nextHopMac: c.external.nextHopMac, ownedPrefixes: c.external.ownedPrefixes,
       externalIpv4: c.external.ipv4, externalIpv6: c.external.ipv6, underlayMtu: c.underlay.mtu },
   });
-  for (const m of c.nat) await gw.addNat(m);
+  // the desired state: config + ledger (docs/gateway-api.md, "Durability"), before BGP advertises anything
+  let started;
+  try {
+    started = await startGateway({ gw, config: c, configPath: path!, log, stateDir: stateDir ?? c.stateDir });
+  } catch (err) {
+    if (err instanceof LedgerError || err instanceof GatewayRestoreError) { await gw.close(); throw new Failure(err.message); }
+    throw err;
+  }
   let bgp: BgpSpeaker | undefined;
   if (c.bgp) {
     bgp = new BgpSpeaker(c.bgp);
@@ -124,11 +142,12 @@ async function runHost(path: string | undefined, logLevel: string | undefined, a
   const api = new GatewayApi(gw, metrics, { log, limits: c.api.limits });
   const served = await serveApi(api, "gateway", c.name, c.api, log, { tcpPort, socket: apiSocket });
   log.info({ gateway: c.name, api: served.socket ? `unix:${served.socket}` : served.url, ...(served.socket && served.url ? { tcp: served.url } : {}),
-    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), mappings: c.nat.length }, "gateway host running");
+    ...(served.tokenFile ? { tokenFile: served.tokenFile } : {}), mappings: gw.listNat().length, ledger: started.ledger?.file ?? "off", generation: gw.generation }, "gateway host running");
   await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
   await api.close();
   await bgp?.stop();
   await gw.close();
+  started.ledger?.unlock();
   return 0;
 }
 
