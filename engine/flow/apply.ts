@@ -2,21 +2,28 @@
 // constant checksum adjustments (RFC 1624), then Geneve encapsulation into the
 // frame's headroom or decapsulation by moving the frame start.
 
-import { PacketMeta, L3, Proto } from "../packet/meta";
+import { PacketMeta, L3, Proto, EtherType } from "../packet/meta";
 import { ld16, st16, st32, st64, stMac, ldMac } from "../packet/bytes";
+import { EthField, ETH_HDR_LEN, emitEthernet } from "../packet/ethernet";
+import { Ipv4Field } from "../packet/ipv4";
+import { Ipv6Field, IPV6_HDR_LEN, emitIpv6 } from "../packet/ipv6";
+import { UdpField, UDP_HDR_LEN, emitUdp } from "../packet/udp";
+import { TcpField } from "../packet/tcp";
+import { IcmpField } from "../packet/icmpv4";
 import { delta16, delta32, fold, applyDelta } from "../packet/checksum";
 import { Reason } from "../../abi/reason";
 import { Port } from "../port";
 import { Mod, X_MODS, X_IP_DELTA, X_L4_DELTA, X_SPORT, X_DPORT, X_ETH_SRC, X_ETH_DST, X_IP_HI, X_IP_LO, X_ENCAP } from "./xform";
 import { targetDeref, E_ENCAP_VNI, E_UNDERLAY_HI, E_UNDERLAY_LO } from "../maps/targets";
-import { emitOxideExternal, emitOxideMss, emitOxideMulticast, Replication } from "../packet/geneve";
+import {
+  emitGeneve, emitOxideExternal, emitOxideMss, emitOxideMulticast, Replication, GENEVE_HDR_LEN, GENEVE_PORT,
+} from "../packet/geneve";
 import { ipv6MulticastMac } from "../packet/multicast";
 
-export const ENCAP_LEN: u32 = 14 + 40 + 8 + 8;       // outer Ethernet + IPv6 + UDP + Geneve base
+export const ENCAP_LEN: u32 = ETH_HDR_LEN + IPV6_HDR_LEN + UDP_HDR_LEN + GENEVE_HDR_LEN; // outer headers, Geneve base
 export const EXTERNAL_OPTION_LEN: u32 = 4;            // the External option has no body
 export const MSS_OPTION_LEN: u32 = 8;                 // MSS and Multicast: 4-byte header + 4-byte body
 export const MULTICAST_OPTION_LEN: u32 = 8;
-export const GENEVE_UDP_PORT: u32 = 6081;
 export const UNDERLAY_HOP_LIMIT: u32 = 255;           // as the rack's switch sends it
 
 /** Where the transformed frame starts and how long it is (written by xformApply). */
@@ -98,7 +105,7 @@ export function xformComputeDeltas(x: usize, m: PacketMeta): void {
  * options, UDP and the IPv6 header (the outer Ethernet header is not counted).
  */
 export function encapInnerMtu(x: usize, m: PacketMeta, p: Port): u32 {
-  const overhead = ENCAP_LEN - 14 + encapOptionsLen(<u32>load<u16>(x + X_MODS)) + m.l3;
+  const overhead = ENCAP_LEN - ETH_HDR_LEN + encapOptionsLen(<u32>load<u16>(x + X_MODS)) + m.l3;
   return p.mtu > overhead ? p.mtu - overhead : 0;
 }
 
@@ -116,38 +123,39 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
   // Too big for the underlay: refused before a byte changes, so the guest can
   // be told about the packet it sent (hairpin/too-big.ts).
   const optLen = (mods & Mod.Encap) != 0 ? encapOptionsLen(mods) : 0;
-  if ((mods & Mod.Encap) != 0 && ENCAP_LEN + optLen - 14 + len > p.mtu) return Reason.TooBig;
+  if ((mods & Mod.Encap) != 0 && ENCAP_LEN + optLen - ETH_HDR_LEN + len > p.mtu) return Reason.TooBig;
   // ---- inner rewrites
   const l2 = base + m.l2;
-  if ((mods & Mod.EthSrc) != 0) stMac(l2 + 6, ldMac(x + X_ETH_SRC));
-  if ((mods & Mod.EthDst) != 0) stMac(l2, ldMac(x + X_ETH_DST));
+  if ((mods & Mod.EthSrc) != 0) stMac(l2 + EthField.Src, ldMac(x + X_ETH_SRC));
+  if ((mods & Mod.EthDst) != 0) stMac(l2 + EthField.Dst, ldMac(x + X_ETH_DST));
   if ((mods & (Mod.IpSrc | Mod.IpDst | Mod.TtlDec | Mod.Sport | Mod.Dport)) != 0 &&
       (m.l3Kind == L3.Ipv4 || m.l3Kind == L3.Ipv6)) {
     const l3 = base + m.l3;
     const v4 = m.l3Kind == L3.Ipv4;
     const hi = load<u64>(x + X_IP_HI), lo = load<u64>(x + X_IP_LO);
-    if ((mods & Mod.IpSrc) != 0) writeAddr(m, v4 ? l3 + 12 : l3 + 8, hi, lo);
-    if ((mods & Mod.IpDst) != 0) writeAddr(m, v4 ? l3 + 16 : l3 + 24, hi, lo);
+    if ((mods & Mod.IpSrc) != 0) writeAddr(m, l3 + (v4 ? Ipv4Field.Src : Ipv6Field.Src), hi, lo);
+    if ((mods & Mod.IpDst) != 0) writeAddr(m, l3 + (v4 ? Ipv4Field.Dst : Ipv6Field.Dst), hi, lo);
     if ((mods & Mod.TtlDec) != 0) {
-      const at = v4 ? l3 + 8 : l3 + 7;
+      const at = l3 + (v4 ? Ipv4Field.Ttl : Ipv6Field.HopLimit);
       store<u8>(at, load<u8>(at) - 1);
     }
     if (v4) {
       const d = <u64>load<u16>(x + X_IP_DELTA);
-      if (d != 0) st16(l3 + 10, applyDelta(ld16(l3 + 10), d));
+      if (d != 0) st16(l3 + Ipv4Field.Checksum, applyDelta(ld16(l3 + Ipv4Field.Checksum), d));
     }
     if (hasL4Csum(m)) {
       const l4 = base + m.l4;
       if (portsRewritable(m)) {
+        // TCP and UDP ports sit at the same offsets
         if (m.proto == Proto.Tcp || m.proto == Proto.Udp) {
-          if ((mods & Mod.Sport) != 0) st16(l4, <u32>load<u16>(x + X_SPORT));
-          if ((mods & Mod.Dport) != 0) st16(l4 + 2, <u32>load<u16>(x + X_DPORT));
-        } else if ((mods & Mod.Sport) != 0) st16(l4 + 4, <u32>load<u16>(x + X_SPORT));
-        else if ((mods & Mod.Dport) != 0) st16(l4 + 4, <u32>load<u16>(x + X_DPORT));
+          if ((mods & Mod.Sport) != 0) st16(l4 + TcpField.SrcPort, <u32>load<u16>(x + X_SPORT));
+          if ((mods & Mod.Dport) != 0) st16(l4 + TcpField.DstPort, <u32>load<u16>(x + X_DPORT));
+        } else if ((mods & Mod.Sport) != 0) st16(l4 + IcmpField.Ident, <u32>load<u16>(x + X_SPORT));
+        else if ((mods & Mod.Dport) != 0) st16(l4 + IcmpField.Ident, <u32>load<u16>(x + X_DPORT));
       }
       const d = <u64>load<u16>(x + X_L4_DELTA);
       if (d != 0) {
-        const at: usize = m.proto == Proto.Tcp ? l4 + 16 : m.proto == Proto.Udp ? l4 + 6 : l4 + 2;
+        const at: usize = l4 + (m.proto == Proto.Tcp ? TcpField.Checksum : m.proto == Proto.Udp ? UdpField.Checksum : IcmpField.Checksum);
         const old = ld16(at);
         // UDP over IPv4 may carry no checksum (0): leave it so
         if (!(m.proto == Proto.Udp && old == 0)) {
@@ -172,31 +180,15 @@ export function xformApply(x: usize, m: PacketMeta, p: Port, headroom: u32, hash
     start -= encapLen;
     const o = start;
     // outer Ethernet: to the next hop, or for an underlay group to its group MAC (RFC 2464 §7)
-    stMac(o, (mods & Mod.EncapMulticast) != 0 ? ipv6MulticastMac(load<u64>(e + E_UNDERLAY_LO)) : p.nextHopMac);
-    stMac(o + 6, p.underlayMac);
-    st16(o + 12, 0x86dd);
-    // outer IPv6
-    const ip6 = o + 14;
-    st32(ip6, 0x60000000);
-    const udpLen = 8 + 8 + optLen + len;
-    st16(ip6 + 4, udpLen);
-    store<u8>(ip6 + 6, 17);
-    store<u8>(ip6 + 7, <u8>UNDERLAY_HOP_LIMIT);
-    st64(ip6 + 8, p.underlayHi); st64(ip6 + 16, p.underlayLo);
-    st64(ip6 + 24, load<u64>(e + E_UNDERLAY_HI)); st64(ip6 + 32, load<u64>(e + E_UNDERLAY_LO));
+    const outerDst = (mods & Mod.EncapMulticast) != 0 ? ipv6MulticastMac(load<u64>(e + E_UNDERLAY_LO)) : p.nextHopMac;
+    const ip6 = o + emitEthernet(o, outerDst, p.underlayMac, EtherType.Ipv6);
+    const udpLen = UDP_HDR_LEN + GENEVE_HDR_LEN + optLen + len;
+    const udp = ip6 + emitIpv6(ip6, 0, 0, udpLen, Proto.Udp, UNDERLAY_HOP_LIMIT, p.underlayHi, p.underlayLo,
+      load<u64>(e + E_UNDERLAY_HI), load<u64>(e + E_UNDERLAY_LO));
     // outer UDP: source port from the flow hash (ECMP entropy), zero checksum (RFC 6935)
-    const udp = ip6 + 40;
-    st16(udp, 0xc000 | (hash & 0x3fff));
-    st16(udp + 2, GENEVE_UDP_PORT);
-    st16(udp + 4, udpLen);
-    st16(udp + 6, 0);
-    // Geneve base header
-    const g = udp + 8;
-    store<u8>(g, <u8>(optLen >> 2));
-    store<u8>(g + 1, 0);
-    st16(g + 2, 0x6558);
-    st32(g + 4, load<u32>(e + E_ENCAP_VNI) << 8);
-    let opt = g + 8;
+    const g = udp + emitUdp(udp, 0xc000 | (hash & 0x3fff), GENEVE_PORT, udpLen);
+    emitGeneve(g, load<u32>(e + E_ENCAP_VNI), optLen, 0);
+    let opt = g + GENEVE_HDR_LEN;
     if ((mods & Mod.EncapExternal) != 0) opt += emitOxideExternal(opt);
     // the MSS body stays 0: a host that segments (LSO) writes the guest's MSS there
     if ((mods & Mod.EncapMss) != 0) opt += emitOxideMss(opt, 0);

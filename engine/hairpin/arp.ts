@@ -10,7 +10,10 @@
 
 import { PacketMeta, L3 } from "../packet/meta";
 import { Reason } from "../../abi/reason";
-import { fits, paramFits, requesterMac, emitEth, ethLen, ld16, ld32, ldMac, st8, st16, st32, stMac } from "./common";
+import {
+  fits, paramFits, requesterMac, emitEthernetTagged, ethLen, ld16, ld32, ldMac, st8, st16, st32, stMac,
+  EtherType,
+} from "./common";
 
 export const ARP_PARAMS_LEN: u32 = 10;
 const ARP_LEN: u32 = 28;
@@ -33,7 +36,7 @@ export function buildArpReply(m: PacketMeta, params: usize, paramLen: u32, out: 
 
   const total = ethLen(m) + ARP_LEN;
   if (total > cap) return -Reason.Truncated;
-  const r = out + emitEth(out, m, dst, gwMac, 0x0806);
+  const r = out + emitEthernetTagged(out, dst, gwMac, m.vlan, EtherType.Arp);
   st16(r, 1); st16(r + 2, 0x0800); st8(r + 4, 6); st8(r + 5, 4);
   st16(r + 6, 2);
   stMac(r + 8, gwMac); st32(r + 14, target);

@@ -20,8 +20,8 @@ import {
   emitDhcp4Option8, emitDhcp4Option16, emitDhcp4Option32, emitDhcp4OptionBytes, prefixMask4,
 } from "../packet/dhcp4";
 import {
-  paramFits, emitEth, ethLen, emitIpv4, emitUdp, udp4Checksum, ipv4TotalLen,
-  IPV4_LEN, UDP_LEN, PROTO_UDP, ld16, ld32, ldMac, st8, st16, st32,
+  paramFits, emitEthernetTagged, ethLen, emitReplyIpv4, emitUdp, udp4Checksum, ipv4TotalLen, IPV4_HDR_LEN,
+  UDP_HDR_LEN, Proto, ld16, ld32, ldMac, st8, st16, st32, EtherType,
 } from "./common";
 
 export const DHCP4_PARAMS_HEADER: u32 = 28;
@@ -50,15 +50,15 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
   const ip = m.base + m.l3;
   const ihl = (<u32>load<u8>(ip) & 15) << 2;
   if ((ld16(ip + 6) & 0x3fff) != 0) return -Reason.Fragment;
-  if (load<u8>(ip + 9) != PROTO_UDP) return -Reason.HairpinFailed;
-  if (total - ihl < UDP_LEN) return -Reason.Truncated;
+  if (load<u8>(ip + 9) != Proto.Udp) return -Reason.HairpinFailed;
+  if (total - ihl < UDP_HDR_LEN) return -Reason.Truncated;
   const udp = ip + ihl;
   if (ld16(udp) != 68 || ld16(udp + 2) != 67) return -Reason.HairpinFailed;
   const udpLen = ld16(udp + 4);
-  if (udpLen < UDP_LEN || udpLen > total - ihl) return -Reason.BadUdp;
-  const msgLen = udpLen - UDP_LEN;
+  if (udpLen < UDP_HDR_LEN || udpLen > total - ihl) return -Reason.BadUdp;
+  const msgLen = udpLen - UDP_HDR_LEN;
   if (msgLen < DHCP4_OPTIONS) return -Reason.Truncated;
-  const q = udp + UDP_LEN;
+  const q = udp + UDP_HDR_LEN;
   if (load<u8>(q + Dhcp4Field.Op) != 1 || load<u8>(q + Dhcp4Field.Htype) != 1 || load<u8>(q + Dhcp4Field.Hlen) != 6) return -Reason.HairpinFailed;
   if (ld32(q + Dhcp4Field.Cookie) != DHCP4_COOKIE) return -Reason.HairpinFailed;
   const opts = q + DHCP4_OPTIONS;
@@ -108,7 +108,7 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
   }
   let dhcpLen = DHCP4_OPTIONS + optBytes;
   if (dhcpLen < DHCP4_MIN_MESSAGE) dhcpLen = DHCP4_MIN_MESSAGE;
-  const need = ethLen(m) + IPV4_LEN + UDP_LEN + dhcpLen;
+  const need = ethLen(m) + IPV4_HDR_LEN + UDP_HDR_LEN + dhcpLen;
   if (need > cap) return -Reason.Truncated;
 
   // ---- addressing
@@ -117,9 +117,9 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
   const ipDst: u32 = bcast ? 0xffffffff : ciaddr;
   const chaddr = ldMac(q + Dhcp4Field.Chaddr);
 
-  const r = out + emitEth(out, m, chaddr, gwMac, 0x0800);
-  const ru = r + emitIpv4(r, serverIp, ipDst, PROTO_UDP, 64, UDP_LEN + dhcpLen);
-  const d = ru + emitUdp(ru, 67, 68, dhcpLen);
+  const r = out + emitEthernetTagged(out, chaddr, gwMac, m.vlan, EtherType.Ipv4);
+  const ru = r + emitReplyIpv4(r, serverIp, ipDst, Proto.Udp, 64, UDP_HDR_LEN + dhcpLen);
+  const d = ru + emitUdp(ru, 67, 68, UDP_HDR_LEN + dhcpLen);
 
   // ---- BOOTREPLY fixed part
   memory.fill(d, 0, dhcpLen);
@@ -148,6 +148,6 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
   }
   st8(o, Dhcp4Option.End);
 
-  udp4Checksum(ru, serverIp, ipDst, UDP_LEN + dhcpLen);
+  udp4Checksum(ru, serverIp, ipDst, UDP_HDR_LEN + dhcpLen);
   return <i32>need;
 }

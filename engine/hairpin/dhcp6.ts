@@ -18,9 +18,9 @@ import {
   dhcp6OptionsValid, dhcp6FindOption, dhcp6OptionLen, emitDhcp6OptionHeader,
 } from "../packet/dhcp6";
 import {
-  paramFits, requesterMac, emitEth, ethLen, emitIpv6, emitUdp, l4v6Checksum, ipv6TotalLen,
-  eui64, isMulticast6, LINK_LOCAL_HI, IPV6_LEN, UDP_LEN, PROTO_UDP,
-  ld16, ld32, ld64, ldMac, st8, st16, st32, st64, stMac,
+  paramFits, requesterMac, emitEthernetTagged, ethLen, emitIpv6, emitUdp, l4v6Checksum, ipv6TotalLen, eui64,
+  isMulticast6, LINK_LOCAL_HI, IPV6_HDR_LEN, UDP_HDR_LEN, Proto, ld16, ld32, ld64, ldMac, st8, st16, st32,
+  st64, stMac, EtherType,
 } from "./common";
 
 export const DHCP6_PARAMS_HEADER: u32 = 32;
@@ -47,19 +47,19 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
   if (m.l3Kind != L3.Ipv6) return -Reason.HairpinFailed;
   const total = ipv6TotalLen(m);
   if (total == 0) return -Reason.BadLength;
-  if (m.proto != PROTO_UDP || m.l4 == NONE) return -Reason.HairpinFailed;
+  if (m.proto != Proto.Udp || m.l4 == NONE) return -Reason.HairpinFailed;
   const end = m.l3 + total;
-  if (m.l4 < m.l3 + IPV6_LEN || <u64>m.l4 + <u64>UDP_LEN > <u64>end) return -Reason.Truncated;
+  if (m.l4 < m.l3 + IPV6_HDR_LEN || <u64>m.l4 + <u64>UDP_HDR_LEN > <u64>end) return -Reason.Truncated;
   const ip = m.base + m.l3;
   const udp = m.base + m.l4;
   if (ld16(udp) != 546 || ld16(udp + 2) != 547) return -Reason.HairpinFailed;
   const udpLen = ld16(udp + 4);
-  if (udpLen < UDP_LEN + DHCP6_HEADER || udpLen > end - m.l4) return -Reason.BadUdp;
+  if (udpLen < UDP_HDR_LEN + DHCP6_HEADER || udpLen > end - m.l4) return -Reason.BadUdp;
   const sHi = ld64(ip + 8), sLo = ld64(ip + 16);
   if (isMulticast6(sHi) || (sHi == 0 && sLo == 0)) return -Reason.HairpinFailed;
-  const q = udp + UDP_LEN;
+  const q = udp + UDP_HDR_LEN;
   const opts = q + DHCP6_HEADER;
-  const optLen = udpLen - UDP_LEN - DHCP6_HEADER;
+  const optLen = udpLen - UDP_HDR_LEN - DHCP6_HEADER;
   if (!dhcp6OptionsValid(opts, optLen)) return -Reason.BadLength;
 
   const reqType = <u32>load<u8>(q);
@@ -100,15 +100,15 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
   if (withRapid) msgLen += 4;
   if (withAddr) msgLen += 4 + 12 + 4 + 24;
   if (dnsCount > 0) msgLen += 4 + 16 * dnsCount;
-  const need = ethLen(m) + IPV6_LEN + UDP_LEN + msgLen;
+  const need = ethLen(m) + IPV6_HDR_LEN + UDP_HDR_LEN + msgLen;
   if (need > cap) return -Reason.Truncated;
   const eth = requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
   const llLo = eui64(gwMac);
-  const r = out + emitEth(out, m, eth, gwMac, 0x86dd);
-  const ru = r + emitIpv6(r, LINK_LOCAL_HI, llLo, sHi, sLo, PROTO_UDP, 255, UDP_LEN + msgLen);
-  const d = ru + emitUdp(ru, 547, 546, msgLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv6);
+  const ru = r + emitIpv6(r, 0, 0, UDP_HDR_LEN + msgLen, Proto.Udp, 255, LINK_LOCAL_HI, llLo, sHi, sLo);
+  const d = ru + emitUdp(ru, 547, 546, UDP_HDR_LEN + msgLen);
   st32(d, (replyType << 24) | (ld32(q) & 0xffffff)); // msg-type | transaction-id
   let o = d + DHCP6_HEADER;
   o += emitDhcp6OptionHeader(o, Dhcp6Option.ServerId, SERVER_DUID_LEN);
@@ -140,6 +140,6 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
     o += 16 * dnsCount;
   }
   st16(ru + 6, 0);
-  l4v6Checksum(ru, UDP_LEN + msgLen, ru + 6, LINK_LOCAL_HI, llLo, sHi, sLo, PROTO_UDP);
+  l4v6Checksum(ru, UDP_HDR_LEN + msgLen, ru + 6, LINK_LOCAL_HI, llLo, sHi, sLo, Proto.Udp);
   return <i32>need;
 }

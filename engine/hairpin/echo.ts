@@ -12,9 +12,9 @@ import { PacketMeta, L3, NONE } from "../packet/meta";
 import { Reason } from "../../abi/reason";
 import { sumBytes, finish } from "../packet/checksum";
 import {
-  fits, paramFits, requesterMac, emitEth, ethLen, emitIpv4, emitIpv6, l4v6Checksum,
-  ipv4TotalLen, ipv6TotalLen, eui64, isMulticast6, isUnicast4, LINK_LOCAL_HI,
-  IPV4_LEN, IPV6_LEN, PROTO_ICMP, PROTO_ICMPV6, ld16, ld32, ld64, ldMac, st8, st16,
+  fits, paramFits, requesterMac, emitEthernetTagged, ethLen, emitReplyIpv4, emitIpv6, l4v6Checksum,
+  ipv4TotalLen, ipv6TotalLen, eui64, isMulticast6, isUnicast4, LINK_LOCAL_HI, IPV4_HDR_LEN, IPV6_HDR_LEN,
+  Proto, ld16, ld32, ld64, ldMac, st8, st16, EtherType,
 } from "./common";
 
 export const ECHO4_PARAMS_LEN: u32 = 10;
@@ -31,7 +31,7 @@ export function buildIcmp4EchoReply(m: PacketMeta, params: usize, paramLen: u32,
   const ip = m.base + m.l3;
   const ihl = (<u32>load<u8>(ip) & 15) << 2;
   if ((ld16(ip + 6) & 0x3fff) != 0) return -Reason.Fragment; // MF or offset: not reassembled
-  if (load<u8>(ip + 9) != PROTO_ICMP) return -Reason.HairpinFailed;
+  if (load<u8>(ip + 9) != Proto.Icmp) return -Reason.HairpinFailed;
   const src = ld32(ip + 12);
   const dst = ld32(ip + 16);
   if (dst != gwIp || !isUnicast4(src)) return -Reason.HairpinFailed;
@@ -42,10 +42,10 @@ export function buildIcmp4EchoReply(m: PacketMeta, params: usize, paramLen: u32,
   const eth = requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
-  const need = ethLen(m) + IPV4_LEN + icmpLen;
+  const need = ethLen(m) + IPV4_HDR_LEN + icmpLen;
   if (need > cap) return -Reason.Truncated;
-  const r = out + emitEth(out, m, eth, gwMac, 0x0800);
-  const ri = r + emitIpv4(r, gwIp, src, PROTO_ICMP, 64, icmpLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv4);
+  const ri = r + emitReplyIpv4(r, gwIp, src, Proto.Icmp, 64, icmpLen);
   memory.copy(ri, icmp, icmpLen);
   st8(ri, 0);
   st16(ri + 2, 0);
@@ -62,10 +62,10 @@ export function buildIcmp6EchoReply(m: PacketMeta, params: usize, paramLen: u32,
   if (m.l3Kind != L3.Ipv6) return -Reason.HairpinFailed;
   const total = ipv6TotalLen(m);
   if (total == 0) return -Reason.BadLength;
-  if (m.proto != PROTO_ICMPV6 || m.l4 == NONE) return -Reason.HairpinFailed;
+  if (m.proto != Proto.Icmpv6 || m.l4 == NONE) return -Reason.HairpinFailed;
   const ip = m.base + m.l3;
   const end = m.l3 + total;
-  if (m.l4 < m.l3 + IPV6_LEN || <u64>m.l4 + 8 > <u64>end) return -Reason.Truncated;
+  if (m.l4 < m.l3 + IPV6_HDR_LEN || <u64>m.l4 + 8 > <u64>end) return -Reason.Truncated;
   const icmpLen = end - m.l4;
   const icmp = m.base + m.l4;
   if (load<u8>(icmp) != 128 || load<u8>(icmp + 1) != 0) return -Reason.HairpinFailed;
@@ -76,13 +76,13 @@ export function buildIcmp6EchoReply(m: PacketMeta, params: usize, paramLen: u32,
   const eth = requesterMac(m);
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
-  const need = ethLen(m) + IPV6_LEN + icmpLen;
+  const need = ethLen(m) + IPV6_HDR_LEN + icmpLen;
   if (need > cap) return -Reason.Truncated;
-  const r = out + emitEth(out, m, eth, gwMac, 0x86dd);
-  const ri = r + emitIpv6(r, dHi, dLo, sHi, sLo, PROTO_ICMPV6, 255, icmpLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv6);
+  const ri = r + emitIpv6(r, 0, 0, icmpLen, Proto.Icmpv6, 255, dHi, dLo, sHi, sLo);
   memory.copy(ri, icmp, icmpLen);
   st8(ri, 129);
   st16(ri + 2, 0);
-  l4v6Checksum(ri, icmpLen, ri + 2, dHi, dLo, sHi, sLo, PROTO_ICMPV6);
+  l4v6Checksum(ri, icmpLen, ri + 2, dHi, dLo, sHi, sLo, Proto.Icmpv6);
   return <i32>need;
 }

@@ -18,15 +18,15 @@ import { PacketMeta, L3, NONE } from "../packet/meta";
 import { Reason } from "../../abi/reason";
 import { sumBytes, finish } from "../packet/checksum";
 import {
-  fits, paramFits, requesterMac, emitEth, ethLen, emitIpv4, emitIpv6, l4v6Checksum,
-  ipv4TotalLen, ipv6TotalLen, isMulticast6, isUnicast4,
-  IPV4_LEN, IPV6_LEN, PROTO_ICMP, PROTO_ICMPV6, ld16, ld32, ld64, ldMac, st8, st16, st32,
+  fits, paramFits, requesterMac, emitEthernetTagged, ethLen, emitReplyIpv4, emitIpv6, l4v6Checksum,
+  ipv4TotalLen, ipv6TotalLen, isMulticast6, isUnicast4, IPV4_HDR_LEN, IPV6_HDR_LEN, Proto, ld16, ld32, ld64,
+  ldMac, st8, st16, st32, EtherType,
 } from "./common";
 
 export const ICMP4_ERROR_PARAMS_LEN: u32 = 16;
 export const ICMP6_ERROR_PARAMS_LEN: u32 = 28;
 const V4_MAX_QUOTE: u32 = 548;
-const V6_MAX_QUOTE: u32 = 1280 - IPV6_LEN - 8;
+const V6_MAX_QUOTE: u32 = 1280 - IPV6_HDR_LEN - 8;
 
 /** ICMPv4 types that are queries/replies rather than errors (RFC 1812 §4.3.2.7). */
 function isIcmp4Query(t: u32): bool {
@@ -53,7 +53,7 @@ export function buildIcmp4Error(m: PacketMeta, params: usize, paramLen: u32, out
   const src = ld32(ip + 12);
   const dst = ld32(ip + 16);
   if (!isUnicast4(src) || dst == 0xffffffff || (dst >> 28) == 0xe) return -Reason.HairpinFailed;
-  if (load<u8>(ip + 9) == PROTO_ICMP) {
+  if (load<u8>(ip + 9) == Proto.Icmp) {
     if (total < ihl + 1) return -Reason.Truncated;
     if (!isIcmp4Query(<u32>load<u8>(ip + ihl))) return -Reason.HairpinFailed; // never an error about an error
   }
@@ -62,10 +62,10 @@ export function buildIcmp4Error(m: PacketMeta, params: usize, paramLen: u32, out
 
   const quote = total < V4_MAX_QUOTE ? total : V4_MAX_QUOTE;
   const icmpLen = 8 + quote;
-  const need = ethLen(m) + IPV4_LEN + icmpLen;
+  const need = ethLen(m) + IPV4_HDR_LEN + icmpLen;
   if (need > cap) return -Reason.Truncated;
-  const r = out + emitEth(out, m, eth, gwMac, 0x0800);
-  const e = r + emitIpv4(r, gwIp, src, PROTO_ICMP, 64, icmpLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv4);
+  const e = r + emitReplyIpv4(r, gwIp, src, Proto.Icmp, 64, icmpLen);
   st8(e, type); st8(e + 1, code); st16(e + 2, 0);
   st32(e + 4, 0);
   if (type == 3 && code == 4) st16(e + 6, param);        // RFC 1191 next-hop MTU
@@ -94,7 +94,7 @@ export function buildIcmp6Error(m: PacketMeta, params: usize, paramLen: u32, out
   if ((sHi == 0 && sLo == 0) || isMulticast6(sHi)) return -Reason.HairpinFailed;
   // §2.4(e.3): only Packet Too Big and unrecognized-option Parameter Problems answer multicast.
   if (isMulticast6(dHi) && type != 2 && !(type == 4 && code == 2)) return -Reason.HairpinFailed;
-  if (m.proto == PROTO_ICMPV6) {
+  if (m.proto == Proto.Icmpv6) {
     if (m.l4 == NONE || !fits(m, m.l4, 1) || m.l4 >= m.l3 + total) return -Reason.Truncated;
     const t = <u32>load<u8>(m.base + m.l4);
     if (t < 128 || t == 137) return -Reason.HairpinFailed; // error or redirect: never answered
@@ -104,13 +104,13 @@ export function buildIcmp6Error(m: PacketMeta, params: usize, paramLen: u32, out
 
   const quote = total < V6_MAX_QUOTE ? total : V6_MAX_QUOTE;
   const icmpLen = 8 + quote;
-  const need = ethLen(m) + IPV6_LEN + icmpLen;
+  const need = ethLen(m) + IPV6_HDR_LEN + icmpLen;
   if (need > cap) return -Reason.Truncated;
-  const r = out + emitEth(out, m, eth, gwMac, 0x86dd);
-  const e = r + emitIpv6(r, gHi, gLo, sHi, sLo, PROTO_ICMPV6, 255, icmpLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv6);
+  const e = r + emitIpv6(r, 0, 0, icmpLen, Proto.Icmpv6, 255, gHi, gLo, sHi, sLo);
   st8(e, type); st8(e + 1, code); st16(e + 2, 0);
   st32(e + 4, type == 2 || type == 4 ? param : 0);
   memory.copy(e + 8, ip, quote);
-  l4v6Checksum(e, icmpLen, e + 2, gHi, gLo, sHi, sLo, PROTO_ICMPV6);
+  l4v6Checksum(e, icmpLen, e + 2, gHi, gLo, sHi, sLo, Proto.Icmpv6);
   return <i32>need;
 }

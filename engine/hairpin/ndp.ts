@@ -19,9 +19,9 @@ import { PacketMeta, L3, NONE } from "../packet/meta";
 import { Reason } from "../../abi/reason";
 import { ndpOptionsValid, findNdpOption, emitLinkLayerOption, emitMtuOption, emitPrefixOption, NdpOption } from "../packet/ndp";
 import {
-  paramFits, requesterMac, emitEth, ethLen, emitIpv6, l4v6Checksum, icmp6ChecksumOk,
-  ipv6TotalLen, eui64, isMulticast6, LINK_LOCAL_HI, ALL_NODES_HI, ALL_NODES_LO,
-  IPV6_LEN, PROTO_ICMPV6, ld32, ld64, ldMac, st8, st16, st32, st64,
+  paramFits, requesterMac, emitEthernetTagged, ethLen, emitIpv6, l4v6Checksum, icmp6ChecksumOk, ipv6TotalLen,
+  eui64, isMulticast6, LINK_LOCAL_HI, ALL_NODES_HI, ALL_NODES_LO, IPV6_HDR_LEN, Proto, ld32, ld64, ldMac,
+  st8, st16, st32, st64, EtherType,
 } from "./common";
 
 export const NA_PARAMS_LEN: u32 = 22;
@@ -38,10 +38,10 @@ function ndpRequest(m: PacketMeta, type: u32, minLen: u32): i32 {
   if (m.l3Kind != L3.Ipv6) return -Reason.HairpinFailed;
   const total = ipv6TotalLen(m);
   if (total == 0) return -Reason.BadLength;
-  if (m.proto != PROTO_ICMPV6 || m.l4 == NONE) return -Reason.HairpinFailed;
+  if (m.proto != Proto.Icmpv6 || m.l4 == NONE) return -Reason.HairpinFailed;
   const ip = m.base + m.l3;
   const end = m.l3 + total;
-  if (m.l4 < m.l3 + IPV6_LEN || <u64>m.l4 + 4 > <u64>end) return -Reason.Truncated;
+  if (m.l4 < m.l3 + IPV6_HDR_LEN || <u64>m.l4 + 4 > <u64>end) return -Reason.Truncated;
   const icmp = m.base + m.l4;
   if (<u32>load<u8>(icmp) != type) return -Reason.HairpinFailed;
   const len = end - m.l4;
@@ -82,18 +82,18 @@ export function buildNeighborAdvert(m: PacketMeta, params: usize, paramLen: u32,
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
   const naLen: u32 = 32;
-  const need = ethLen(m) + IPV6_LEN + naLen;
+  const need = ethLen(m) + IPV6_HDR_LEN + naLen;
   if (need > cap) return -Reason.Truncated;
   // §7.2.4: to a DAD probe the answer goes to all-nodes with S clear.
   const toHi = dad ? ALL_NODES_HI : sHi;
   const toLo = dad ? ALL_NODES_LO : sLo;
-  const r = out + emitEth(out, m, eth, gwMac, 0x86dd);
-  const na = r + emitIpv6(r, tHi, tLo, toHi, toLo, PROTO_ICMPV6, 255, naLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv6);
+  const na = r + emitIpv6(r, 0, 0, naLen, Proto.Icmpv6, 255, tHi, tLo, toHi, toLo);
   st8(na, 136); st8(na + 1, 0); st16(na + 2, 0);
   st32(na + 4, dad ? 0xa000_0000 : 0xe000_0000); // R | S | O
   st64(na + 8, tHi); st64(na + 16, tLo);
   emitLinkLayerOption(na + 24, NdpOption.TargetLinkLayer, gwMac);
-  l4v6Checksum(na, naLen, na + 2, tHi, tLo, toHi, toLo, PROTO_ICMPV6);
+  l4v6Checksum(na, naLen, na + 2, tHi, tLo, toHi, toLo, Proto.Icmpv6);
   return <i32>need;
 }
 
@@ -121,13 +121,13 @@ export function buildRouterAdvert(m: PacketMeta, params: usize, paramLen: u32, o
   if (eth == u64.MAX_VALUE) return -Reason.Truncated;
 
   const raLen: u32 = 16 + 8 + (mtu != 0 ? 8 : 0) + 32 * n;
-  const need = ethLen(m) + IPV6_LEN + raLen;
+  const need = ethLen(m) + IPV6_HDR_LEN + raLen;
   if (need > cap) return -Reason.Truncated;
   const llLo = eui64(gwMac);
   const toHi = unspec ? ALL_NODES_HI : sHi;
   const toLo = unspec ? ALL_NODES_LO : sLo;
-  const r = out + emitEth(out, m, eth, gwMac, 0x86dd);
-  const ra = r + emitIpv6(r, LINK_LOCAL_HI, llLo, toHi, toLo, PROTO_ICMPV6, 255, raLen);
+  const r = out + emitEthernetTagged(out, eth, gwMac, m.vlan, EtherType.Ipv6);
+  const ra = r + emitIpv6(r, 0, 0, raLen, Proto.Icmpv6, 255, LINK_LOCAL_HI, llLo, toHi, toLo);
   st8(ra, 134); st8(ra + 1, 0); st16(ra + 2, 0);
   st8(ra + 4, load<u8>(params + 6));
   st8(ra + 5, load<u8>(params + 7) & 0xc0);
@@ -142,6 +142,6 @@ export function buildRouterAdvert(m: PacketMeta, params: usize, paramLen: u32, o
     o += emitPrefixOption(o, <u32>load<u8>(pp), <u32>load<u8>(pp + 1), ld32(pp + 4), ld32(pp + 8),
                           ld64(pp + 12), ld64(pp + 20));
   }
-  l4v6Checksum(ra, raLen, ra + 2, LINK_LOCAL_HI, llLo, toHi, toLo, PROTO_ICMPV6);
+  l4v6Checksum(ra, raLen, ra + 2, LINK_LOCAL_HI, llLo, toHi, toLo, Proto.Icmpv6);
   return <i32>need;
 }

@@ -10,6 +10,10 @@ import { Reason } from "../../abi/reason";
 export const GENEVE_HDR_LEN: u32 = 8;
 export const GENEVE_PORT: u32 = 6081;
 export const GENEVE_OPT_HDR_LEN: u32 = 4;
+/** Field offsets (RFC 8926 §3.4): version and option length, O and C flags, protocol type, VNI (24 bits) and a reserved byte. */
+export const enum GeneveField { VerOptLen = 0, Flags = 1, Protocol = 2, Vni = 4 }
+/** An option TLV's header (RFC 8926 §3.5): class, type (critical bit on top), length in 4-byte words (low 5 bits). */
+export const enum GeneveOptField { Class = 0, Type = 2, Len = 3 }
 export const GENEVE_FLAG_O: u32 = 1;      // control packet
 export const GENEVE_FLAG_C: u32 = 2;      // critical options present
 export const GENEVE_OPT_CRITICAL: u32 = 0x80;
@@ -37,16 +41,16 @@ export function parseGeneve(m: PacketMeta, off: u32): i32 {
   const avail = room(m.len, off);
   if (avail < GENEVE_HDR_LEN) return -Reason.Truncated;
   const p = m.base + off;
-  const b0 = ld8(p);
+  const b0 = ld8(p + GeneveField.VerOptLen);
   if ((b0 >> 6) != 0) return -Reason.BadVersion;
   const optLen = (b0 & 0x3f) * 4;
   if (optLen > avail - GENEVE_HDR_LEN) return -Reason.Truncated;
-  if (ld16(p + 2) != EtherType.TransparentEthernet) return -Reason.BadGeneve;
-  const b1 = ld8(p + 1);
+  if (ld16(p + GeneveField.Protocol) != EtherType.TransparentEthernet) return -Reason.BadGeneve;
+  const b1 = ld8(p + GeneveField.Flags);
   m.geneve = off;
   m.geneveOptLen = optLen;
   m.geneveFlags = ((b1 >> 7) & 1) | (((b1 >> 6) & 1) << 1);
-  m.vni = ld32(p + 4) >> 8;
+  m.vni = ld32(p + GeneveField.Vni) >> 8;
   const start = off + GENEVE_HDR_LEN;
   const r = walkOptions(m, start, start + optLen);
   return r < 0 ? r : <i32>(start + optLen);
@@ -59,9 +63,9 @@ function walkOptions(m: PacketMeta, start: u32, end: u32): i32 {
     const avail = end - cur;
     if (avail < GENEVE_OPT_HDR_LEN) return -Reason.BadGeneve;
     const q = m.base + cur;
-    const bodyLen = (ld8(q + 3) & 0x1f) * 4;
+    const bodyLen = (ld8(q + GeneveOptField.Len) & 0x1f) * 4;
     if (bodyLen > avail - GENEVE_OPT_HDR_LEN) return -Reason.BadGeneve;
-    const r = readOption(m, ld16(q), ld8(q + 2), q + GENEVE_OPT_HDR_LEN, bodyLen);
+    const r = readOption(m, ld16(q + GeneveOptField.Class), ld8(q + GeneveOptField.Type), q + GENEVE_OPT_HDR_LEN, bodyLen);
     if (r < 0) return r;
     cur += GENEVE_OPT_HDR_LEN + bodyLen;
   }
@@ -101,8 +105,8 @@ export function findOxideOption(m: PacketMeta, type: u32): usize {
   let cur = m.base + m.geneve + GENEVE_HDR_LEN;
   const end = cur + m.geneveOptLen;
   while (cur < end) {
-    const bodyLen = (ld8(cur + 3) & 0x1f) * 4;
-    if (ld16(cur) == OXIDE_OPT_CLASS && (ld8(cur + 2) & ~GENEVE_OPT_CRITICAL) == type) return cur + GENEVE_OPT_HDR_LEN;
+    const bodyLen = (ld8(cur + GeneveOptField.Len) & 0x1f) * 4;
+    if (ld16(cur + GeneveOptField.Class) == OXIDE_OPT_CLASS && (ld8(cur + GeneveOptField.Type) & ~GENEVE_OPT_CRITICAL) == type) return cur + GENEVE_OPT_HDR_LEN;
     cur += GENEVE_OPT_HDR_LEN + bodyLen;
   }
   return 0;
@@ -112,11 +116,11 @@ export function findOxideOption(m: PacketMeta, type: u32): usize {
  * Write the 8-byte Geneve base header; `flags` as in PacketMeta.geneveFlags.
  * The caller writes `optLenBytes` (a multiple of 4, at most 252) of options after it.
  */
-export function emitGeneve(p: usize, vni: u32, optLenBytes: u32, flags: u32): u32 {
-  st8(p, (optLenBytes / 4) & 0x3f);
-  st8(p + 1, ((flags & GENEVE_FLAG_O) << 7) | ((flags & GENEVE_FLAG_C) << 5));
-  st16(p + 2, EtherType.TransparentEthernet);
-  st32(p + 4, (vni & 0xffffff) << 8);
+@inline export function emitGeneve(p: usize, vni: u32, optLenBytes: u32, flags: u32): u32 {
+  st8(p + GeneveField.VerOptLen, (optLenBytes / 4) & 0x3f);
+  st8(p + GeneveField.Flags, ((flags & GENEVE_FLAG_O) << 7) | ((flags & GENEVE_FLAG_C) << 5));
+  st16(p + GeneveField.Protocol, EtherType.TransparentEthernet);
+  st32(p + GeneveField.Vni, (vni & 0xffffff) << 8);
   return GENEVE_HDR_LEN;
 }
 
@@ -125,9 +129,9 @@ export function emitGeneve(p: usize, vni: u32, optLenBytes: u32, flags: u32): u3
  * caller may fill; returns the whole option's length.
  */
 export function emitGeneveOption(p: usize, cls: u32, type: u32, critical: bool, bodyLenBytes: u32): u32 {
-  st16(p, cls);
-  st8(p + 2, (type & 0x7f) | (critical ? GENEVE_OPT_CRITICAL : 0));
-  st8(p + 3, (bodyLenBytes / 4) & 0x1f);
+  st16(p + GeneveOptField.Class, cls);
+  st8(p + GeneveOptField.Type, (type & 0x7f) | (critical ? GENEVE_OPT_CRITICAL : 0));
+  st8(p + GeneveOptField.Len, (bodyLenBytes / 4) & 0x1f);
   zeroBytes(p + GENEVE_OPT_HDR_LEN, bodyLenBytes);
   return GENEVE_OPT_HDR_LEN + bodyLenBytes;
 }

@@ -4,7 +4,7 @@
 import { ld8, room } from "./bytes";
 import { PacketMeta } from "./meta";
 import { ipPayloadEnd } from "./l4sum";
-import { parseIcmpCommon, emitIcmpEcho } from "./icmpv4";
+import { parseIcmpCommon, emitIcmpEcho, IcmpField } from "./icmpv4";
 import { Reason } from "../../abi/reason";
 
 export const ICMPV6_ECHO_REQUEST: u32 = 128;
@@ -17,7 +17,7 @@ export const ICMPV6_ECHO_REPLY: u32 = 129;
 /** Parse an ICMPv6 header at `off`; returns the payload offset or -Reason. */
 export function parseIcmpv6(m: PacketMeta, off: u32): i32 {
   if (room(ipPayloadEnd(m), off) < 1) return -Reason.BadIcmp;
-  return parseIcmpCommon(m, off, isIcmpv6Echo(ld8(m.base + off)));
+  return parseIcmpCommon(m, off, isIcmpv6Echo(ld8(m.base + off + IcmpField.Type)));
 }
 
 /** Write an 8-byte ICMPv6 echo header with a zero checksum; returns 8. */

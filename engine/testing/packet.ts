@@ -9,7 +9,7 @@ import { PacketMeta, META_SIZE } from "../packet/meta";
 import { ld64 } from "../packet/bytes";
 import { parseFrame } from "../packet/parse";
 import { l4ChecksumOk, writeL4Checksum } from "../packet/l4sum";
-import { ipv4HeaderChecksumOk, ipv4WriteHeaderChecksum, emitIpv4 } from "../packet/ipv4";
+import { ipv4HeaderChecksumOk, ipv4WriteHeaderChecksum, emitIpv4, IPV4_FLAG_DF } from "../packet/ipv4";
 import { emitEthernet, emitEthernetVlan } from "../packet/ethernet";
 import { emitArp } from "../packet/arp";
 import { emitIpv6 } from "../packet/ipv6";
@@ -52,9 +52,10 @@ export function emitArpAt(p: usize, op: u32, shaHi: u32, shaLo: u32, spa: u32,
   return emitArp(p, op, mac(shaHi, shaLo), spa, mac(thaHi, thaLo), tpa);
 }
 
+/** An IPv4 header with DF set, as a guest sends it. */
 export function emitIpv4At(p: usize, tos: u32, totalLen: u32, ident: u32, ttl: u32,
                            proto: u32, src: u32, dst: u32): u32 {
-  return emitIpv4(p, tos, totalLen, ident, ttl, proto, src, dst);
+  return emitIpv4(p, tos, totalLen, ident, IPV4_FLAG_DF, ttl, proto, src, dst);
 }
 
 /** IPv6 fixed header; addresses are read as 16 network-order bytes at `srcPtr` / `dstPtr`. */
