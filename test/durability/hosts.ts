@@ -1,0 +1,89 @@
+// Real `wopte sled` and `wopte gateway run` processes for the crash-safety
+// test: started on a config and a state directory, reached over their unix
+// socket, killed with SIGKILL; and what a client can see of each host's
+// desired state, read back through its API alone.
+import { spawn, ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { call } from "../../hosts/cli/client.js";
+
+const root = new URL("../../", import.meta.url).pathname;
+export const bin = join(root, "bin", "wopte.js");
+
+export interface HostProcess { p: ChildProcess; api: string; exited: Promise<number | null>; log: () => string }
+
+/** Start `wopte <args>` and wait for its "… host running" line. Rejects with its output when it exits first. */
+export function startHost(args: string[]): Promise<HostProcess> {
+  const p = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  p.stdout!.on("data", (d) => { out += d; });
+  p.stderr!.on("data", (d) => { out += d; });
+  const exited = new Promise<number | null>((resolve) => p.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`no "host running" line within 15 s: ${out}`)); }, 15_000);
+    const onData = () => {
+      const line = out.split("\n").find((l) => l.includes("host running"));
+      if (!line) return;
+      clearTimeout(timer);
+      p.stdout!.off("data", onData);
+      resolve({ p, api: JSON.parse(line).api, exited, log: () => out });
+    };
+    p.stdout!.on("data", onData);
+    exited.then((code) => { clearTimeout(timer); reject(new Error(`exited ${code} before it was running: ${out}`)); });
+  });
+}
+
+/** SIGKILL, and wait until the process is gone (reaped: its ledger lock is free). */
+export async function kill9(h: HostProcess): Promise<void> {
+  h.p.kill("SIGKILL");
+  await h.exited;
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+/** A sled's desired state as its API shows it, in a form to compare. */
+export async function sledView(api: string) {
+  const ports = await call<{ name: string; state: string }[]>(api, "GET", "/ports");
+  const details = await Promise.all(ports.map(async (p) => {
+    const d = await call<{ state: string; config: Record<string, unknown[]> & { externalIps?: { snat?: { firstPort: number } } } }>(api, "GET", `/ports/${p.name}`);
+    return {
+      name: p.name, state: d.state,
+      firewall: sorted((d.config.firewall as { name: string }[] ?? []).map((r) => r.name)),
+      routes: sorted((d.config.routes as { dest: string }[] ?? []).map((r) => r.dest)),
+      multicast: sorted((d.config.multicast as { group: string; mode: string }[] ?? []).map((g) => `${g.group}:${g.mode}`)),
+      snat: d.config.externalIps?.snat?.firstPort ?? null,
+    };
+  }));
+  const v2p = await call<{ vni: number; ip: string; mac: string }[]>(api, "GET", "/v2p");
+  const m2p = await call<{ group: string; underlay: string }[]>(api, "GET", "/m2p");
+  const fwd = await call<{ underlay: string; nextHops: { nextHop: string; replication: string }[] }[]>(api, "GET", "/mcast/forwarding");
+  return {
+    ports: details.sort((a, b) => a.name.localeCompare(b.name)),
+    v2p: sorted(v2p.map((m) => `${m.vni}/${m.ip}/${m.mac}`)),
+    m2p: sorted(m2p.map((m) => `${m.group}>${m.underlay}`)),
+    forwarding: sorted(fwd.map((e) => `${e.underlay}>${sorted(e.nextHops.map((h) => `${h.nextHop}:${h.replication}`)).join(",")}`)),
+  };
+}
+export type SledView = Awaited<ReturnType<typeof sledView>>;
+
+/** A gateway's desired state as its API shows it. */
+export async function gatewayView(api: string) {
+  const nat = await call<{ ip: string; firstPort: number; lastPort: number; sled: string; vni: number; mac: string }[]>(api, "GET", "/nat");
+  return {
+    nat: sorted(nat.map((m) => `${m.ip}/${m.firstPort}-${m.lastPort}>${m.sled}/${m.vni}/${m.mac}`)),
+    advertised: await call<string[]>(api, "GET", "/advertised"),
+  };
+}
+export type GatewayView = Awaited<ReturnType<typeof gatewayView>>;
+
+/** A small seeded generator (mulberry32): a failing round is replayed from its seed. */
+export function random(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] };
+}
