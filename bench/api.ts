@@ -8,7 +8,10 @@
 // Figures: reads/s (GET a port's stats), firewall changes/s (add or remove a
 // rule: a firewall layer recompiled and swapped), V2P changes/s (a table
 // entry), each the median of 3 timed rounds of 2 s after a warm-up, with
-// `--clients` (default 8) requests in flight. Results in
+// `--clients` (default 8) requests in flight. Two sleds run side by side:
+// one with its ledger on (the default: every change written and fsynced
+// before it is answered, docs/sled-api.md "Durability"), one with
+// --no-ledger, so the rows show what durability costs. Results in
 // bench/results/<date>-api.json with the machine and Node versions.
 
 import { spawn, ChildProcess } from "node:child_process";
@@ -25,14 +28,15 @@ const CLIENTS = arg("--clients", 8);
 const ROUND_MS = arg("--round-ms", 2000);
 const ROUNDS = 3;
 
-interface Target { name: string; socketPath?: string; port?: number; token?: string }
+interface Target { name: string; ledger: boolean; socketPath?: string; port?: number; token?: string }
 
-async function startSled(dir: string): Promise<{ p: ChildProcess; socket: string; port: number; token: string }> {
+async function startSled(dir: string, ledger: boolean): Promise<{ p: ChildProcess; socket: string; port: number; token: string }> {
   writeFileSync(join(dir, "port-a.json"), readFileSync(join(ROOT, "examples", "port-a.json")));
   const tokenFile = join(dir, "tokens.json");
   writeFileSync(join(dir, "sled.json"), JSON.stringify({
     name: "bench-sled", underlay: { address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 } },
     api: { socket: join(dir, "sled.sock"), tcp: { host: "127.0.0.1", port: 0, tokenFile } },
+    stateDir: ledger ? join(dir, "state") : false,
     ports: [{ config: "port-a.json" }],
   }));
   const p = spawn(process.execPath, [join(ROOT, "bin", "wopte.js"), "sled", "--config", join(dir, "sled.json")], { stdio: ["ignore", "pipe", "inherit"] });
@@ -85,10 +89,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "wopte-bench-api-"));
-  const sled = await startSled(dir);
+  mkdirSync(join(dir, "on"));
+  mkdirSync(join(dir, "off"));
+  const sled = await startSled(join(dir, "on"), true);
+  const bare = await startSled(join(dir, "off"), false);
   const targets: Target[] = [
-    { name: "unix socket", socketPath: sled.socket },
-    { name: "TCP + token", port: sled.port, token: sled.token },
+    { name: "unix socket", ledger: true, socketPath: sled.socket },
+    { name: "unix socket", ledger: false, socketPath: bare.socket },
+    { name: "TCP + token", ledger: true, port: sled.port, token: sled.token },
+    { name: "TCP + token", ledger: false, port: bare.port, token: bare.token },
   ];
   const cases: [string, (client: number, i: number) => [string, string, unknown?]][] = [
     ["reads/s (GET stats)", () => ["GET", "/ports/web-a/stats"]],
@@ -98,7 +107,7 @@ async function main(): Promise<void> {
       : ["DELETE", `/ports/web-a/firewall/bench-${c}`])],
     ["V2P changes/s", (c, i) => ["PUT", "/v2p", { vni: 1024, ip: `172.30.${1 + c}.${i & 0xff}`, mac: "a8:40:25:f0:00:09", underlay: "fd00:1122:3344:102::1" }]],
   ];
-  const rows: { target: string; figure: string; median: number; rounds: number[] }[] = [];
+  const rows: { target: string; ledger: boolean; figure: string; median: number; rounds: number[] }[] = [];
   const load0 = loadavg();
   try {
     for (const t of targets) {
@@ -107,18 +116,23 @@ async function main(): Promise<void> {
         await rate(t, agent, 500, next);   // warm-up: JIT, connections
         const rounds: number[] = [];
         for (let r = 0; r < ROUNDS; r++) rounds.push(await rate(t, agent, ROUND_MS, next));
-        rows.push({ target: t.name, figure, median: median(rounds), rounds });
-        console.error(`  ${t.name}: ${median(rounds).toFixed(0)} ${figure}  (rounds ${rounds.map((x) => x.toFixed(0)).join(", ")})`);
+        rows.push({ target: t.name, ledger: t.ledger, figure, median: median(rounds), rounds });
+        console.error(`  ${t.name}, ledger ${t.ledger ? "on" : "off"}: ${median(rounds).toFixed(0)} ${figure}  (rounds ${rounds.map((x) => x.toFixed(0)).join(", ")})`);
       }
       agent.destroy();
     }
   } finally {
     sled.p.kill("SIGTERM");
+    bare.p.kill("SIGTERM");
   }
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, v8: process.versions.v8, loadavg: { start: load0, end: loadavg() } };
   console.log(`\nwopte API bench: ${CLIENTS} clients in flight, median of ${ROUNDS} × ${ROUND_MS} ms; ${machine.cpu} × ${machine.cores}, node ${machine.node}`);
-  console.log("| listener | figure | requests/s |\n|---|---|---|");
-  for (const r of rows) console.log(`| ${r.target} | ${r.figure} | ${r.median.toFixed(0)} |`);
+  // ledger on and off side by side, per listener and figure
+  console.log("| listener | figure | ledger on, requests/s | ledger off, requests/s | on/off |\n|---|---|---|---|---|");
+  for (const on of rows.filter((r) => r.ledger)) {
+    const off = rows.find((r) => !r.ledger && r.target === on.target && r.figure === on.figure)!;
+    console.log(`| ${on.target} | ${on.figure} | ${on.median.toFixed(0)} | ${off.median.toFixed(0)} | ${(on.median / off.median).toFixed(2)} |`);
+  }
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
   const file = join(ROOT, "bench", "results", `${new Date().toISOString().slice(0, 10)}-api.json`);
   writeFileSync(file, JSON.stringify({ clients: CLIENTS, roundMs: ROUND_MS, rounds: ROUNDS, machine, rows }, null, 2) + "\n");
