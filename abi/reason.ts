@@ -55,7 +55,12 @@ export enum Reason {
   NoMulticastTarget = 55, // no multicast-to-physical (M2P) mapping for the group, or not a group address
   NotMember = 56,         // inbound multicast for a group the port has not joined
   SourceFiltered = 57,    // inbound multicast from a source the port's group filter excludes
-  // --- control (58..)
+  // --- control calls (58..): what a refused call reports; never a frame's drop reason
   PortPaused = 58,        // a change to a paused port's rules or flows: resume it first (OPTE's BadState)
-  Count = 59,
+  PortExists = 59,        // portCreate on a port id already in use
+  BadArgument = 60,       // an argument out of its range: a port id, state, pool, meter, rate, replication mode, config field
+  NoSuchPool = 61,        // no SNAT pool with that id on the port
+  NoSuchFlow = 62,        // no live flow at that index
+  NoSuchLayer = 63,       // no layer of that name (portReplaceLayer) or index (portEditLayer)
+  Count = 64,
 }

@@ -101,13 +101,13 @@ const replMeta = changetype<PacketMeta>(memory.data(512, 16));
  * processBatch in a batch area. The sled sends one copy of a guest's group
  * frame per multicast forwarding next hop, each telling the switches where to
  * replicate it (OPTE: xde's per-next-hop rewrite). Returns 0 or a Reason:
- * BadDescriptor (outside every batch area), BadLength (mode 3, Reserved, or
- * more), the parser's reason for a frame that is not Geneve, BadGeneve when it
+ * BadDescriptor (outside every batch area), BadArgument (mode 3, Reserved,
+ * or more), the parser's reason for a frame that is not Geneve, BadGeneve when it
  * carries no Multicast option.
  */
 export function underlaySetReplication(ptr: usize, len: u32, mode: u32): u32 {
   if (len == 0 || !inArea(ptr, ptr + len)) return Reason.BadDescriptor;
-  if (mode >= <u32>Replication.Reserved) return Reason.BadLength;
+  if (mode >= <u32>Replication.Reserved) return Reason.BadArgument;
   const bad = parseFrame(replMeta, ptr, len, true);
   if (bad != 0) return <u32>bad;
   const body = findOxideOption(replMeta, OXIDE_OPT_MULTICAST);

@@ -6,25 +6,23 @@
 // hosts refresh their views of it after control calls.
 
 import { Reason } from "../abi/reason";
-import { LayerStat } from "../abi/counters";
 import { ld64 } from "./packet/bytes";
 import {
   Port, portAt, portCreate as create, portDestroy as destroy, portReconfigure as reconfigure,
-  PortState, COUNTER_SLOTS, portLayer, MAX_PORTS, portPool,
+  portSetState as setState, PortState, COUNTER_SLOTS, portLayer, MAX_PORTS, portPool,
 } from "./port";
 import { loadPortProgram, replaceLayer, editLayer } from "./rules/program";
 import { Layer, layerBlobOf, layerHitsOf, setRuleScan } from "./rules/layer";
 import { setNatPool, removeNatPool, poolInUse, poolExhausted } from "./nat/port-pools";
 import { targetSet, targetRemove, targetClearTable, targetsLive } from "./maps/targets";
 import { expireFlows } from "./flow/expiry";
-import { flowTableClear, flowTableBytesPerFlow, recordAt, flowRemove } from "./flow/table";
-import { REC_SIZE, R_FLAGS, RF_LIVE } from "./flow/record";
-import { releaseBinding, endFlow } from "./pipeline";
+import { flowTableBytesPerFlow } from "./flow/table";
+import { REC_SIZE } from "./flow/record";
+import { clearFlows, removeFlowAt } from "./flow/clear";
+import { layerStatValue } from "./rules/stats";
 import { FlowLog, flowLogNew, flowLogFree, flowLogDrain, EVENT_SIZE } from "./flow/log";
-import { bumpEpoch } from "./flow/epoch";
 import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotError, snapshotFail } from "./snapshot/snapshot";
-import { DeletionLog } from "./snapshot/deletions";
-import { meterSet, meterRate, METERS_PER_PORT } from "./meter";
+import { meterSet, meterAny } from "./meter";
 
 export { processBatch, batchAreaNew, DESC_SIZE, underlaySetReplication } from "./batch";
 
@@ -58,10 +56,7 @@ export function maxPorts(): u32 { return MAX_PORTS; }
 /** Ready (configured, not processing), Running, Paused: paused ports drop with PortNotRunning but dump as usual. */
 export function portSetState(id: u32, state: u32): u32 {
   const p = portAt(id);
-  if (p == null) return Reason.NoPort;
-  if (state != PortState.Ready && state != PortState.Running && state != PortState.Paused) return Reason.BadVersion;
-  p.state = state;
-  return 0;
+  return p == null ? Reason.NoPort : setState(p, state);
 }
 /**
  * Reset a port, as OPTE's Port::reset: drop every flow (NAT ports released)
@@ -132,14 +127,7 @@ export function layerRuleHits(id: u32, li: u32): usize { const l = layerOf(id, l
 export function layerStat(id: u32, li: u32, which: u32): f64 {
   const l = layerOf(id, li);
   if (l == null) return 0;
-  switch (which) {
-    case LayerStat.HitsIn: return <f64>l.hitsIn;
-    case LayerStat.HitsOut: return <f64>l.hitsOut;
-    case LayerStat.DefaultHitsIn: return <f64>l.defaultHitsIn;
-    case LayerStat.DefaultHitsOut: return <f64>l.defaultHitsOut;
-    case LayerStat.Denies: return <f64>l.denies;
-  }
-  return 0;
+  return layerStatValue(l, which);
 }
 
 // ---- NAT pools
@@ -220,28 +208,10 @@ export function portFlowsClear(id: u32): u32 {
   return 0;
 }
 
-function clearFlows(p: Port): void {
-  const t = p.flows;
-  for (let i: u32 = 0; i < t.neverUsed; i++) {
-    const rec = recordAt(t, i);
-    if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) != 0) releaseBinding(p, rec);
-  }
-  flowTableClear(t);
-  // incremental snapshots cannot express this: the next one must be full
-  if (p.deletions != 0) changetype<DeletionLog>(p.deletions).oldestGen = p.dirtyGen + 1;
-  bumpEpoch(p);
-}
 export function portFlowRemoveAt(id: u32, index: u32): u32 {
   const p = portAt(id);
   if (p == null) return Reason.NoPort;
-  if (!changeable(p)) return Reason.PortPaused;
-  const t = p.flows;
-  if (index >= t.neverUsed) return Reason.BadLength;
-  const rec = recordAt(t, index);
-  if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) == 0) return Reason.BadLength;
-  endFlow(p, rec, 0);
-  flowRemove(t, rec);
-  return 0;
+  return changeable(p) ? removeFlowAt(p, index) : Reason.PortPaused;
 }
 
 // ---- flow logs: events of flows starting, ending and being denied (engine/flow/log.ts)
@@ -270,12 +240,8 @@ export const FLOW_EVENT_SIZE: u32 = <u32>EVENT_SIZE;
 export function portSetMeter(id: u32, meter: u32, dir: u32, bytesPerSec: f64, burstBytes: f64, nowMs: f64): u32 {
   const p = portAt(id);
   if (p == null) return Reason.NoPort;
-  if (!meterSet(p.meters, meter, dir, bytesPerSec, burstBytes, nowMs)) return Reason.BadLength;
-  let any: u32 = 0;
-  for (let m: u32 = 0; m < METERS_PER_PORT; m++) {
-    if (meterRate(p.meters, m, 1) != 0 || meterRate(p.meters, m, 2) != 0) any = 1;
-  }
-  p.metered = any;
+  if (!meterSet(p.meters, meter, dir, bytesPerSec, burstBytes, nowMs)) return Reason.BadArgument;
+  p.metered = meterAny(p.meters) ? 1 : 0;
   return 0;
 }
 

@@ -7,18 +7,20 @@
 // that finds too few tokens is dropped and counted (RateLimited). Bytes are
 // counted as frame lengths before encapsulation.
 
+import { Dir } from "../abi/batch";
+
 export const METERS_PER_PORT: u32 = 16;
 // Per meter and direction: rate bytes/ms f64, burst bytes f64, tokens f64, last refill ms f64.
 const BUCKET_SIZE: usize = 32;
 export const METER_AREA_SIZE: usize = <usize>METERS_PER_PORT * 2 * BUCKET_SIZE;
 
 @inline function bucket(area: usize, meter: u32, dir: u32): usize {
-  return area + ((<usize>meter << 1) + <usize>(dir - 1)) * BUCKET_SIZE;
+  return area + ((<usize>meter << 1) + <usize>(dir - Dir.In)) * BUCKET_SIZE;
 }
 
-/** Configure meter `meter` for direction `dir` (1 in, 2 out). A rate of 0 removes the limit. */
+/** Configure meter `meter` for direction `dir` (a Dir). A rate of 0 removes the limit. */
 export function meterSet(area: usize, meter: u32, dir: u32, bytesPerSec: f64, burstBytes: f64, now: f64): bool {
-  if (meter >= METERS_PER_PORT || (dir != 1 && dir != 2) || !(bytesPerSec >= 0) || !(burstBytes >= 0)) return false;
+  if (meter >= METERS_PER_PORT || (dir != Dir.In && dir != Dir.Out) || !(bytesPerSec >= 0) || !(burstBytes >= 0)) return false;
   const b = bucket(area, meter, dir);
   store<f64>(b, bytesPerSec / 1000);
   store<f64>(b, burstBytes, 8);
@@ -53,4 +55,12 @@ export function meterTake(area: usize, meter: u32, dir: u32, bytes: u32, now: f6
 
 export function meterRate(area: usize, meter: u32, dir: u32): f64 {
   return load<f64>(bucket(area, meter, dir)) * 1000;
+}
+
+/** Whether any meter of the area limits anything (the datapath checks buckets only then). */
+export function meterAny(area: usize): bool {
+  for (let m: u32 = 0; m < METERS_PER_PORT; m++) {
+    if (meterRate(area, m, Dir.In) != 0 || meterRate(area, m, Dir.Out) != 0) return true;
+  }
+  return false;
 }

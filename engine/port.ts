@@ -126,17 +126,17 @@ function configOk(cfg: usize, len: u32): i32 {
   if (version != 1 && version != PORT_CONFIG_VERSION) return Reason.BadVersion;
   if (len < (version == 1 ? PORT_CONFIG_SIZE_V1 : PORT_CONFIG_SIZE)) return Reason.Truncated;
   const cap = load<u32>(cfg + PC_FLOW_CAPACITY);
-  if (cap == 0 || cap > MAX_FLOW_CAPACITY) return Reason.BadLength;
+  if (cap == 0 || cap > MAX_FLOW_CAPACITY) return Reason.BadArgument;
   const mtu = load<u32>(cfg + PC_MTU);
-  if (mtu < MIN_MTU || mtu > MAX_MTU) return Reason.BadLength;
-  for (let i: u32 = 0; i < TTL_COUNT; i++) if (ttl(cfg, i) == 0) return Reason.BadLength;
+  if (mtu < MIN_MTU || mtu > MAX_MTU) return Reason.BadArgument;
+  for (let i: u32 = 0; i < TTL_COUNT; i++) if (ttl(cfg, i) == 0) return Reason.BadArgument;
   return 0;
 }
 
 /** Create port `id` from a config block. Returns 0 or a Reason. */
 export function portCreate(id: u32, cfg: usize, len: u32): i32 {
-  if (id >= MAX_PORTS) return Reason.NoPort;
-  if (portAt(id) != null) return Reason.BadDescriptor;
+  if (id >= MAX_PORTS) return Reason.BadArgument;
+  if (portAt(id) != null) return Reason.PortExists;
   const bad = configOk(cfg, len);
   if (bad != 0) return bad;
   const table = flowTableNew(load<u32>(cfg + PC_FLOW_CAPACITY));
@@ -166,9 +166,16 @@ export function portReconfigure(id: u32, cfg: usize, len: u32): i32 {
   if (p == null) return Reason.NoPort;
   const bad = configOk(cfg, len);
   if (bad != 0) return bad;
-  if (load<u32>(cfg + PC_FLOW_CAPACITY) != p.flows.capacity) return Reason.BadLength;
+  if (load<u32>(cfg + PC_FLOW_CAPACITY) != p.flows.capacity) return Reason.BadArgument; // the table cannot be resized
   applyConfig(p, cfg);
   bumpEpoch(p);
+  return 0;
+}
+
+/** Ready (configured, not processing), Running or Paused: 0, or BadArgument for any other state. */
+export function portSetState(p: Port, state: u32): u32 {
+  if (state != PortState.Ready && state != PortState.Running && state != PortState.Paused) return Reason.BadArgument;
+  p.state = state;
   return 0;
 }
 

@@ -123,7 +123,7 @@ function overlaps(table: u32, vni: u32, khi: u64, klo: u64, lo: u32, hi: u32, ex
  */
 export function targetSet(table: u32, vni: u32, khi: u64, klo: u64, portLo: u32, portHi: u32,
                           encapVni: u32, uhi: u64, ulo: u64, mac: u64): i32 {
-  if (portLo > portHi || portHi > 0xffff || encapVni > 0xffffff || vni > 0xffffff) return -Reason.BadLength;
+  if (portLo > portHi || portHi > 0xffff || encapVni > 0xffffff || vni > 0xffffff) return -Reason.BadArgument;
   if (capacity == 0 && !grow()) return -Reason.FlowTableFull;
   let i = findExact(table, vni, khi, klo, portLo);
   if (overlaps(table, vni, khi, klo, portLo, portHi, i)) return -Reason.NoEncapTarget;

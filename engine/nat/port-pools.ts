@@ -12,9 +12,9 @@ import { R_FLAGS, RF_LIVE, R_NAT_POOL, R_NAT_PORT, NO_NAT_POOL } from "../flow/r
 import { bumpEpoch } from "../flow/epoch";
 
 export function setNatPool(p: Port, id: u32, extHi: u64, extLo: u64, portLo: u32, portHi: u32): u32 {
-  if (id >= MAX_POOLS) return Reason.BadLength;
+  if (id >= MAX_POOLS) return Reason.BadArgument;
   const np = natPoolNew(extHi, extLo, portLo, portHi);
-  if (np == null) return Reason.BadLength;
+  if (np == null) return Reason.BadArgument; // an empty or reversed port range
   const old = portPool(p, id);
   const keep = old != null && old.extHi == extHi && old.extLo == extLo;
   const t = p.flows;
@@ -34,7 +34,7 @@ export function setNatPool(p: Port, id: u32, extHi: u64, extLo: u64, portLo: u32
 
 export function removeNatPool(p: Port, id: u32): u32 {
   const old = portPool(p, id);
-  if (old == null) return Reason.NoPort;
+  if (old == null) return Reason.NoSuchPool;
   const t = p.flows;
   for (let i: u32 = 0; i < t.neverUsed; i++) {
     const rec = recordAt(t, i);

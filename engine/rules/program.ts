@@ -104,7 +104,7 @@ export function replaceLayer(p: Port, src: usize, len: u32): u32 {
     }
   }
   layerFree(nl);
-  return Reason.NoPort;
+  return Reason.NoSuchLayer;
 }
 
 /**
@@ -116,7 +116,7 @@ export function replaceLayer(p: Port, src: usize, len: u32): u32 {
  * hit counts of the rules it keeps go on counting.
  */
 export function editLayer(p: Port, li: u32, src: usize, len: u32): u32 {
-  if (li >= p.layerCount) return Reason.BadLength; // no such layer
+  if (li >= p.layerCount) return Reason.NoSuchLayer;
   const l = portLayer(p, li);
   if (len < 8) return Reason.Truncated;
   if (load<u32>(src) != LAYER_EDIT_MAGIC) return Reason.BadVersion;
@@ -130,14 +130,15 @@ export function editLayer(p: Port, li: u32, src: usize, len: u32): u32 {
     const pos = load<u32>(src + off + 4);
     off += 8;
     if (op == EditOp.Insert) {
-      if (pos > count || count >= MAX_RULES_PER_LAYER) return Reason.BadLength;
+      if (pos > count) return Reason.BadArgument;
+      if (count >= MAX_RULES_PER_LAYER) return Reason.BadLength;
       const r = validateRule(src + off, len - off, l.version);
       if (r < 0) return <u32>(-r);
       if (li >= MAX_STATEFUL_LAYERS && statefulAction(<u32>load<u8>(src + off + RH_ACTION))) return Reason.BadLength;
       off += <u32>r;
       count++;
     } else if (op == EditOp.Remove) {
-      if (pos >= count) return Reason.BadLength;
+      if (pos >= count) return Reason.BadArgument;
       count--;
     } else return Reason.BadVersion;
   }

@@ -12,14 +12,23 @@ const DOING: Record<string, string> = {
   portSetNatPool: "set a SNAT pool", portRemoveNatPool: "remove a SNAT pool", mapSet: "add the mapping", mapRemove: "remove the mapping",
   portSnapshotBegin: "export the snapshot", portSnapshotRestore: "restore the snapshot", portSetMeter: "set a bandwidth limit",
   portCounters: "read the port's counters", portFlowLog: "set the flow log",
+  portFlowsClear: "clear the port's flows", portFlowRemoveAt: "remove the flow", portReset: "reset the port",
+  underlaySetReplication: "set the replication mode",
 };
 
 /** Why, per reason, with the way out where there is one. */
 const WHY: Record<string, string> = {
   NoPort: "there is no such port in the engine",
-  BadDescriptor: "the port id is taken or out of range (ports are 0-1023)",
-  BadVersion: "a version or state the engine does not know",
-  BadLength: "a value is out of range (a flow index, a bandwidth setting, a config block's length)",
+  PortExists: "a port with that id exists already: remove it first, or pick another id",
+  BadArgument: "a value is out of range (port ids are 0-1023; a state, SNAT pool id or port range, bandwidth setting, replication mode, rule position, flow capacity, MTU or lifetime)",
+  NoSuchPool: "the port has no SNAT pool with that id",
+  NoSuchFlow: "there is no flow at that index (it ended, or the index is past the table)",
+  NoSuchLayer: "the port's rules have no such layer (a name its program lacks, or an index out of range)",
+  PortPaused: "the port is paused: resume it first",
+  BadDescriptor: "an address outside the engine's batch areas",
+  BadVersion: "a format version the engine does not know",
+  BadLength: "its bytes do not add up (a length field, a count, a block too short)",
+  Truncated: "its bytes end too early",
   FlowTableFull: "the table is full: raise limits.flows or remove entries",
   SnapshotCorrupt: "it is damaged (bad magic, checksum or lengths): take it again",
   SnapshotVersion: "it was written in a format version this engine does not read: take it with this version",

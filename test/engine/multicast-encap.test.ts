@@ -125,7 +125,7 @@ describe("the replication mode of a copy (underlaySetReplication)", () => {
     b.run(2, 0);
     const before = hex(b.output(0));
     const name = (r: number) => reasonName(r);
-    expect(name(e.setReplication(b.outputAt(0), b.outputLength(0), 3))).toBe("BadLength");
+    expect(name(e.setReplication(b.outputAt(0), b.outputLength(0), 3))).toBe("BadArgument");
     expect(name(e.setReplication(b.outputAt(1), b.outputLength(1), 1))).toBe("BadGeneve"); // unicast: no Multicast option
     expect(name(e.setReplication(b.outputAt(0) + 14, b.outputLength(0) - 14, 1))).not.toBe("None"); // not a frame's start
     expect(name(e.setReplication(8, 100, 1))).toBe("BadDescriptor");

@@ -19,7 +19,7 @@ const GIVEN: Record<string, number> = {
   BadDescriptor: 48, Unroutable: 49,
   SnapshotCorrupt: 50, SnapshotVersion: 51, SnapshotMismatch: 52, SnapshotGap: 53,
   MulticastTcp: 54, NoMulticastTarget: 55, NotMember: 56, SourceFiltered: 57,
-  PortPaused: 58,
+  PortPaused: 58, PortExists: 59, BadArgument: 60, NoSuchPool: 61, NoSuchFlow: 62, NoSuchLayer: 63,
 };
 
 const COUNTERS_GIVEN = [
