@@ -12,11 +12,12 @@ import {
   PC_ICMP_PER_SEC, PC_ICMP_BURST, PortTtl, TTL_COUNT, MAX_FLOW_CAPACITY, MIN_MTU, MAX_MTU,
 } from "../abi/port-config";
 import { ld64 } from "./packet/bytes";
-import { FlowTable, flowTableNew, flowTableFree } from "./flow/table";
+import { FlowTable, flowTableNew, flowTableFree, recordAt } from "./flow/table";
+import { R_FLAGS, RF_LIVE, R_X_OUT, R_X_IN } from "../abi/record";
+import { X_MODS } from "../abi/xform";
 import { Layer, layerFree } from "./rules/layer";
 import { NatPool, natPoolFree } from "./nat/pool";
 import { MAX_LAYERS } from "./rules/format";
-import { bumpEpoch } from "./flow/epoch";
 import { METER_AREA_SIZE } from "./meter";
 import { FlowLog, flowLogFree } from "./flow/log";
 import { DeletionLog, deletionLogFree } from "./snapshot/deletions";
@@ -82,6 +83,23 @@ export const COUNTER_SLOTS: u32 = Ctr.Count + Reason.Count;
 }
 @inline export function countDrop(p: Port, reason: u32): void {
   count(p, DROP_COUNTERS_AT + reason, 1);
+}
+
+// The port epoch: bumped on every rule or configuration change. A cached
+// transformation carries the low 16 bits of the epoch it was composed at; a
+// mismatch sends the flow's next packet through the layers again. When the
+// 16 bits wrap, every cached transformation is invalidated explicitly so an
+// old one can never look current again.
+export function bumpEpoch(p: Port): void {
+  p.epoch++;
+  if ((p.epoch & 0xffff) != 0) return;
+  const t = p.flows;
+  for (let i: u32 = 0; i < t.neverUsed; i++) {
+    const rec = recordAt(t, i);
+    if ((<u32>load<u8>(rec + R_FLAGS) & RF_LIVE) == 0) continue;
+    store<u16>(rec + R_X_OUT + X_MODS, 0);
+    store<u16>(rec + R_X_IN + X_MODS, 0);
+  }
 }
 
 @inline export function portLayer(p: Port, i: u32): Layer {

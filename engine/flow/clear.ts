@@ -4,11 +4,10 @@
 // close) are in expiry.ts.
 
 import { Reason } from "../../abi/reason";
-import { Port } from "../port";
+import { Port, bumpEpoch } from "../port";
 import { recordAt, flowTableClear, flowRemove } from "./table";
 import { R_FLAGS, RF_LIVE } from "./record";
 import { releaseBinding, endFlow } from "../pipeline";
-import { bumpEpoch } from "./epoch";
 import { DeletionLog } from "../snapshot/deletions";
 
 /** Drop every flow of `p`, releasing NAT bindings; cached decisions are void (epoch bump). */

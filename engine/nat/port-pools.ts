@@ -5,11 +5,10 @@
 // next packet.
 
 import { Reason } from "../../abi/reason";
-import { Port, portPool, MAX_POOLS } from "../port";
+import { Port, portPool, MAX_POOLS, bumpEpoch } from "../port";
 import { NatPool, natPoolNew, natPoolFree, natClaim } from "./pool";
 import { recordAt } from "../flow/table";
 import { R_FLAGS, RF_LIVE, R_NAT_POOL, R_NAT_PORT, NO_NAT_POOL } from "../flow/record";
-import { bumpEpoch } from "../flow/epoch";
 
 export function setNatPool(p: Port, id: u32, extHi: u64, extLo: u64, portLo: u32, portHi: u32): u32 {
   if (id >= MAX_POOLS) return Reason.BadArgument;

@@ -7,12 +7,11 @@
 // a layer's flow table when its rules are set.
 
 import { Reason } from "../../abi/reason";
-import { Port, portLayer } from "../port";
+import { Port, portLayer, bumpEpoch } from "../port";
 import { Layer, layerLoad, layerFree, layerNamePtr, layerIsStateful, layerBlobOf, statefulAction } from "./layer";
 import { PORT_PROGRAM_MAGIC, PROGRAM_VERSION, OLDEST_PROGRAM_VERSION, MAX_LAYERS, LAYER_NAME_LEN, MAX_RULES_PER_LAYER, LAYER_EDIT_MAGIC, EditOp } from "./format";
 import { validateRule, RH_SIZE, RH_ACTION } from "./validate";
 import { insertRule, removeRule } from "./edit";
-import { bumpEpoch } from "../flow/epoch";
 import { decisionsBegin, decisionsFrom, decisionsApply, NO_SOURCE } from "../flow/decisions";
 
 const err: usize = memory.data(4);

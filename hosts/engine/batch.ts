@@ -3,7 +3,7 @@
 // slots (ideally by reading I/O straight into `slot(i)`), call `run` once,
 // then read verdicts and output frames.
 
-import type { Engine } from "./engine.js";
+import type { EngineMemory } from "./memory.js";
 import {
   DESC_SIZE, D_PTR, D_LEN, D_CAP, D_HEADROOM, D_PORT, D_DIR, D_VERDICT, D_REASON, D_LAYER, D_RULE, D_OUT_PTR, D_OUT_LEN, D_HASH,
   Verdict, Dir,
@@ -16,7 +16,7 @@ export class Batch {
   readonly frames: number;
   private readonly process: (descs: number, count: number, now: number) => number;
 
-  constructor(private readonly engine: Engine, readonly slots: number, readonly slotSize: number, readonly headroom: number) {
+  constructor(private readonly engine: EngineMemory, readonly slots: number, readonly slotSize: number, readonly headroom: number) {
     if (slotSize <= headroom + 64 || slotSize > 0xffff + headroom) throw new Error("slot size must exceed headroom + 64 and fit a u16 capacity");
     const bytes = slots * DESC_SIZE + slots * slotSize;
     const area = engine.fn("batchAreaNew")(bytes);

@@ -6,6 +6,8 @@ import { ip16, parseMac, ipText, macText } from "../../layers/program/addr.js";
 import { explainEngineError } from "./errors.js";
 import { reasonName, PORT_COUNTERS, REASON_COUNT } from "./reasons.js";
 import { Batch } from "./batch.js";
+import { addrAt, EngineFn, EngineMemory } from "./memory.js";
+import type { EngineExports } from "./wasm.js";
 import { decodeFlow, FlowView, decodeFlowEvent, FlowEventView } from "./flows.js";
 import { Reason } from "../../abi/reason.js";
 import { LayerStat } from "../../abi/counters.js";
@@ -19,12 +21,6 @@ import {
   PC_UNDERLAY_MAC, PC_NEXT_HOP_MAC, PC_MTU, PC_TTLS, PC_ICMP_MAC, PC_ICMP_V4, PC_ICMP_V6, PC_ICMP_PER_SEC,
   PC_ICMP_BURST, PORT_FLAG_NET_ENCAP, PortTtl, PortState,
 } from "../../abi/port-config.js";
-
-/** The raw exports of an instantiated engine.wasm. */
-export interface EngineExports {
-  memory: WebAssembly.Memory;
-  [name: string]: unknown;
-}
 
 /**
  * Idle lifetimes in ms (engine/flow/expiry.ts). A TCP flow's state expires by
@@ -74,9 +70,9 @@ export class EngineError extends Error {
   }
 }
 
-type Fn = (...args: number[]) => number;
+export type { EngineExports };
 
-export class Engine {
+export class Engine implements EngineMemory {
   private u8cache: Uint8Array;
   private dvcache: DataView;
 
@@ -116,10 +112,10 @@ export class Engine {
     this.dvcache = new DataView(this.x.memory.buffer);
   }
 
-  fn(name: string): Fn {
+  fn(name: string): EngineFn {
     const f = this.x[name];
     if (typeof f !== "function") throw new Error(`engine.wasm has no export ${name}`);
-    return f as Fn;
+    return f as EngineFn;
   }
   constant(name: string): number {
     const g = this.x[name] as WebAssembly.Global | undefined;
@@ -357,13 +353,4 @@ export class Engine {
   newBatch(slots = 64, slotSize = 2048, headroom = 128): Batch {
     return new Batch(this, slots, slotSize, headroom);
   }
-}
-
-/** An address the engine holds as two little-endian u64 numbers (hi, lo) → 16 wire bytes. */
-export function addrAt(dv: DataView, at: number): Uint8Array {
-  const out = new Uint8Array(16);
-  const o = new DataView(out.buffer);
-  o.setBigUint64(0, dv.getBigUint64(at, true));
-  o.setBigUint64(8, dv.getBigUint64(at + 8, true));
-  return out;
 }

@@ -1,8 +1,8 @@
 // Decoding flow records and flow-log events (layouts in abi/record.ts,
 // abi/xform.ts, abi/flow-log.ts) for dumps, the CLI and the snapshot tool.
 
-import { ipText, macText } from "../../layers/program/addr.js";
-import { addrAt } from "./engine.js";
+import { ipText } from "../../layers/program/addr.js";
+import { addrAt, wireMac } from "./memory.js";
 import {
   K_SRC_HI, K_DST_HI, K_SPORT, K_DPORT, K_PROTO_VNI, R_KEY_OUT, R_KEY_IN, R_X_OUT, R_X_IN, R_PKTS_OUT, R_BYTES_OUT,
   R_PKTS_IN, R_BYTES_IN, R_CREATED, R_LAST_SEEN, R_TCP, R_FLAGS, R_ORIGIN, R_LAYER_BITS, R_NAT_POOL, R_NAT_PORT, R_ALLOW,
@@ -60,12 +60,6 @@ export function decodeKey(dv: DataView, k: number): FlowKeyView {
     sport: dv.getUint16(k + K_SPORT, true), dport: dv.getUint16(k + K_DPORT, true),
     proto: pv & 0xff, vni: pv >>> 8,
   };
-}
-
-function wireMac(dv: DataView, at: number): string {
-  let v = 0n;
-  for (let i = 0; i < 6; i++) v = (v << 8n) | BigInt(dv.getUint8(at + i));
-  return macText(v);
 }
 
 export function decodeXform(dv: DataView, x: number): XformView {

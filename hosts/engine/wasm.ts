@@ -25,7 +25,11 @@ export function defaultWasmPath(): string {
   return join(packageRoot(), "build", "engine.wasm");
 }
 
-import type { EngineExports } from "./engine.js";
+/** The raw exports of an instantiated engine.wasm. */
+export interface EngineExports {
+  memory: WebAssembly.Memory;
+  [name: string]: unknown;
+}
 
 export async function instantiateEngine(wasm?: string | Uint8Array): Promise<EngineExports> {
   const bytes = typeof wasm === "string" || wasm === undefined ? readFileSync(wasm ?? defaultWasmPath()) : wasm;

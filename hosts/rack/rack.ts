@@ -12,28 +12,11 @@ import { fileURLToPath } from "node:url";
 import { Topology, portConfigs, natEntries } from "./topology.js";
 import type { WorkerSpec } from "./worker.js";
 import { createVnicRings } from "../io/ring-device.js";
-import type { EndpointStats } from "./endpoint.js";
 import { UnderlaySwitch, SwitchCounters } from "./switch.js";
 import { liveView } from "./view.js";
+import type { MachineReport, RackSummary } from "./report.js";
+import type { EndpointStats } from "./endpoint.js";
 import { LiveScreen } from "../lib/screen.js";
-
-export interface PortStatsView {
-  port: string; flows?: number; counters: Record<string, number> & { drops: Record<string, number> };
-  nat?: { inUse: number; size: number }[];
-}
-export interface MachineReport { machine: string; role: "sled" | "guests" | "gateway"; ports: PortStatsView[]; endpoints: (EndpointStats & { name: string })[] }
-
-export interface RackSummary {
-  seconds: number;
-  /** in topology order: each sled, its guests, the gateway */
-  machines: MachineReport[];
-  /** frames the underlay switch delivered, and those it could not */
-  switched: number;
-  unroutable: number;
-  underlay: SwitchCounters;
-  /** machines that failed while running (their last report stands) */
-  errors: string[];
-}
 
 export interface RackOptions {
   durationMs: number;

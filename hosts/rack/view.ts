@@ -1,7 +1,7 @@
 // The rack's live view and summary: every port of every machine, with
 // packet and bit rates, active flows, drops by reason and NAT port use.
 
-import type { MachineReport, RackSummary } from "./rack.js";
+import type { MachineReport, RackSummary } from "./report.js";
 import type { SwitchCounters } from "./switch.js";
 import { table, wrap, screenWidth } from "../cli/table.js";
 import { portRates, rate, dropsText, type CounterReading } from "../lib/rates.js";
