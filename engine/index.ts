@@ -21,7 +21,11 @@ import { REC_SIZE } from "./flow/record";
 import { clearFlows, removeFlowAt } from "./flow/clear";
 import { layerStatValue } from "./rules/stats";
 import { FlowLog, flowLogNew, flowLogFree, flowLogDrain, EVENT_SIZE } from "./flow/log";
-import { snapshotMark, snapshotExport, snapshotRestore, snapshotPtr, snapshotError, snapshotFail } from "./snapshot/snapshot";
+import { snapshotMark, snapshotExport, snapshotPtr, snapshotError, snapshotFail } from "./snapshot/snapshot";
+import { snapshotRestore } from "./snapshot/restore";
+import { snapshotCheck } from "./snapshot/check";
+import { snapCheckDetail } from "./snapshot/refusal";
+import { SnapCheck, CHECK_DETAIL_SIZE } from "../abi/snapshot-check";
 import { meterSet, meterAny } from "./meter";
 
 export { processBatch, batchAreaNew, DESC_SIZE, underlaySetReplication } from "./batch";
@@ -273,3 +277,20 @@ export function portSnapshotRestore(id: u32, src: usize, len: u32, nowMs: f64): 
   const p = portAt(id);
   return p == null ? Reason.NoPort : snapshotRestore(p, src, len, nowMs);
 }
+/**
+ * The checks portSnapshotRestore runs, without restoring (a dry run: `wopte
+ * snapshot verify --port`, a checkpoint before it is trusted): 0 or a Reason.
+ */
+export function portSnapshotCheck(id: u32, src: usize, len: u32): u32 {
+  const p = portAt(id);
+  return p == null ? Reason.NoPort : snapshotCheck(p, src, len);
+}
+/**
+ * The same checks with no port to fit: against the snapshot's own pools, one
+ * VNI for all its flows, and the largest table a port can have.
+ */
+export function snapshotCheckAlone(src: usize, len: u32): u32 { return snapshotCheck(null, src, len); }
+/** What the last check refused (docs/snapshot-format.md "Checks"): code, flows, values, key. */
+export function snapshotCheckDetail(): usize { return snapCheckDetail(); }
+export const SNAP_CHECK_COUNT: u32 = SnapCheck.Count;
+export const SNAP_CHECK_DETAIL_SIZE: u32 = CHECK_DETAIL_SIZE;

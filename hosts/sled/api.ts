@@ -12,7 +12,7 @@ import { PortConfigSchema, FirewallRule, Route, V2pMapping, ExternalIps } from "
 import { name, label, ip, cidr, vni, decimal } from "../../layers/program/fields.js";
 import { MemoryDevice, GuestDevice } from "./devices.js";
 import { DeviceSpec } from "./config.js";
-import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot } from "./snapshots.js";
+import { exportPortSnapshot, restorePortSnapshot, markPortSnapshot, checkPortSnapshot } from "./snapshots.js";
 import { UsageRecorder, parseDuration } from "./usage.js";
 import { sledMetrics } from "./metrics.js";
 import { ApiServer, Listening, TcpSettings } from "../api/server.js";
@@ -214,6 +214,14 @@ export class SledApi {
         handler: async ({ params, body }) => {
           await restorePortSnapshot(h, params.name, body as Uint8Array);
           return { restored: params.name, flows: h.engine.flowCount(h.port(params.name).id) };
+        },
+      }),
+      route({
+        method: "POST", path: "/ports/{name}/snapshot/check", summary: "run the checks a restore into the port would run, changing nothing (octet-stream)",
+        params: Port, upload: "snapshot", change: false,
+        handler: async ({ params, body }) => {
+          const v = await checkPortSnapshot(h, params.name, body as Uint8Array);
+          return v.ok ? { ok: true } : { ok: false, check: v.detail.check, error: `could not restore the snapshot: ${v.message}`, detail: v.detail };
         },
       }),
       route({

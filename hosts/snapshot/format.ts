@@ -74,6 +74,13 @@ function addr16(dv: DataView, at: number): Uint8Array {
   return out;
 }
 
+/** A whole 40-byte key in the engine's layout (a kind-3 reply key, a deletion, a refused snapshot's key). */
+export function engineKeyAt(dv: DataView, at: number): SnapshotKey {
+  const pv = dv.getUint32(at + 36, true);
+  return { src: ipText(addr16(dv, at)), dst: ipText(addr16(dv, at + 16)), sport: dv.getUint16(at + 32, true), dport: dv.getUint16(at + 34, true),
+    proto: pv & 0xff, vni: pv >>> 8 };
+}
+
 /** Check version, lengths and checksum; throws SnapshotError with a clear message. */
 export function verifySnapshot(b: Uint8Array): { version: number; incremental: boolean; flows: number; deletions: number } {
   if (b.length < HEADER) throw new SnapshotError(`truncated at byte ${b.length}: a snapshot header is ${HEADER} bytes`);
@@ -114,8 +121,7 @@ export function decodeSnapshot(b: Uint8Array, onProgress?: (done: number, total:
   };
   const fullKey = (): SnapshotKey => {
     need(40);
-    const k = { src: ipText(addr16(dv, at)), dst: ipText(addr16(dv, at + 16)), sport: dv.getUint16(at + 32, true), dport: dv.getUint16(at + 34, true),
-      proto: dv.getUint32(at + 36, true) & 0xff, vni: dv.getUint32(at + 36, true) >>> 8 };
+    const k = engineKeyAt(dv, at);
     at += 40;
     return k;
   };

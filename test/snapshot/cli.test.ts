@@ -10,6 +10,8 @@ import { compilePort, applyPort } from "../../layers/vpc/compile.js";
 import { exportSnapshot, markSnapshot } from "../../hosts/snapshot/engine.js";
 import { run } from "../../hosts/cli/commands/snapshot.js";
 import { ipFrame, tcp, udp, TCP_FLAGS } from "../helpers/frames.js";
+import { reseal, flowEntries, withEntries } from "../helpers/snapshot-port.js";
+import { restoreSnapshot } from "../../hosts/snapshot/engine.js";
 
 const cfg = JSON.parse(readFileSync(new URL("../../examples/port-a.json", import.meta.url), "utf8"));
 const G = "a8:40:25:f0:00:05", GW = "a8:40:25:ff:77:77";
@@ -93,6 +95,26 @@ describe("wopte snapshot (files)", () => {
     expect(r.err).toMatch(/truncated at byte 100/);
     expect((await cli("verify", join(dir, "missing.snap"))).code).toBe(1);
     expect((await cli("frobnicate")).code).toBe(2);
+  });
+
+  it("verify runs the checks a restore runs, and says what the restore would say", async () => {
+    const { a } = await files();
+    const bytes = readFileSync(a);
+    // a header (and flow section) claiming 4,294,967,295 flows, checksum made right: the engine refuses it, so verify does
+    const huge = reseal(bytes, (_, dv) => { dv.setUint32(32, 0xffffffff, true); dv.setUint32(flowEntries(bytes).countAt, 0xffffffff, true); });
+    let r = await cli("verify", file("huge.snap", huge));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/huge\.snap: the header counts 4294967295 flows; the \d+ bytes that follow hold at most \d+/);
+    const e = await Engine.load();
+    applyPort(e, 0, compilePort(cfg), 1_000_000);
+    let restoreSaid = "";
+    try { restoreSnapshot(e, 0, huge); } catch (err) { restoreSaid = (err as Error).message; }
+    expect(restoreSaid).toBe(`could not restore the snapshot: ${r.err.replace(/^wopte: .*?huge\.snap: /, "").trim()}`);
+    // two records of one flow
+    r = await cli("verify", file("twice.snap", withEntries(bytes, [0, 1, 0])), "--json");
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: expect.stringMatching(/^SNAT port 16384 held twice|^two flows share key/) });
+    expect((await cli("verify", a)).out).toMatch(/every check passes/);
   });
 
   it("reports progress on stderr for a large snapshot", async () => {

@@ -106,7 +106,7 @@ describe("snapshot and restore (live migration)", () => {
     other.externalIps.snat.firstPort = 20000;
     const c = await Engine.load();
     applyPort(c, 0, compilePort(other), 1_000_000);
-    expect(() => restoreSnapshot(c, 0, snap, 1_000_060)).toThrow(/^could not restore the snapshot: it does not fit this port: .*give the port the same externalIps and limits\.flows/);
+    expect(() => restoreSnapshot(c, 0, snap, 1_000_060)).toThrow(/^could not restore the snapshot: the snapshot's SNAT pool 0 \(ports 16384-32767\) differs from port 0's: give the port the same externalIps/);
     expect(JSON.stringify(b.flows(0))).toBe(before);
     expect(() => verifySnapshot(flipped)).toThrow(SnapshotError);
     expect(() => verifySnapshot(v99)).toThrow(/unknown snapshot version 99/);

@@ -4,7 +4,7 @@
 //   export  --config port.json --in in.pcap --out f            after a replay run
 //   inspect <file> [--json]     flows with 5-tuples, states, ages, NAT bindings, counters
 //   diff    <a> <b> [--json]    flows added, removed, changed; counter deltas
-//   verify  <file>              version and checksum
+//   verify  <file> [--api <sled> --port <name>]   the checks a restore runs (the engine's own), alone or against a port
 //   restore <file> --api <sled> --port <name>                 into a running sled host's port
 //   mark    --api <sled> --port <name>                         start a dirty generation (pre-copy)
 
@@ -15,13 +15,14 @@ import { parseCommand, choice, required, printJson, Failure, guard } from "../co
 import { table } from "../table.js";
 import { replayFrames, framesOf, loadPortConfig, loadCapture } from "../../harness/replay.js";
 import { Engine } from "../../engine/engine.js";
-import { exportSnapshot } from "../../snapshot/engine.js";
+import { exportSnapshot, checkSnapshot } from "../../snapshot/engine.js";
 
 export const USAGE = `usage: wopte snapshot export --api <url> --port <name> [--since G] --out <file> [--json]
        wopte snapshot export --config <port.json> --in <in.pcap> [--dir out|in] --out <file> [--json]
        wopte snapshot inspect <file> [--json]
        wopte snapshot diff <a> <b> [--json]        (exit 1 when they differ)
-       wopte snapshot verify <file> [--json]       (exit 1 when it is damaged)
+       wopte snapshot verify <file> [--api <url> --port <name>] [--json]
+                                   (the checks a restore runs; exit 1 when one fails)
        wopte snapshot restore <file> --api <url> --port <name> [--json]
        wopte snapshot mark --api <url> --port <name> [--json]`;
 const CMD = { name: "snapshot", usage: USAGE };
@@ -76,17 +77,28 @@ async function command(args: string[]): Promise<number> {
   const progress = (done: number, total: number) => process.stderr.write(`\rdecoding flows: ${done}/${total}`);
   switch (sub) {
     case "verify": {
+      // The engine's own checks, the ones a restore runs: on the file alone (its
+      // own pools, one VNI, the largest table), or with --port by the sled
+      // against that port (its pools, VNI, table and, for an incremental, the flows it keeps).
       const file = required(CMD, "<file>", a);
       const bytes = readSnapshotFile(file);
-      let v;
-      try { v = verifySnapshot(bytes); } catch (err) {
-        if (!(err instanceof SnapshotError)) throw err;
-        if (values.json) printJson({ file, ok: false, error: err.message });
-        else process.stderr.write(`wopte: ${file}: ${err.message}\n`);
+      let error: string | undefined;
+      if (values.port !== undefined) {
+        const r = await call<{ ok: boolean; error?: string }>(apiBase(values.api), "POST", `/ports/${encodeURIComponent(values.port)}/snapshot/check`, new Uint8Array(bytes));
+        if (!r.ok) error = r.error?.replace(/^could not restore the snapshot: /, "") ?? "refused";
+      } else {
+        const v = checkSnapshot(await Engine.load(), undefined, bytes);
+        if (!v.ok) error = v.message;
+      }
+      if (error !== undefined) {
+        if (values.json) printJson({ file, ok: false, error, ...(values.port !== undefined ? { port: values.port } : {}) });
+        else process.stderr.write(`wopte: ${file}: ${error}${values.port !== undefined ? ` (for port ${values.port})` : ""}\n`);
         return 1;
       }
-      if (values.json) printJson({ file, ok: true, ...v });
-      else console.log(`ok: snapshot version ${v.version}, ${v.incremental ? "incremental" : "full"}, ${v.flows} flows, ${v.deletions} deletions, checksum matches`);
+      const v = verifySnapshot(bytes);
+      if (values.json) printJson({ file, ok: true, ...v, ...(values.port !== undefined ? { port: values.port } : {}) });
+      else console.log(`ok: snapshot version ${v.version}, ${v.incremental ? "incremental" : "full"}, ${v.flows} flows, ${v.deletions} deletions, checksum matches, ` +
+        (values.port !== undefined ? `port ${values.port} would take it` : "every check passes"));
       return 0;
     }
     case "inspect": {
