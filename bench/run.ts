@@ -1,7 +1,7 @@
 // `npm run bench`: the engine's figures on this machine as a table and as
 // bench/results/<date>.json, with the machine, Node/V8 and the build flags so
 // runs can be compared. `--quick` for a short run, `--only <name>` for one
-// of: fast, slow, rules, memory, micro, multicore, native, snapshot, migrate.
+// of: fast, slow, rules, memory, micro, multicore, native, snapshot, migrate, restart.
 
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -15,9 +15,10 @@ import { ruleSetBench } from "./rules.js";
 import { microBench } from "./micro.js";
 import { benchSnapshot } from "./snapshot.js";
 import { benchMigrate } from "./migrate.js";
+import { benchRestart } from "./restart.js";
 import { buildNative, nativeToolsAvailable } from "../hosts/native-c/bundle-bench.js";
 
-const SUITES = ["fast", "slow", "rules", "memory", "micro", "multicore", "native", "snapshot", "migrate"];
+const SUITES = ["fast", "slow", "rules", "memory", "micro", "multicore", "native", "snapshot", "migrate", "restart"];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
@@ -145,6 +146,13 @@ async function main(): Promise<void> {
     row(`live migration blackout, ${m.flows} flows, example port, two sled hosts`, "ms", m.blackoutMedianMs,
       `median of ${m.rounds} rounds, spread ${fmt(m.blackoutSpreadPct, 0)} %; whole move ${fmt(m.totalMedianMs, 0)} ms`);
     results.migrate = m;
+  }
+  if (want("restart")) {
+    const r = await benchRestart({ flows: quick ? 20_000 : 100_000, rounds: quick ? 3 : 5 });
+    row(`sled host restart, ${r.flows} flows restored, example port`, "ms", r.restartInProcessMs,
+      `in process: host + port ${fmt(r.restartInProcessMs - r.restoreMs, 0)} ms, flows back ${fmt(r.restoreMs, 0)} ms (${Math.round(r.restoreFlowsPerSec)} flows/s)`);
+    row(`wopte sled start, ${r.flows} flows restored`, "ms", r.commandStartWithFlowsMs, `${fmt(r.commandStartEmptyMs, 0)} ms with no checkpoint; checkpoint ${r.checkpointBytes} B written in ${fmt(r.checkpointWriteMs, 0)} ms`);
+    results.restart = r;
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -20,17 +20,22 @@ import { decodeSnapshot, snapshotLayout } from "../hosts/snapshot/format.js";
 const GUEST_MAC = "a8:40:25:f0:00:05", GW_MAC = "a8:40:25:ff:77:77";
 const MAX_SNAT = 60_000;
 
-async function benchPort(flows: number): Promise<Engine> {
+/** The example port with room for `flows` and its SNAT block widened to ports 1024-65535. */
+export function benchPortConfig(flows: number): Record<string, unknown> {
   const c = exampleConfig(flows + 1024) as { externalIps: { snat: { firstPort: number; lastPort: number } } };
   c.externalIps.snat.firstPort = 1024;
   c.externalIps.snat.lastPort = 65535;
+  return c;
+}
+
+async function benchPort(flows: number): Promise<Engine> {
   const e = await Engine.load();
-  applyPort(e, 0, compilePort(c));
+  applyPort(e, 0, compilePort(benchPortConfig(flows)));
   return e;
 }
 
-/** Run `flows` flows' first packets through port 0: the first ones SNAT'd to the Internet. */
-function fill(e: Engine, flows: number, snatFlows: number): void {
+/** Run `flows` flows' first packets through engine port `port` at `now` (ms): the first ones SNAT'd to the Internet. */
+export function fill(e: Engine, flows: number, snatFlows: number, port = 0, now = 1000): void {
   const peer = exampleFrame(64);
   const internet = ipFrame(GW_MAC, GUEST_MAC, "172.30.0.5", "203.0.113.9", 6,
     tcp("172.30.0.5", "203.0.113.9", 1024, 80, TCP_FLAGS.ACK, new Uint8Array(10)));
@@ -41,11 +46,11 @@ function fill(e: Engine, flows: number, snatFlows: number): void {
       const k = i + j;
       const tpl = k < snatFlows ? internet : peer;
       writeExampleFlow(b, e.u8, j, tpl, k < snatFlows ? k : k - snatFlows);
-      b.describe(j, tpl.length, 0, Dir.Out);
+      b.describe(j, tpl.length, port, Dir.Out);
     }
-    b.run(n, 1000);
+    b.run(n, now);
   }
-  if (e.flowCount(0) !== flows) throw new Error(`bench port holds ${e.flowCount(0)} of ${flows} flows`);
+  if (e.flowCount(port) !== flows) throw new Error(`bench port holds ${e.flowCount(port)} of ${flows} flows`);
 }
 
 export async function benchSnapshot(opts: { flows: number; rounds?: number }): Promise<Record<string, number>> {

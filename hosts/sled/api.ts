@@ -60,8 +60,8 @@ export class SledApi {
         method: "GET", path: "/health", summary: "liveness, drops outside the engine, API and fault counters, the generation",
         handler: () => ({
           ok: true, sled: h.name, underlay: h.underlayAddress, ports: h.ports.size, generation: h.generation,
-          underlayDrops: h.underlayDrops, pumpDrops: h.pumpDrops, underlayDriver: h.underlayStats(), multicast: h.multicastCounters,
-          faults: h.faults, flowLogs: Object.fromEntries([...h.ports.values()].filter((p) => p.flowLog).map((p) => [p.name, p.flowLog!])),
+          underlayDrops: h.underlayDrops, ...(h.sources ? { underlaySources: h.sources.list() } : {}), pumpDrops: h.pumpDrops, underlayDriver: h.underlayStats(), multicast: h.multicastCounters,
+          faults: h.faults, ...(h.checkpoints ? { checkpoints: h.checkpoints } : {}), flowLogs: Object.fromEntries([...h.ports.values()].filter((p) => p.flowLog).map((p) => [p.name, p.flowLog!])),
           api: this.server.stats,
         }),
       }),

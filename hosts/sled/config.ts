@@ -29,6 +29,8 @@ export const SledConfigSchema = z.strictObject({
       peers: z.record(ipv6, z.string()).optional(),
       mac: mac.default("02:08:20:00:00:01"),
       nextHopMac: mac.default("02:08:20:ff:ff:01"),
+      /** Drop Geneve from sources that are no known sled nor boundary services (docs/sled-api.md "Underlay sources"). */
+      dropUnknownSources: z.boolean().default(true),
     }),
     z.strictObject({
       driver: z.literal("tap"),
@@ -37,6 +39,8 @@ export const SledConfigSchema = z.strictObject({
       /** One TAP per underlay NIC and its next hop (the two switches): ECMP by flow, failover by NDP. */
       nics: z.array(z.strictObject({ tap: ifname, nextHop: ipv6 })).min(1).max(8),
       probeMs: z.number().int().min(50).default(500),
+      /** Off by default: the TAP underlay's frames come from the sled's own NICs. */
+      dropUnknownSources: z.boolean().default(false),
     }),
   ]),
   /** Where the control API listens (hosts/api/config.ts): a unix socket by default, TCP with tokens on request. */
@@ -46,6 +50,8 @@ export const SledConfigSchema = z.strictObject({
    * ledger, a restart comes back to the config file alone. Default <state dir>/sled/<name>.
    */
   stateDir: z.union([z.string().min(1), z.literal(false)]).optional(),
+  /** Flow checkpoints (docs/sled-api.md "Flow checkpoints"): every port's flows in <stateDir>/flows, every intervalMs (0: only at a clean stop), restored at start. */
+  checkpoints: z.strictObject({ intervalMs: z.number().int().min(0).max(86_400_000).default(10_000) }).default({ intervalMs: 10_000 }),
   /** Flow logs (PUT /ports/{name}/flow-log) are written only in this directory; without it they are off. */
   flowLogs: z.strictObject({ dir: z.string().min(1) }).optional(),
   ports: z.array(z.strictObject({ config: z.union([z.string(), z.record(z.string(), z.unknown())]), device: DeviceSpec.default({ type: "memory" }) })).default([]),

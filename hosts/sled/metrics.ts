@@ -40,7 +40,7 @@ export function sledMetrics(host: SledHost): SledMetrics {
       }
     } });
   hostDropMetrics(registry, "wopte_sled_pump_dropped_packets_total", "frames the sled dropped before the engine (oversize: bigger than an engine slot)", () => host.pumpDrops);
-  hostDropMetrics(registry, "wopte_sled_underlay_dropped_packets_total", "underlay frames for no local port (unknown destination MAC, group with no local member, malformed)", () => host.underlayDrops);
+  hostDropMetrics(registry, "wopte_sled_underlay_dropped_packets_total", "underlay frames dropped before the engine: from an unknown source (no known sled nor boundary services), for no local port (unknown destination MAC, group with no local member), malformed", () => host.underlayDrops);
   // multicast (hosts/sled/multicast.ts): the copies the sled made of group frames, and the ones it held back
   new Counter({ name: "wopte_sled_multicast_copies_total", help: "copies of group frames: to local members from a local sender (local), to next hops by replication (underlay, external; both counts in each), from the underlay to local members (received)",
     labelNames: ["to"], registers: [registry],
@@ -51,6 +51,27 @@ export function sledMetrics(host: SledHost): SledMetrics {
     } });
   hostDropMetrics(registry, "wopte_sled_multicast_held_total", "group frames or copies the sled did not send out: no forwarding entry for the underlay group, a next hop's source filter, a frame the engine could not mark",
     () => { const c = host.multicastCounters; return { noForwarding: c.noForwarding, forwardingFiltered: c.forwardingFiltered, replicationErrors: c.replicationErrors }; });
+  // flow checkpoints (hosts/sled/checkpoints.ts), when the sled keeps them
+  new Counter({ name: "wopte_sled_checkpoints_total", help: "flow checkpoint rounds: written (every port's file), failed (a write error; the previous files stay), skipped (the previous round still writing)",
+    labelNames: ["result"], registers: [registry],
+    collect() {
+      this.reset();
+      const c = host.checkpoints?.stats;
+      if (c) for (const result of ["written", "failed", "skipped"] as const) this.inc({ result }, c[result]);
+    } });
+  new Counter({ name: "wopte_sled_checkpoint_restores_total", help: "ports whose flows came back from their checkpoint at start (restored), whose checkpoint the snapshot checks refused (refused: the port started empty), or could not be read",
+    labelNames: ["result"], registers: [registry],
+    collect() {
+      this.reset();
+      const c = host.checkpoints?.stats;
+      if (c) for (const result of ["restored", "refused", "unreadable"] as const) this.inc({ result }, c[result]);
+    } });
+  new Gauge({ name: "wopte_sled_checkpoint_last_flows", help: "flows in the last checkpoint written", registers: [registry],
+    collect() { this.set(host.checkpoints?.stats.last?.flows ?? 0); } });
+  new Gauge({ name: "wopte_sled_checkpoint_last_seconds", help: "how long the last checkpoint took to take and write", registers: [registry],
+    collect() { this.set((host.checkpoints?.stats.last?.ms ?? 0) / 1000); } });
+  new Gauge({ name: "wopte_sled_checkpoint_last_timestamp_seconds", help: "when the last checkpoint was written (Unix time; 0: none yet)", registers: [registry],
+    collect() { const t = host.checkpoints?.stats.last?.time; this.set(t ? Date.parse(t) / 1000 : 0); } });
   underlayMetrics(registry, () => host.underlayStats());
   new Gauge({ name: "wopte_sled_ports", help: "ports on this sled", registers: [registry], collect() { this.set(host.ports.size); } });
   return { registry, batchLatency: batchHistogram(registry) };

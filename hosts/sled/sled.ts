@@ -29,6 +29,8 @@ import type { Ledger } from "../lib/ledger.js";
 import { sledState, SledState } from "./desired.js";
 import { SledMappings } from "./mappings.js";
 import { installPort, reprogramPort, layerBytesOf } from "./port-program.js";
+import type { FlowCheckpoints } from "./checkpoints.js";
+import { UnderlaySources } from "./underlay-sources.js";
 
 export interface SledPort {
   name: string;
@@ -73,6 +75,8 @@ export interface SledOptions {
   now?: () => number;
   /** Called after every batch with its size and duration (metrics). */
   onBatch?: (frames: number, seconds: number) => void;
+  /** Drop Geneve whose outer source is no known sled nor boundary services (hosts/sled/underlay-sources.ts). */
+  dropUnknownSources?: boolean;
 }
 
 export class NotFound extends Error {}
@@ -105,10 +109,14 @@ export class SledHost {
   private flushQueued = false;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
-  /** Underlay frames for no local port: unicast to an unknown MAC, multicast to a group no local port joined. */
-  readonly underlayDrops = { unknownDestination: 0, noMembers: 0, malformed: 0 };
+  /** Underlay frames dropped before the engine: for no local port (unicast to an unknown MAC, a group no local port joined), malformed, from an unknown source. */
+  readonly underlayDrops = { unknownDestination: 0, noMembers: 0, malformed: 0, unknownSource: 0 };
+  /** The sources Geneve is taken from, when the sled drops the others. */
+  readonly sources: UnderlaySources | undefined;
   /** Errors in timers and I/O callbacks: counted and shown in health, never thrown (hosts/lib/faults.ts). */
   readonly faults = new Faults();
+  /** Flow checkpoints, when the sled keeps them (hosts/sled/checkpoints.ts): shown in health and metrics. */
+  checkpoints: FlowCheckpoints | undefined;
   private readonly self: Uint8Array | undefined;
 
   private constructor(readonly engine: Engine, private readonly o: SledOptions) {
@@ -118,6 +126,7 @@ export class SledHost {
     this.maps = new SledMappings(engine);
     this.mcast = new SledMulticast(engine, this.maps);
     this.changes = new Committer<SledState>({ state: () => sledState(this) });
+    if (o.dropUnknownSources) this.sources = new UnderlaySources(() => this.knownSources(), () => `${this.generation}/${o.underlay.peersVersion?.() ?? 0}`);
     o.underlay.onFrames(this.faults.guard("underlay", (frames: Uint8Array[]) => this.fromUnderlay(frames)));
     this.timer = setInterval(this.faults.guard("expire", () => this.expire()), o.expireIntervalMs ?? 100);
     this.timer.unref();
@@ -452,6 +461,7 @@ export class SledHost {
     for (const f of frames) {
       const g = geneveOf(f);
       if (!g || f.length < g.inner + 14) { this.underlayDrops.malformed++; continue; }
+      if (this.sources && !this.sources.allows(f)) { this.underlayDrops.unknownSource++; continue; }
       const { vni, inner } = g;
       // to an underlay group, or to an Ethernet group address inside (RFC 7042 §2.1; the udp
       // driver rebuilds the outer header to this sled): IP multicast, or broadcast, which no port takes
@@ -569,6 +579,16 @@ export class SledHost {
     if (reports) for (const [port, frames] of reports) this.learnFromReports(port, frames);
   }
 
+  /** Who may send this sled Geneve: itself, its V2P sleds, multicast next hops, the driver's peers, boundary services. */
+  private knownSources(): string[] {
+    const out = this.o.underlayAddress ? [this.o.underlayAddress] : [];
+    for (const m of this.v2p.values()) out.push(m.underlay);
+    for (const e of this.mcast.listForwarding()) for (const h of e.nextHops) out.push(h.nextHop);
+    for (const p of this.ports.values()) if (p.compiled.config.boundary) out.push(p.compiled.config.boundary.underlay);
+    out.push(...(this.o.underlay.peerAddresses?.() ?? []));
+    return out;
+  }
+
   private isLocalAt(u8: Uint8Array, at: number, len: number): boolean {
     const self = this.self;
     if (!self || len < 54) return false;
@@ -664,20 +684,21 @@ export class SledHost {
   }
 
   /**
-   * Stop: after the changes already queued, close every device and free the
-   * engine ports. The desired state is left as it is (a restart comes back to it).
+   * Stop: after the changes already queued, close every device and the
+   * underlay, so no frame comes in any more; then `quiet` (the last flow
+   * checkpoint: it sees every flow as the sled stops), then free the engine
+   * ports. The desired state is left as it is (a restart comes back to it).
    */
-  async close(): Promise<void> {
+  async close(o: { quiet?: () => Promise<unknown> } = {}): Promise<void> {
     clearInterval(this.timer);
+    await this.changes.serialized(() => { for (const p of this.ports.values()) p.device.close(); });
+    await this.o.underlay.close();
+    if (o.quiet) await o.quiet();
     await this.changes.serialized(() => {
-      for (const p of this.ports.values()) {
-        p.device.close();
-        this.engine.destroyPort(p.id);
-      }
+      for (const p of this.ports.values()) this.engine.destroyPort(p.id);
       this.ports.clear();
       this.byMacVni.clear();
     });
-    await this.o.underlay.close();
   }
 
   /** Run `fn` between changes (a snapshot restore must not interleave with a change's undo). */

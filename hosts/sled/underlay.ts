@@ -35,6 +35,10 @@ export interface UnderlayDriver {
   onFrames(cb: (frames: Uint8Array[]) => void): void;
   close(): Promise<void>;
   stats(): { tx: number; rx: number; txErrors: number; rxErrors: number };
+  /** Underlay addresses the driver was told of (the `udp` driver's peers): sources a sled takes Geneve from. */
+  peerAddresses?(): string[];
+  /** Moves whenever peerAddresses() changes. */
+  peersVersion?(): number;
 }
 
 export interface UdpUnderlayOptions {
@@ -98,12 +102,16 @@ export class UdpUnderlay implements UnderlayDriver {
   /** Reach underlay address `address` at "host:port" (a peer sled sharing this machine). */
   addPeer(address: string, hostPort: string): void {
     const t = parseHostPort(hostPort);
+    this.peersChanged++;
     this.peers.set(ipText(ip16(address)), t);
     this.reverse.set(`${t.host}|${t.port}`, ipText(ip16(address)));
     this.log.debug({ peer: ipText(ip16(address)), at: hostPort }, "underlay peer");
   }
 
   get boundPort(): number { return this.sock.address().port; }
+  private peersChanged = 0;
+  peerAddresses(): string[] { return [...this.peers.keys()]; }
+  peersVersion(): number { return this.peersChanged; }
 
   onFrames(cb: (frames: Uint8Array[]) => void): void { this.cb = cb; }
 

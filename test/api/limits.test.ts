@@ -140,7 +140,7 @@ describe(real.title("a real sled host under a flood of oversized uploads"), real
       name: "sled-rss", underlay: { address: "fd00:1122:3344:101::1", bind: { host: "::1", port: 0 } },
       api: { socket: join(dir, "sled.sock") }, ports: [{ config: "port-a.json" }],
     }));
-    p = spawn("node", [join(root, "bin", "wopte.js"), "sled", "--config", join(dir, "sled.json")], { cwd: root });
+    p = spawn("node", [join(root, "bin", "wopte.js"), "sled", "--config", join(dir, "sled.json"), "--state-dir", join(dir, "state")], { cwd: root });
     await new Promise<void>((resolve, reject) => {
       let out = "";
       p!.stdout!.on("data", (d) => { out += d; if (out.includes("sled host running")) resolve(); });

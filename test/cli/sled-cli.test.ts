@@ -29,7 +29,7 @@ describe(env.title("wopte sled + CLI"), env.options, () => {
       ports: [{ config: "port-a.json", device: { type: "memory" } }],
       multicast: { forwarding: [{ underlay: "ff04::9:9", nextHops: [{ nextHop: "fd00:1122:3344:1::9", replication: "underlay" }] }] },
     }));
-    sled = spawn("node", [bin, "sled", "--config", join(dir, "sled.json")], { cwd: root });
+    sled = spawn("node", [bin, "sled", "--config", join(dir, "sled.json"), "--state-dir", join(dir, "state")], { cwd: root });
     api = await new Promise<string>((resolve, reject) => {
       let out = "";
       sled.stdout!.on("data", (d) => {

@@ -45,7 +45,7 @@ describe(env.title("examples/sled.json and examples/gateway.json"), env.options,
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), "wopte-examples-"));
-    sled = await start(["sled", "--config", "examples/sled.json", "--api-socket", join(dir, "sled.sock")]);
+    sled = await start(["sled", "--config", "examples/sled.json", "--api-socket", join(dir, "sled.sock"), "--state-dir", join(dir, "state")]);
     gw = await start(["gateway", "run", "--config", "examples/gateway.json", "--api-socket", join(dir, "gateway.sock")]);
   }, 45_000);
   afterAll(async () => { await stop(sled?.p); await stop(gw?.p); });

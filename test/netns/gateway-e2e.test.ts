@@ -81,7 +81,7 @@ describe(env.title("gateway host between the rack and an external network"), env
       ],
       api: { socket: join(dir, "gateway.sock") },
     }));
-    const s = await startProc(["sled", "--config", join(dir, "sled.json")], "sled");
+    const s = await startProc(["sled", "--config", join(dir, "sled.json"), "--state-dir", join(dir, "state")], "sled");
     const g = await startProc(["gateway", "run", "--config", join(dir, "gateway.json")], "gateway");
     procs.push(s.p, g.p);
     gwApi = g.api;

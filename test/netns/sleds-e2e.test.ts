@@ -55,7 +55,7 @@ describe(env.title("two sled hosts, guests in namespaces"), env.options, () => {
       api: { socket: join(dir, `${name}.sock`) }, ports: ports.map((p, i) => ({ config: `${name}-${i}.json`, device: { type: "tap", name: p.tap } })) };
     ports.forEach((p, i) => writeFileSync(join(dir, `${name}-${i}.json`), JSON.stringify(p.config)));
     writeFileSync(join(dir, `${name}.json`), JSON.stringify(cfg));
-    const p = spawn("node", [bin, "sled", "--config", join(dir, `${name}.json`)], { cwd: root });
+    const p = spawn("node", [bin, "sled", "--config", join(dir, `${name}.json`), "--state-dir", join(dir, `${name}-state`)], { cwd: root });
     procs.push(p);
     apis[name] = await new Promise<string>((resolve, reject) => {
       let out = "";
