@@ -4,9 +4,10 @@
 // percent-encoding the WHATWG parser would throw on is a 400), the caller is
 // identified (unix-socket peer or bearer token), the route's strict schemas
 // check the path, query and body (unknown fields are named in the 400), and
-// only then does its handler run. Changes are serialized, audited (who,
-// what, result, the host's new generation) and answered with the
-// generation. An error nobody classified is a bug: 500, logged with the
+// only then does its handler run. Changes are serialized by the host's
+// commit path (hosts/lib/committer.ts: changes that arrive together share
+// one ledger write), audited (who, what, result, the host's new generation)
+// and answered with the generation. An error nobody classified is a bug: 500, logged with the
 // request id the client also got. Nothing a client sends ends the host.
 
 import { createServer as createHttp, IncomingMessage, ServerResponse, Server, STATUS_CODES } from "node:http";
@@ -72,7 +73,6 @@ export class ApiServer {
   private readonly routes: RouteSpec[];
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
-  private changeTail: Promise<unknown> = Promise.resolve();
   private readonly allowedUids: number[];
   readonly stats: ApiStats = { requests: 0, inFlight: 0, byStatus: {}, bugs: 0, busy: 0, clientErrors: 0 };
 
@@ -127,7 +127,7 @@ export class ApiServer {
       const ctx = { params, query, body, caller, requestId, log: this.o.log, signal: abort.signal } as Parameters<RouteSpec["handler"]>[0];
       const r = spec;
       if (isChange(spec)) {
-        const result = await this.serialize(async () => r.handler(ctx));
+        const result = await r.handler(ctx);
         const generation = this.o.generation();
         this.audit(requestId, caller, what, auditBody, 200, generation);
         this.answer(req, res, 200, withGeneration(result, generation));
@@ -149,13 +149,6 @@ export class ApiServer {
       this.stats.inFlight--;
       this.o.log?.debug({ requestId, what, ms: Number(process.hrtime.bigint() - started) / 1e6, status: res.statusCode }, "API request");
     }
-  }
-
-  /** Changes one at a time, in arrival order, whatever their handlers await. */
-  private serialize<T>(f: () => Promise<T> | T): Promise<T> {
-    const run = this.changeTail.then(f, f);
-    this.changeTail = run.then(() => undefined, () => undefined);
-    return run;
   }
 
   private audit(requestId: string, who: Caller, what: string, body: unknown, status: number, generation: number, error?: string): void {

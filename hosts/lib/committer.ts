@@ -6,6 +6,13 @@
 // change acknowledged with its generation number. If the ledger cannot be
 // written the change is undone, so a client never hears "ok" for a change a
 // restart would lose, and an error always means nothing changed.
+//
+// Changes that arrive while a ledger write is under way are applied one
+// after another as they arrive and then written together, one fsync for all
+// (group commit, as databases do): each is acknowledged once the write that
+// holds it is on disk, and all of them carry the generation of that write.
+// A change with work that cannot be undone (`finish`: a port freed, a device
+// closed) ends its group, so the changes after it see that work done.
 
 /** What a change did: its result, how to take it back, and what to do once it is durable. */
 export interface Applied<T> {
@@ -30,10 +37,18 @@ export interface CommitterOptions<S> {
   generation?: number;
 }
 
+interface Waiting {
+  change: () => Applied<unknown> | Promise<Applied<unknown>>;
+  resolve: (result: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 export class Committer<S> {
   private tail: Promise<unknown> = Promise.resolve();
   private gen: number;
   private persist: CommitterOptions<S>["persist"];
+  /** The changes of the group that is queued and has not started: a change that comes now joins it. */
+  private open: Waiting[] | undefined;
 
   constructor(private readonly o: CommitterOptions<S>) {
     this.gen = o.generation ?? 0;
@@ -56,6 +71,11 @@ export class Committer<S> {
 
   /** Run `fn` after every change queued before it, and before any queued after. */
   serialized<T>(fn: () => T | Promise<T>): Promise<T> {
+    this.open = undefined; // a change after this call goes after `fn`
+    return this.enqueue(fn);
+  }
+
+  private enqueue<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
     return run;
@@ -67,22 +87,58 @@ export class Committer<S> {
    * NotDurable (undone).
    */
   commit<T>(change: () => Applied<T> | Promise<Applied<T>>): Promise<T> {
-    return this.serialized(async () => {
-      const applied = await change();
-      if (applied.unchanged) return applied.result;
-      const next = this.gen + 1;
-      if (this.persist) {
-        try {
-          await this.persist(next, this.o.state());
-        } catch (err) {
-          await applied.undo?.();
-          throw new NotDurable(`the change was undone: its ledger could not be written (${(err as Error).message})`);
-        }
+    return new Promise<T>((resolve, reject) => {
+      if (!this.open) {
+        const group: Waiting[] = this.open = [];
+        void this.enqueue(() => this.runGroup(group));
       }
-      this.gen = next;
-      applied.finish?.();
-      return applied.result;
+      this.open.push({ change, resolve: resolve as (r: unknown) => void, reject });
     });
+  }
+
+  /** Apply a group's changes in order, in runs that each end with one ledger write. */
+  private async runGroup(group: Waiting[]): Promise<void> {
+    if (this.open === group) this.open = undefined;
+    let next = 0;
+    while (next < group.length) {
+      const done: { w: Waiting; a: Applied<unknown> }[] = [];
+      while (next < group.length) {
+        const w = group[next++];
+        let a: Applied<unknown>;
+        try { a = await w.change(); } catch (err) { w.reject(err); continue; }
+        done.push({ w, a });
+        if (a.finish && !a.unchanged) break; // its irreversible work first, then the changes after it
+      }
+      await this.durable(done);
+    }
+  }
+
+  /** Write the state `done` made, then acknowledge them; if it cannot be written, undo them (last first) and refuse them. */
+  private async durable(done: { w: Waiting; a: Applied<unknown> }[]): Promise<void> {
+    const changed = done.filter((d) => !d.a.unchanged);
+    const next = this.gen + changed.length;
+    if (changed.length && this.persist) {
+      try {
+        await this.persist(next, this.o.state());
+      } catch (err) {
+        for (const d of [...changed].reverse()) {
+          try { await d.a.undo?.(); } catch { /* best effort: the others still go back */ }
+        }
+        const refusal = new NotDurable(`the change was undone: its ledger could not be written (${(err as Error).message})`);
+        for (const d of done) d.w.reject(refusal);
+        return;
+      }
+    }
+    this.gen = next;
+    for (const d of done) {
+      try {
+        if (!d.a.unchanged) d.a.finish?.();
+      } catch (err) {
+        d.w.reject(err);
+        continue;
+      }
+      d.w.resolve(d.a.result);
+    }
   }
 }
 

@@ -109,8 +109,11 @@ export class SledApi {
       route({
         method: "DELETE", path: "/ports/{name}/firewall/{rule}", summary: "remove a rule by name", params: z.strictObject({ name, rule: label }),
         handler: async ({ params }) => {
-          if (!h.port(params.name).compiled.config.firewall.some((r) => r.name === params.rule)) throw new NotFound(`no firewall rule ${params.rule}`);
-          await update(params.name, (j) => { j.firewall = (j.firewall ?? []).filter((r) => r.name !== params.rule); });
+          // checked inside the change, so a concurrent change cannot remove it in between
+          await update(params.name, (j) => {
+            if (!(j.firewall ?? []).some((r) => r.name === params.rule)) throw new NotFound(`no firewall rule ${params.rule}`);
+            j.firewall = (j.firewall ?? []).filter((r) => r.name !== params.rule);
+          });
           return { removed: params.rule };
         },
       }),
@@ -127,8 +130,10 @@ export class SledApi {
       route({
         method: "DELETE", path: "/ports/{name}/routes", summary: "remove the route to ?dest=<prefix>", params: Port, query: z.strictObject({ dest: cidr }),
         handler: async ({ params, query }) => {
-          if (!h.port(params.name).compiled.config.routes.some((r) => r.dest === query.dest)) throw new NotFound(`no route to ${query.dest}`);
-          await update(params.name, (j) => { j.routes = (j.routes ?? []).filter((r) => r.dest !== query.dest); });
+          await update(params.name, (j) => {
+            if (!(j.routes ?? []).some((r) => r.dest === query.dest)) throw new NotFound(`no route to ${query.dest}`);
+            j.routes = (j.routes ?? []).filter((r) => r.dest !== query.dest);
+          });
           return { removed: query.dest };
         },
       }),
