@@ -155,3 +155,34 @@ export function gatewayChange(r: R, m: GatewayView, n: number): Change<GatewayVi
     if (c) return c;
   }
 }
+
+/**
+ * Changes to send at once, that commute (no two touch the same thing, each
+ * changes something): after a crash any subset of them may be there, and
+ * each that is there is there whole. Several changes in flight together are
+ * written together (group commit).
+ */
+export function sledBurst(r: R, m: SledView, n: number): Change<SledView>[] {
+  const running = m.ports.filter((p) => p.state === "running");
+  return Array.from({ length: 2 + r.int(3) }, (_, i): Change<SledView> => {
+    const k = (n + i) % 250;
+    const p = r.pick(running);
+    if (p && r.next() < 0.5) {
+      const rule = { name: `b${n}-${i}`, direction: "out", action: "deny", protocols: ["udp"], ports: [3000 + i] };
+      return { method: "POST", path: `/ports/${p.name}/firewall`, body: rule, apply: (x) => onPort(x, p.name, (q) => ({ ...q, firewall: sortedAdd(q.firewall, rule.name) })) };
+    }
+    const ip = `172.31.9.${k}`, mac = "a8:40:25:f3:00:01";
+    return { method: "PUT", path: "/v2p", body: { vni: 5001, ip, mac, underlay: "fd00:1122:3344:109::1" },
+      apply: (x) => ({ ...x, v2p: [...x.v2p.filter((e) => !e.startsWith(`5001/${ip}/`)), `5001/${ip}/${mac}`].sort() }) };
+  }).filter((c, i, all) => all.findIndex((d) => d.path === c.path && JSON.stringify(d.body) === JSON.stringify(c.body)) === i);
+}
+
+export function gatewayBurst(r: R, m: GatewayView, n: number): Change<GatewayView>[] {
+  return Array.from({ length: 2 + r.int(3) }, (_, i): Change<GatewayView> => {
+    const ip = `198.51.100.${100 + ((n + i) % 100)}`, first = 4096 * (n % 16), last = first + 4095;
+    const target = { sled: "fd00:1122:3344:101::1", vni: 2000 + (n % 1000), mac: "a8:40:25:f4:00:01" };
+    const entry = `${ip}/${first}-${last}>${target.sled}/${target.vni}/${target.mac}`;
+    return { method: "PUT", path: `/nat/${ip}/${first}/${last}`, body: target,
+      apply: (x) => ({ ...x, nat: [...x.nat.filter((e) => !e.startsWith(`${ip}/${first}-`)), entry].sort() }) };
+  }).filter((c) => !m.nat.some((e) => e.startsWith(c.path.split("/").slice(2, 4).join("/") + "-")));
+}
