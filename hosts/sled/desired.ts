@@ -64,12 +64,14 @@ export function sledState(h: SledHost): SledState {
     };
   });
   // in a canonical order, so that a sled brought back to the same state writes the same ledger
-  const by = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  // (each key computed once: a sled with thousands of mappings writes its ledger on every change)
+  const sorted = <T>(xs: T[], key: (x: T) => string): T[] => xs.map((x) => [key(x), x] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, x]) => x);
   return {
     ports,
-    v2p: h.listV2p().sort(by((m) => `${m.vni}/${canonIp(m.ip)}`)),
-    m2p: h.listM2p().sort(by((m) => canonIp(m.group))),
-    forwarding: h.listForwarding().sort(by((e) => e.underlay)),
+    v2p: sorted(h.listV2p(), (m) => `${m.vni}/${canonIp(m.ip)}`),
+    m2p: sorted(h.listM2p(), (m) => canonIp(m.group)),
+    forwarding: sorted(h.listForwarding(), (e) => e.underlay),
   };
 }
 
