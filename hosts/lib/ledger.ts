@@ -72,7 +72,9 @@ export class Ledger<S> {
 
   /**
    * Open (creating) the directory and take its lock: one host per ledger. A
-   * lock left by a process that is gone (kill -9) is taken over.
+   * lock left by a process that is gone (kill -9, a reboot) is taken over:
+   * the lock names the process by pid and start time, so a pid used again by
+   * another process after a reboot does not keep the host down.
    */
   constructor(readonly dir: string, private readonly o: LedgerOptions<S>) {
     this.file = join(dir, "ledger.json");
@@ -92,14 +94,15 @@ export class Ledger<S> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(this.lockFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ""}\n`);
         closeSync(fd);
         return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new LedgerError(`cannot lock ${this.lockFile}: ${(e as Error).message}`);
       }
-      const pid = Number(readFileSync(this.lockFile, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      const [pidText, start] = readFileSync(this.lockFile, "utf8").trim().split(" ");
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) && (!start || startTime(pid) === start)) {
         throw new LedgerError(`${this.dir} is in use by process ${pid} (another ${this.o.kind} host?): give each host its own state directory (stateDir or --state-dir)`);
       }
       unlinkSync(this.lockFile); // left by a process that is gone
@@ -168,12 +171,25 @@ export class Ledger<S> {
     if (this.exists) {
       // the generation before this one stays beside it, for an operator to go back to
       await rm(this.prev, { force: true });
-      await link(this.file, this.prev);
+      await link(this.file, this.prev).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e; // removed by hand while the host runs: nothing to keep
+      });
     }
     await rename(this.tmp, this.file);
     this.exists = true;
     const d = await open(this.dir, "r");
     try { await d.sync(); } finally { await d.close(); }
+  }
+}
+
+/** When `pid` started (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; starttime is the 20th field after it
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -87,8 +87,21 @@ describe("ledger file", () => {
     expect(() => open(d)).toThrow(/is in use by process 1/);
     writeFileSync(join(d, "ledger.lock"), "999999999\n");
     expect(() => open(d)).not.toThrow();
+    // pid 1 again, but not the process that took the lock (its start time differs): a reboot's leftover
+    writeFileSync(join(d, "ledger.lock"), "1 123456789\n");
+    expect(() => open(d)).not.toThrow();
     l.unlock();
     expect(existsSync(join(d, "ledger.lock"))).toBe(false);
+  });
+
+  it("keeps writing when ledger.json was removed by hand while the host runs", async () => {
+    const d = dir();
+    const l = open(d);
+    await l.write(1, { items: ["a"] });
+    rmSync(l.file);
+    await l.write(2, { items: ["b"] });
+    expect(l.read()?.generation).toBe(2);
+    l.unlock();
   });
 
   it("fails a write (for the committer to undo) when the directory is gone", async () => {
