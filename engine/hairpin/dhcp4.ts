@@ -6,11 +6,19 @@
 // set the broadcast flag or has no ciaddr (and for every NAK, §4.1), else to
 // ciaddr; the Ethernet destination is the client's chaddr.
 //
-// Params (28 + 4 * dnsCount + domainLen bytes): gateway MAC (6) |
-//   server IPv4 (4) | client IPv4 (4) | router IPv4 (4, 0 = none) |
-//   lease seconds (4) | interface MTU (2, 0 = none) | prefix length (1) |
-//   DNS count ≤ 4 (1) | domain name length (1) | reserved (1) |
-//   DNS servers (4 each) | domain name (ASCII).
+// Params (28 + 4 * dnsCount + domainLen bytes, then the extension when flag
+// bit 0 is set): gateway MAC (6) | server IPv4 (4) | client IPv4 (4) |
+//   router IPv4 (4, 0 = none) | lease seconds (4) | interface MTU (2, 0 =
+//   none) | prefix length (1) | DNS count ≤ 4 (1) | domain name length (1) |
+//   flags (1) | DNS servers (4 each) | domain name (ASCII).
+// Extension (program version 4; what OPTE's DhcpCfg adds): host name length
+//   (1) | host name (ASCII, option 12) | route count ≤ 16 (1) | routes (9
+//   each: prefix length, destination, router; option 121, RFC 3442) |
+//   search list length ≤ 1020 (2) | search list (RFC 1035 names, option 119,
+//   RFC 3397, uncompressed as OPTE sends it, split per RFC 3396).
+// OFFER and ACK carry the routes alongside the Router option: a client that
+// knows option 121 ignores option 3 (RFC 3442), so the routes must hold the
+// default route themselves, as OPTE's do.
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
 import { Reason } from "../../abi/reason";
@@ -18,13 +26,39 @@ import {
   DHCP4_FIXED, DHCP4_OPTIONS, DHCP4_COOKIE, DHCP4_MIN_MESSAGE, DHCP4_BROADCAST_FLAG,
   Dhcp4Field, Dhcp4Option, Dhcp4Type, dhcp4OptionsValid, dhcp4FindOption, dhcp4OptionLen,
   emitDhcp4Option8, emitDhcp4Option16, emitDhcp4Option32, emitDhcp4OptionBytes, prefixMask4,
+  dhcp4LongOptionSize, emitDhcp4LongOption, emitDhcp4ClasslessRoutes, classlessRouteLen, DHCP4_ROUTE_SIZE,
 } from "../packet/dhcp4";
+import { dnsNamesValid } from "../packet/dns-name";
 import {
   paramFits, emitEthernetTagged, ethLen, emitReplyIpv4, emitUdp, udp4Checksum, ipv4TotalLen, IPV4_HDR_LEN,
   UDP_HDR_LEN, Proto, ld16, ld32, ldMac, st8, st16, st32, EtherType,
 } from "./common";
 
 export const DHCP4_PARAMS_HEADER: u32 = 28;
+/** Params flag: the extension follows the domain name (rule program version 4). */
+export const DHCP4_PARAMS_EXT: u32 = 1;
+const DHCP4_PARAMS_FLAGS: u32 = 27;
+const MAX_ROUTES: u32 = 16;        // 16 × 9 bytes fit one option 121
+const MAX_SEARCH: u32 = 1020;      // four options 119
+
+/** True when `n` bytes at `p` are printable ASCII (a host name for option 12). */
+function printable(p: usize, n: u32): bool {
+  for (let i: u32 = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** True when each params route's destination has no bit set past its prefix length (≤ 32). */
+function routesValid(p: usize, count: u32): bool {
+  for (let i: u32 = 0; i < count; i++) {
+    const r = p + i * DHCP4_ROUTE_SIZE;
+    const width = <u32>load<u8>(r);
+    if (width > 32 || (ld32(r + 1) & ~prefixMask4(width)) != 0) return false;
+  }
+  return true;
+}
 
 export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usize, cap: u32): i32 {
   // ---- params
@@ -42,6 +76,26 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
   if (!paramFits(paramLen, DHCP4_PARAMS_HEADER, dnsCount * 4 + domainLen)) return -Reason.BadLength;
   const dns = params + DHCP4_PARAMS_HEADER;
   const domain = dns + dnsCount * 4;
+
+  // ---- params extension: host name, classless routes, search list
+  let hostLen: u32 = 0, routeCount: u32 = 0, searchLen: u32 = 0;
+  let host: usize = 0, routes: usize = 0, search: usize = 0;
+  if ((<u32>load<u8>(params + DHCP4_PARAMS_FLAGS) & DHCP4_PARAMS_EXT) != 0) {
+    let x = DHCP4_PARAMS_HEADER + dnsCount * 4 + domainLen;
+    if (!paramFits(paramLen, x, 1)) return -Reason.BadLength;
+    hostLen = <u32>load<u8>(params + x);
+    host = params + x + 1;
+    x += 1 + hostLen;
+    if (!paramFits(paramLen, x, 1) || !printable(host, hostLen)) return -Reason.BadLength;
+    routeCount = <u32>load<u8>(params + x);
+    routes = params + x + 1;
+    x += 1 + routeCount * DHCP4_ROUTE_SIZE;
+    if (routeCount > MAX_ROUTES || !paramFits(paramLen, x, 2) || !routesValid(routes, routeCount)) return -Reason.BadLength;
+    searchLen = ld16(params + x);
+    search = params + x + 2;
+    if (searchLen > MAX_SEARCH || !paramFits(paramLen, x + 2, searchLen)) return -Reason.BadLength;
+    if (searchLen > 0 && !dnsNamesValid(search, searchLen)) return -Reason.BadLength;
+  }
 
   // ---- request: IPv4 / UDP 68 → 67 / BOOTREQUEST
   if (m.l3Kind != L3.Ipv4) return -Reason.HairpinFailed;
@@ -105,6 +159,12 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
     if (dnsCount > 0) optBytes += 2 + 4 * dnsCount;
     if (mtu != 0) optBytes += 4;
     if (domainLen > 0) optBytes += 2 + domainLen;
+    if (hostLen > 0) optBytes += 2 + hostLen;
+    if (searchLen > 0) optBytes += dhcp4LongOptionSize(searchLen);
+    if (routeCount > 0) {
+      optBytes += 2;
+      for (let i: u32 = 0; i < routeCount; i++) optBytes += classlessRouteLen(<u32>load<u8>(routes + i * DHCP4_ROUTE_SIZE));
+    }
   }
   let dhcpLen = DHCP4_OPTIONS + optBytes;
   if (dhcpLen < DHCP4_MIN_MESSAGE) dhcpLen = DHCP4_MIN_MESSAGE;
@@ -145,6 +205,9 @@ export function buildDhcp4(m: PacketMeta, params: usize, paramLen: u32, out: usi
     if (dnsCount > 0) o += emitDhcp4OptionBytes(o, Dhcp4Option.Dns, dns, 4 * dnsCount);
     if (mtu != 0) o += emitDhcp4Option16(o, Dhcp4Option.InterfaceMtu, mtu);
     if (domainLen > 0) o += emitDhcp4OptionBytes(o, Dhcp4Option.DomainName, domain, domainLen);
+    if (hostLen > 0) o += emitDhcp4OptionBytes(o, Dhcp4Option.HostName, host, hostLen);
+    if (searchLen > 0) o += emitDhcp4LongOption(o, Dhcp4Option.DomainSearch, search, searchLen);
+    if (routeCount > 0) o += emitDhcp4ClasslessRoutes(o, routes, routeCount);
   }
   st8(o, Dhcp4Option.End);
 

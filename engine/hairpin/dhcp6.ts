@@ -7,16 +7,25 @@
 // 547 → 546, and echo the Client Identifier and the first IA_NA's IAID
 // with one IA Address. Messages naming another server are ignored (§16).
 //
-// Params (32 + 16 * dnsCount bytes): gateway MAC (6) | DNS count ≤ 4 (1) |
-//   reserved (1) | address (16, :: = none) | preferred lifetime (4) |
-//   valid lifetime (4) | DNS servers (16 each).
+// Params (32 + 16 * dnsCount bytes, then the extension when flag bit 0 is
+//   set): gateway MAC (6) | DNS count ≤ 4 (1) | flags (1) | address (16, ::
+//   = none) | preferred lifetime (4) | valid lifetime (4) | DNS servers (16
+//   each).
+// Extension (program version 4; what OPTE's DhcpCfg adds): FQDN length (1) |
+//   the guest's FQDN (one RFC 1035 name, Client FQDN option 39, RFC 4704) |
+//   search list length ≤ 1020 (2) | search list (RFC 1035 names, Domain
+//   Search List option 24, RFC 3646). Each goes out when the client asks for
+//   it (Option Request, or the option itself), as OPTE sends them. The FQDN
+//   flags say N (no DNS updates: the server makes none), and O when the
+//   client had asked the server to make them (S).
 
 import { PacketMeta, L3, NONE } from "../packet/meta";
 import { Reason } from "../../abi/reason";
 import {
   Dhcp6Type, Dhcp6Option, DHCP6_HEADER, DHCP6_MAX_DUID,
-  dhcp6OptionsValid, dhcp6FindOption, dhcp6OptionLen, emitDhcp6OptionHeader,
+  dhcp6OptionsValid, dhcp6FindOption, dhcp6OptionLen, emitDhcp6OptionHeader, dhcp6Wants,
 } from "../packet/dhcp6";
+import { dnsNameLen, dnsNamesValid } from "../packet/dns-name";
 import {
   paramFits, requesterMac, emitEthernetTagged, ethLen, emitIpv6, emitUdp, l4v6Checksum, ipv6TotalLen, eui64,
   isMulticast6, LINK_LOCAL_HI, IPV6_HDR_LEN, UDP_HDR_LEN, Proto, ld16, ld32, ld64, ldMac, st8, st16, st32,
@@ -24,6 +33,11 @@ import {
 } from "./common";
 
 export const DHCP6_PARAMS_HEADER: u32 = 32;
+/** Params flag: the extension follows the DNS servers (rule program version 4). */
+export const DHCP6_PARAMS_EXT: u32 = 1;
+const DHCP6_PARAMS_FLAGS: u32 = 7;
+const MAX_SEARCH: u32 = 1020;
+const FQDN_N: u32 = 0x04, FQDN_O: u32 = 0x02, FQDN_S: u32 = 0x01; // RFC 4704 §4.1
 const SERVER_DUID_LEN: u32 = 10; // type 3 (2) | hardware type 1 (2) | MAC (6)
 
 /** True when the Server Identifier option at `p` names this server (DUID-LL of `mac`). */
@@ -42,6 +56,23 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
   if (dnsCount > 4 || preferred > valid) return -Reason.BadLength;
   if (!paramFits(paramLen, DHCP6_PARAMS_HEADER, dnsCount * 16)) return -Reason.BadLength;
   const haveAddr = aHi != 0 || aLo != 0;
+
+  // ---- params extension: FQDN, search list
+  let fqdnLen: u32 = 0, searchLen: u32 = 0;
+  let fqdn: usize = 0, search: usize = 0;
+  if ((<u32>load<u8>(params + DHCP6_PARAMS_FLAGS) & DHCP6_PARAMS_EXT) != 0) {
+    let x = DHCP6_PARAMS_HEADER + dnsCount * 16;
+    if (!paramFits(paramLen, x, 1)) return -Reason.BadLength;
+    fqdnLen = <u32>load<u8>(params + x);
+    fqdn = params + x + 1;
+    x += 1 + fqdnLen;
+    if (!paramFits(paramLen, x, 2)) return -Reason.BadLength;
+    if (fqdnLen > 0 && (dnsNameLen(fqdn, fqdnLen) != fqdnLen || fqdnLen < 2)) return -Reason.BadLength;
+    searchLen = ld16(params + x);
+    search = params + x + 2;
+    if (searchLen > MAX_SEARCH || !paramFits(paramLen, x + 2, searchLen)) return -Reason.BadLength;
+    if (searchLen > 0 && !dnsNamesValid(search, searchLen)) return -Reason.BadLength;
+  }
 
   // ---- request: IPv6 / UDP 546 → 547
   if (m.l3Kind != L3.Ipv6) return -Reason.HairpinFailed;
@@ -92,6 +123,13 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
   const ianaLen: u32 = iana >= 0 ? dhcp6OptionLen(opts + iana) : 0;
   if (iana >= 0 && ianaLen < 12) return -Reason.BadLength;
   withAddr = withAddr && iana >= 0 && haveAddr;
+  const withSearch = searchLen > 0 && dhcp6Wants(opts, optLen, Dhcp6Option.DomainList);
+  const withFqdn = fqdnLen > 0 && dhcp6Wants(opts, optLen, Dhcp6Option.ClientFqdn);
+  let fqdnFlags = FQDN_N;
+  if (withFqdn) {
+    const cf = dhcp6FindOption(opts, optLen, Dhcp6Option.ClientFqdn);
+    if (cf >= 0 && dhcp6OptionLen(opts + cf) >= 1 && (<u32>load<u8>(opts + cf + 4) & FQDN_S) != 0) fqdnFlags |= FQDN_O;
+  }
 
   // ---- reply size
   const cidLen: u32 = cid >= 0 ? dhcp6OptionLen(opts + cid) : 0;
@@ -100,6 +138,8 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
   if (withRapid) msgLen += 4;
   if (withAddr) msgLen += 4 + 12 + 4 + 24;
   if (dnsCount > 0) msgLen += 4 + 16 * dnsCount;
+  if (withSearch) msgLen += 4 + searchLen;
+  if (withFqdn) msgLen += 4 + 1 + fqdnLen;
   const need = ethLen(m) + IPV6_HDR_LEN + UDP_HDR_LEN + msgLen;
   if (need > cap) return -Reason.Truncated;
   const eth = requesterMac(m);
@@ -138,6 +178,17 @@ export function buildDhcp6(m: PacketMeta, params: usize, paramLen: u32, out: usi
     o += emitDhcp6OptionHeader(o, Dhcp6Option.DnsServers, 16 * dnsCount);
     memory.copy(o, params + DHCP6_PARAMS_HEADER, 16 * dnsCount);
     o += 16 * dnsCount;
+  }
+  if (withSearch) {
+    o += emitDhcp6OptionHeader(o, Dhcp6Option.DomainList, searchLen);
+    memory.copy(o, search, searchLen);
+    o += searchLen;
+  }
+  if (withFqdn) {
+    o += emitDhcp6OptionHeader(o, Dhcp6Option.ClientFqdn, 1 + fqdnLen);
+    st8(o, fqdnFlags);
+    memory.copy(o + 1, fqdn, fqdnLen);
+    o += 1 + fqdnLen;
   }
   st16(ru + 6, 0);
   l4v6Checksum(ru, UDP_HDR_LEN + msgLen, ru + 6, LINK_LOCAL_HI, llLo, sHi, sLo, Proto.Udp);

@@ -12,8 +12,8 @@ import { Reason } from "../../abi/reason";
 import { buildArpReply } from "./arp";
 import { buildIcmp4EchoReply, buildIcmp6EchoReply } from "./echo";
 import { buildNeighborAdvert, buildRouterAdvert } from "./ndp";
-import { buildDhcp4 } from "./dhcp4";
-import { buildDhcp6 } from "./dhcp6";
+import { buildDhcp4, DHCP4_PARAMS_EXT } from "./dhcp4";
+import { buildDhcp6, DHCP6_PARAMS_EXT } from "./dhcp6";
 import { buildIcmp4Error, buildIcmp6Error } from "./icmp-error";
 
 export const enum HairpinKind {
@@ -26,6 +26,18 @@ export const enum HairpinKind {
   Dhcp6 = 7,
   Icmp4Error = 8,
   Icmp6Error = 9,
+}
+
+/**
+ * The oldest rule-program version whose layers may carry these params: the
+ * DHCP extensions (host name, search list, classless routes, FQDN) came
+ * with version 4, so an older layer that sets their flag is refused at load
+ * rather than answered differently than its version promised.
+ */
+export function hairpinParamsVersion(kind: u32, params: usize, paramLen: u32): u32 {
+  if (kind == HairpinKind.Dhcp4 && paramLen > 27 && (<u32>load<u8>(params + 27) & DHCP4_PARAMS_EXT) != 0) return 4;
+  if (kind == HairpinKind.Dhcp6 && paramLen > 7 && (<u32>load<u8>(params + 7) & DHCP6_PARAMS_EXT) != 0) return 4;
+  return 1;
 }
 
 export function buildHairpin(kind: u32, m: PacketMeta, params: usize, paramLen: u32, out: usize, cap: u32): i32 {

@@ -1,4 +1,5 @@
-// DHCPv4 message layout and options (RFC 2131 §2, RFC 2132).
+// DHCPv4 message layout and options (RFC 2131 §2, RFC 2132; long options
+// RFC 3396, classless static routes RFC 3442).
 //
 // The BOOTP fixed part is 236 bytes, followed by the magic cookie and the
 // options. The option walker is bounded: it stops at End (255), rejects an
@@ -20,8 +21,9 @@ export const enum Dhcp4Field {
 }
 
 export const enum Dhcp4Option {
-  Pad = 0, SubnetMask = 1, Router = 3, Dns = 6, DomainName = 15, InterfaceMtu = 26,
-  RequestedIp = 50, LeaseTime = 51, Overload = 52, MessageType = 53, ServerId = 54, End = 255,
+  Pad = 0, SubnetMask = 1, Router = 3, Dns = 6, HostName = 12, DomainName = 15, InterfaceMtu = 26,
+  RequestedIp = 50, LeaseTime = 51, Overload = 52, MessageType = 53, ServerId = 54,
+  DomainSearch = 119, ClasslessRoutes = 121, End = 255,
 }
 
 export const enum Dhcp4Type {
@@ -86,6 +88,52 @@ export function emitDhcp4OptionBytes(p: usize, code: u32, src: usize, len: u32):
   st8(p, code); st8(p + 1, len);
   memory.copy(p + 2, src, len);
   return 2 + len;
+}
+
+/** Bytes an option of `len` data bytes takes once split into pieces of at most 255 (RFC 3396 §7). */
+export function dhcp4LongOptionSize(len: u32): u32 {
+  return len + 2 * ((len + 254) / 255);
+}
+
+/**
+ * An option whose data may exceed 255 bytes: written as consecutive
+ * instances of `code`, 255 bytes each but the last, which a client
+ * concatenates (RFC 3396 §7; OPTE splits its Domain Search option so).
+ */
+export function emitDhcp4LongOption(p: usize, code: u32, src: usize, len: u32): u32 {
+  let o: u32 = 0;
+  let done: u32 = 0;
+  while (done < len) {
+    const n = min<u32>(255, len - done);
+    o += emitDhcp4OptionBytes(p + o, code, src + done, n);
+    done += n;
+  }
+  return o;
+}
+
+/** A route of a params block: prefix length (1) | destination (4) | router (4). */
+export const DHCP4_ROUTE_SIZE: u32 = 9;
+
+/** Octets a route takes in option 121: width, the destination's significant octets, router (RFC 3442 §3). */
+@inline export function classlessRouteLen(prefixLen: u32): u32 {
+  return 1 + ((prefixLen + 7) >> 3) + 4;
+}
+
+/** Option 121 from `count` params routes at `src` (already checked); returns the bytes written. */
+export function emitDhcp4ClasslessRoutes(p: usize, src: usize, count: u32): u32 {
+  st8(p, Dhcp4Option.ClasslessRoutes);
+  let o: u32 = 2;
+  for (let i: u32 = 0; i < count; i++) {
+    const r = src + i * DHCP4_ROUTE_SIZE;
+    const width = <u32>load<u8>(r);
+    const significant = (width + 7) >> 3;
+    st8(p + o, width);
+    memory.copy(p + o + 1, r + 1, significant);
+    memory.copy(p + o + 1 + significant, r + 5, 4);
+    o += classlessRouteLen(width);
+  }
+  st8(p + 1, o - 2);
+  return o;
 }
 
 /** Netmask for a prefix length 0..32. */

@@ -14,7 +14,7 @@ export const enum Dhcp6Type {
 
 export const enum Dhcp6Option {
   ClientId = 1, ServerId = 2, IaNa = 3, IaTa = 4, IaAddr = 5, Oro = 6, ElapsedTime = 8,
-  StatusCode = 13, RapidCommit = 14, DnsServers = 23,
+  StatusCode = 13, RapidCommit = 14, DnsServers = 23, DomainList = 24, ClientFqdn = 39,
 }
 
 export const DHCP6_HEADER: u32 = 4;
@@ -60,6 +60,22 @@ export function dhcp6FindOption(p: usize, len: u32, code: u32): i32 {
     off += 4 + olen;
   }
   return -1;
+}
+
+/**
+ * True when the client asks for option `code`: its Option Request option
+ * (§21.7) lists it, or it sent the option itself as a hint (RFC 4704 §4 for
+ * the FQDN; OPTE answers either way).
+ */
+export function dhcp6Wants(p: usize, len: u32, code: u32): bool {
+  if (dhcp6FindOption(p, len, code) >= 0) return true;
+  const oro = dhcp6FindOption(p, len, Dhcp6Option.Oro);
+  if (oro < 0) return false;
+  const n = ld16(p + oro + 2) >> 1;
+  for (let i: u32 = 0; i < n; i++) {
+    if (ld16(p + oro + 4 + (i << 1)) == code) return true;
+  }
+  return false;
 }
 
 /** Data length of the option whose header is at `p`. */

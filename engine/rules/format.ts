@@ -1,4 +1,4 @@
-// Numbers of the binary rule-program format, version 3 (docs/rule-program.md).
+// Numbers of the binary rule-program format, version 4 (docs/rule-program.md).
 //
 // Rules are data: layers/ (TypeScript) compiles a VPC config into these bytes
 // and the engine loads them at run time. Every number here is part of the
@@ -6,10 +6,12 @@
 
 export const PORT_PROGRAM_MAGIC: u32 = 0x50504f57; // "WOPP" little-endian
 export const LAYER_MAGIC: u32 = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION: u32 = 3;
-// Version 1 and 2 programs still load: version 2 only added the ToHost action
+export const PROGRAM_VERSION: u32 = 4;
+// Version 1 to 3 programs still load: version 2 only added the ToHost action
 // and the Multicast and MssOnTcp encap flags, which a version-1 layer may not
-// use; version 3 only added the DstMapped field, which older layers may not use.
+// use; version 3 only added the DstMapped field, which older layers may not
+// use; version 4 only added the DHCP params extensions (engine/hairpin/
+// dhcp4.ts, dhcp6.ts), whose flag an older layer may not set.
 export const OLDEST_PROGRAM_VERSION: u32 = 1;
 
 export const LAYER_HDR_SIZE: u32 = 32;

@@ -4,6 +4,7 @@
 // the evaluator (predicate.ts) can read them without bounds checks.
 
 import { Reason } from "../../abi/reason";
+import { hairpinParamsVersion } from "../hairpin/index";
 import {
   ENCAP_FLAGS_V1, ENCAP_FLAGS_V2, RULE_HDR_SIZE, PRED_HDR_SIZE, ActionKind, RuleDir, SetOp, fieldKind, valueSize,
   ENCAP_PARAMS_SIZE, Field, FIRST_V3_FIELD, RANGE_VALUE_SIZE,
@@ -98,6 +99,7 @@ export function validateRule(rule: usize, avail: u32, version: u32): i32 {
   const alen = <u32>load<u16>(rule + RH_ACTION_LEN);
   if (q + alen > end) return -Reason.Truncated;
   if (!validParams(action, q, alen, version)) return -Reason.BadLength;
+  if (action == ActionKind.Hairpin && hairpinParamsVersion(load<u32>(q), q + 4, alen - 4) > version) return -Reason.BadVersion;
   return <i32>size;
 }
 

@@ -1,5 +1,5 @@
 // The rule-program encoder: layers and rules as plain data → the engine's
-// binary rule-program format, version 3 (docs/rule-program.md). The VPC
+// binary rule-program format, version 4 (docs/rule-program.md). The VPC
 // compiler (layers/vpc) builds these objects; the engine validates and runs
 // the bytes.
 
@@ -7,7 +7,7 @@ import { prefix16, parseMac, ip16 } from "./addr.js";
 
 export const PORT_PROGRAM_MAGIC = 0x50504f57; // "WOPP"
 export const LAYER_MAGIC = 0x4c504f57;        // "WOPL"
-export const PROGRAM_VERSION = 3;
+export const PROGRAM_VERSION = 4;
 
 export const FIELD = {
   ethSrc: 1, ethDst: 2, etherType: 3, ipVersion: 4, srcIp: 5, dstIp: 6, proto: 7, srcPort: 8,

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { isIP, isMac, parsePrefix, parsePortRange, VNI_MAX } from "./addr.js";
 // zod speaks the operator's words wherever a value is refused
 import "./messages.js";
+import { dnsNameProblem, hostLabelProblem } from "./dns-name.js";
 
 /** Runs a throwing parser as a zod check; its message becomes the issue's. */
 function parses(f: (s: string) => unknown): (s: string, ctx: z.RefinementCtx) => void {
@@ -33,6 +34,16 @@ export const portRange = z.union([port, z.string().superRefine(parses(parsePortR
  * metric labels and file names, so letters, digits, `.`, `_` and `-` only.
  */
 export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a name of letters, digits, '.', '_' or '-' (1-64, starting with a letter or digit)");
+/** A DNS name ("vpc.example", a trailing dot allowed): labels of letters, digits and inner hyphens (layers/program/dns-name.ts). */
+export const dnsName = z.string().superRefine((s, ctx) => {
+  const problem = dnsNameProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+/** A host name: one DNS label. */
+export const hostLabel = z.string().superRefine((s, ctx) => {
+  const problem = hostLabelProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 /** A label for a rule or a class: any printable text, no control characters. */
 export const label = z.string().min(1).max(128).regex(/^[^\p{Cc}]+$/u, "expected printable text without control characters");
 

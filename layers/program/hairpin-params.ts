@@ -50,6 +50,11 @@ export interface Dhcp4Options {
   leaseSeconds: number;
   mtu?: number;              // 68..65535
   domainName?: string;       // ASCII, at most 255 bytes
+  // The rest need rule program version 4 (the params extension).
+  hostName?: string;         // option 12: one DNS label
+  searchList?: string[];     // option 119 (RFC 3397): DNS names, ≤ 1020 bytes encoded
+  /** Option 121 (RFC 3442), in order; a client that takes it ignores the router option, so give the default route here too. */
+  classlessRoutes?: { dest: string; router: string }[]; // at most 16
 }
 
 export interface Dhcp6Options {
@@ -58,6 +63,9 @@ export interface Dhcp6Options {
   preferredLifetime: number;
   validLifetime: number;
   dnsServers?: string[];     // at most 4
+  // The rest need rule program version 4 (the params extension).
+  fqdn?: string;             // option 39 (RFC 4704), sent when asked for
+  searchList?: string[];     // option 24 (RFC 3646), sent when asked for; ≤ 1020 bytes encoded
 }
 
 export interface Icmp4ErrorOptions extends GatewayV4 {
@@ -72,6 +80,9 @@ export interface Icmp6ErrorOptions extends GatewayV6 {
   mtu?: number;              // for type 2 (Packet Too Big), ≥ 1280
   pointer?: number;          // for type 4 (Parameter Problem)
 }
+
+import { encodeDnsName, encodeDnsNames, hostLabelProblem } from "./dns-name.js";
+import { parsePrefix } from "./addr.js";
 
 // ---- address parsing
 
@@ -194,7 +205,26 @@ export function encodeNdpRouterAdvertParams(o: RouterAdvertOptions): Uint8Array 
   return w.done();
 }
 
-/** Dhcp4 (28 + 4 per DNS server + domain name bytes). */
+const MAX_SEARCH_BYTES = 1020;
+
+function searchListBytes(names: readonly string[]): Uint8Array {
+  const b = encodeDnsNames(names);
+  if (b.length > MAX_SEARCH_BYTES) throw new RangeError(`the search list takes ${b.length} bytes encoded, more than ${MAX_SEARCH_BYTES}`);
+  return b;
+}
+
+/** A route of option 121 as the params carry it: prefix length, destination, router (9 bytes). */
+function classlessRoute(r: { dest: string; router: string }): Uint8Array {
+  let p;
+  try { p = parsePrefix(r.dest, { lengthRequired: true }); } catch (e) { throw new RangeError((e as Error).message); }
+  if (p.family !== 4) throw new RangeError(`expected an IPv4 prefix, got ${r.dest}`);
+  const given = ipv4Bytes(r.dest.split("/")[0]);
+  const net = p.addr.subarray(12);
+  if (given.some((b, i) => b !== net[i])) throw new RangeError(`${r.dest} has bits set past its prefix length`);
+  return Uint8Array.from([p.bits, ...net, ...ipv4Bytes(r.router)]);
+}
+
+/** Dhcp4 (28 + 4 per DNS server + domain name bytes, then the version-4 extension when used). */
 export function encodeDhcp4Params(o: Dhcp4Options): Uint8Array {
   const dns = o.dnsServers ?? [];
   if (dns.length > 4) throw new RangeError("at most 4 DNS servers");
@@ -202,7 +232,20 @@ export function encodeDhcp4Params(o: Dhcp4Options): Uint8Array {
   if (domain.length > 255 || !/^[\x21-\x7e]*$/.test(o.domainName ?? "")) throw new RangeError("domainName must be printable ASCII, ≤ 255 bytes");
   const mtu = o.mtu ?? 0;
   if (mtu !== 0) uint("mtu", mtu, 0xffff, 68);
-  const w = new Writer(28 + 4 * dns.length + domain.length)
+  const ext = o.hostName !== undefined || o.searchList !== undefined || o.classlessRoutes !== undefined;
+  let extBytes: Uint8Array = new Uint8Array(0);
+  if (ext) {
+    const problem = o.hostName !== undefined ? hostLabelProblem(o.hostName) : undefined;
+    if (problem) throw new RangeError(`hostName: ${problem}`);
+    const host = new TextEncoder().encode(o.hostName ?? "");
+    const routes = o.classlessRoutes ?? [];
+    if (routes.length > 16) throw new RangeError("at most 16 classless routes");
+    const search = searchListBytes(o.searchList ?? []);
+    extBytes = new Writer(1 + host.length + 1 + 9 * routes.length + 2 + search.length)
+      .u8(host.length).raw(host).u8(routes.length).raw(concat(routes.map(classlessRoute)))
+      .u16(search.length).raw(search).done();
+  }
+  const w = new Writer(28 + 4 * dns.length + domain.length + extBytes.length)
     .raw(macBytes(o.gatewayMac))
     .raw(ipv4Bytes(o.serverIp))
     .raw(ipv4Bytes(o.clientIp))
@@ -212,27 +255,41 @@ export function encodeDhcp4Params(o: Dhcp4Options): Uint8Array {
     .u8(uint("prefixLen", o.prefixLen, 32))
     .u8(dns.length)
     .u8(domain.length)
-    .u8(0);
+    .u8(ext ? 1 : 0);
   for (const d of dns) w.raw(ipv4Bytes(d));
-  return w.raw(domain).done();
+  return w.raw(domain).raw(extBytes).done();
 }
 
-/** Dhcp6 (32 + 16 per DNS server bytes). */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+/** Dhcp6 (32 + 16 per DNS server bytes, then the version-4 extension when used). */
 export function encodeDhcp6Params(o: Dhcp6Options): Uint8Array {
   const dns = o.dnsServers ?? [];
   if (dns.length > 4) throw new RangeError("at most 4 DNS servers");
   const valid = uint("validLifetime", o.validLifetime, 0xffffffff);
   const preferred = uint("preferredLifetime", o.preferredLifetime, 0xffffffff);
   if (preferred > valid) throw new RangeError("preferredLifetime must not exceed validLifetime");
-  const w = new Writer(32 + 16 * dns.length)
+  const ext = o.fqdn !== undefined || o.searchList !== undefined;
+  let extBytes: Uint8Array = new Uint8Array(0);
+  if (ext) {
+    const fqdn = o.fqdn !== undefined ? encodeDnsName(o.fqdn) : new Uint8Array(0);
+    const search = searchListBytes(o.searchList ?? []);
+    extBytes = new Writer(1 + fqdn.length + 2 + search.length).u8(fqdn.length).raw(fqdn).u16(search.length).raw(search).done();
+  }
+  const w = new Writer(32 + 16 * dns.length + extBytes.length)
     .raw(macBytes(o.gatewayMac))
     .u8(dns.length)
-    .u8(0)
+    .u8(ext ? 1 : 0)
     .raw(o.address ? ipv6Bytes(o.address) : new Uint8Array(16))
     .u32(preferred)
     .u32(valid);
   for (const d of dns) w.raw(ipv6Bytes(d));
-  return w.done();
+  return w.raw(extBytes).done();
 }
 
 /** Icmp4Error (16 bytes): gateway MAC | type | code | gateway IPv4 | param (MTU or pointer). */

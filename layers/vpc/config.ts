@@ -6,8 +6,9 @@
 // path and the reason.
 
 import { z } from "zod";
-import { isIP, isV4, ip16, ipText } from "../program/addr.js";
-import { mac, ipv4, ipv6, ip, cidr, cidr4, cidr6, port, vni, portRange, name, label } from "../program/fields.js";
+import { isIP, isV4, ip16, ipText, parsePrefix, prefixText } from "../program/addr.js";
+import { mac, ipv4, ipv6, ip, cidr, cidr4, cidr6, port, vni, portRange, name, label, dnsName, hostLabel } from "../program/fields.js";
+import { encodeDnsNames, dnsNameProblem } from "../program/dns-name.js";
 import { groupProblem, sourceProblem, isUnderlayGroup } from "./multicast.js";
 import { TUNNEL_ENDPOINT_MAC } from "./constants.js";
 
@@ -96,6 +97,37 @@ export const MulticastJoin = z.strictObject(groupFilter).refine(sameFamily, "sou
 /** Multicast to physical: an overlay group and the admin-local underlay group (ff04::/16) that carries it. */
 export const M2pMapping = z.strictObject({ group, underlay: ipv6.refine((s) => isIP(s) === 6 && isUnderlayGroup(s), "expected an underlay group in ff04::/16") });
 
+/** A DHCPv4 classless static route (RFC 3442): a prefix without host bits, and a router on the guest's subnet or 0.0.0.0 (on the link). */
+export const StaticRoute = z.strictObject({ dest: cidr4, via: ipv4 })
+  .refine((r) => !hasHostBits(r.dest), { message: "the prefix has bits set past its length", path: ["dest"] });
+
+/** A prefix with host bits set ("10.0.0.1/8"); false for anything else, malformed text included (its own check says so). */
+function hasHostBits(s: string): boolean {
+  try { return parsePrefix(s).addr.some((b, i) => b !== ip16(s.split("/")[0])[i]); } catch { return false; }
+}
+
+/** The search list's limit: it goes out as DHCPv4 option 119 in pieces of 255 bytes, and the whole lease must fit a 1500-byte frame. */
+const SEARCH_BYTES = 512;
+
+export const Dhcp = z.strictObject({
+  dnsServers: z.array(ip).max(4).default([]),
+  /** The guest's domain: DHCPv4 option 15, and with hostname the DHCPv6 FQDN. */
+  domainName: dnsName.optional(),
+  /** The guest's host name: DHCPv4 option 12, and (followed by domainName) its DHCPv6 FQDN, option 39. */
+  hostname: hostLabel.optional(),
+  /** Domains a resolver appends to a short name: DHCPv4 option 119 (RFC 3397), DHCPv6 option 24 (RFC 3646). */
+  domainSearch: z.array(dnsName).max(16).default([])
+    .refine((l) => l.some((n) => dnsNameProblem(n)) || encodeDnsNames(l).length <= SEARCH_BYTES, `the search list may take at most ${SEARCH_BYTES} bytes encoded`),
+  /**
+   * DHCPv4 option 121 routes (RFC 3442), sent before the default route via
+   * the gateway that always ends the option (a client that takes option 121
+   * ignores the router option); a 0.0.0.0/0 route here replaces that one.
+   */
+  staticRoutes: z.array(StaticRoute).max(15).default([]),
+  leaseSeconds: z.number().int().min(60).max(0xffffffff).default(86400),
+  mtu: z.number().int().min(576).max(9000).default(1500),
+});
+
 const mbps = z.number().positive().max(400_000);
 export const BandwidthClass = z.strictObject({
   name: label,
@@ -133,12 +165,8 @@ export const PortConfigSchema = z.strictObject({
    * MAC a8:40:25:77:77:77: boundary services has no presence on the VPC).
    */
   boundary: z.strictObject({ underlay: ipv6, vni: vni.default(99), mac: mac.default(TUNNEL_ENDPOINT_MAC) }).optional(),
-  dhcp: z.strictObject({
-    dnsServers: z.array(ip).max(4).default([]),
-    domainName: z.string().max(253).regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "expected a DNS domain name").optional(),
-    leaseSeconds: z.number().int().min(60).default(86400),
-    mtu: z.number().int().min(576).max(9000).default(1500),
-  }).default({ dnsServers: [], leaseSeconds: 86400, mtu: 1500 }),
+  /** What the gateway's DHCPv4 and DHCPv6 servers hand the guest (OPTE's DhcpCfg and more). */
+  dhcp: Dhcp.default({ dnsServers: [], domainSearch: [], staticRoutes: [], leaseSeconds: 86400, mtu: 1500 }),
   externalIps: ExternalIps.default({ floating: [] }),
   /** Extra prefixes the guest may send from and/or receive for; `external` ones bypass NAT and may not reach VPC addresses. */
   attachedSubnets: z.array(z.strictObject({
@@ -177,10 +205,23 @@ export const PortConfigSchema = z.strictObject({
   groups.forEach((g, i) => {
     if (groups.indexOf(g) !== i) ctx.addIssue({ code: "custom", path: ["multicast", i, "group"], message: "the group is listed twice" });
   });
+  if (c.dhcp.hostname && c.dhcp.domainName && `${c.dhcp.hostname}.${c.dhcp.domainName.replace(/\.$/, "")}`.length > 253) {
+    ctx.addIssue({ code: "custom", path: ["dhcp", "hostname"], message: "the host name in its domain (the DHCPv6 FQDN) is longer than 253 characters" });
+  }
+  c.dhcp.staticRoutes.forEach((r, i) => {
+    const path = ["dhcp", "staticRoutes", i, "via"];
+    if (!c.subnet.ipv4) ctx.addIssue({ code: "custom", path, message: "static routes need the guest's IPv4 subnet" });
+    else if (r.via !== "0.0.0.0" && !sameNet(r.via, c.subnet.ipv4)) ctx.addIssue({ code: "custom", path, message: `expected 0.0.0.0 (on the link) or an address of ${c.subnet.ipv4}` });
+  });
   if (c.routes.some((r) => r.target.type === "internetGateway") && !c.boundary) {
     ctx.addIssue({ code: "custom", path: ["boundary"], message: "required by an internetGateway route" });
   }
 });
+
+/** Is `addr` inside `subnet`? (True for malformed text, which its own check refuses.) */
+function sameNet(addr: string, subnet: string): boolean {
+  try { return prefixText(parsePrefix(`${addr}/${subnet.split("/")[1]}`)) === prefixText(parsePrefix(subnet)); } catch { return true; }
+}
 
 /** One spelling per address (ff0e::1 and ff0e:0::1 are one group). */
 function ip16Text(s: string): string { return isIP(s) ? ipText(ip16(s)) : s; }

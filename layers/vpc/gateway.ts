@@ -22,6 +22,26 @@ const P = {
   ping: 50, membership: 55, linkOnly: 56, toGateway: 60, spoofIp: 70, etherType: 80,
 } as const;
 
+/**
+ * DHCPv4 option 121: the port's static routes, then the default route via
+ * the gateway (unless they give one), as OPTE always ends its routes with
+ * it: a client that takes option 121 ignores option 3 (RFC 3442). OPTE also
+ * sends its /32 route to the gateway on the link, because it hands out a /32
+ * mask; wopte's mask is the subnet's, which has the gateway on the link.
+ */
+function classlessRoutes(c: VpcPortConfig): { dest: string; router: string }[] {
+  const routes = c.dhcp.staticRoutes.map((r) => ({ dest: r.dest, router: r.via }));
+  if (!routes.some((r) => r.dest.endsWith("/0"))) routes.push({ dest: "0.0.0.0/0", router: c.gateway.ipv4! });
+  return routes;
+}
+
+/** The guest's FQDN for DHCPv6 option 39: its host name in its domain (OPTE's push_fqdn), none without a host name. */
+function fqdn(c: VpcPortConfig): string | undefined {
+  const { hostname, domainName } = c.dhcp;
+  if (!hostname) return undefined;
+  return domainName ? `${hostname}.${domainName.replace(/\.$/, "")}` : hostname;
+}
+
 export function gatewayLayer(c: VpcPortConfig): LayerDef {
   const rules: Rule[] = [];
   const sendsFrom = (guestIp: string, v4: boolean) =>
@@ -58,6 +78,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
         prefixLen: Number(c.subnet.ipv4.split("/")[1]), router: c.gateway.ipv4,
         dnsServers: c.dhcp.dnsServers.filter(isV4), leaseSeconds: c.dhcp.leaseSeconds,
         mtu: c.dhcp.mtu, domainName: c.dhcp.domainName,
+        hostName: c.dhcp.hostname, searchList: c.dhcp.domainSearch, classlessRoutes: classlessRoutes(c),
       }),
     });
     add(P.ping, "out", [
@@ -99,6 +120,7 @@ export function gatewayLayer(c: VpcPortConfig): LayerDef {
       kind: "hairpin", hairpin: HairpinKind.Dhcp6, params: encodeDhcp6Params({
         gatewayMac: c.gateway.mac, address: c.guest.ipv6, preferredLifetime: c.dhcp.leaseSeconds,
         validLifetime: c.dhcp.leaseSeconds, dnsServers: c.dhcp.dnsServers.filter((s) => !isV4(s)),
+        fqdn: fqdn(c), searchList: c.dhcp.domainSearch,
       }),
     });
     // Other neighbor discovery (advertisements, redirects, solicitations for others) stays on the port.

@@ -63,7 +63,7 @@ function stillInstalled(fx: Fixture, epoch: number): void {
 
 const cases: [string, string, (b: Uint8Array, dv: DataView) => void][] = [
   ["a wrong program magic", "BadVersion", (b) => { b[0] ^= 0xff; }],
-  ["program version 4", "BadVersion", (_, dv) => dv.setUint16(4, 4, true)],
+  ["program version 5", "BadVersion", (_, dv) => dv.setUint16(4, 5, true)],
   ["13 layers (more than the engine holds)", "BadLength", (_, dv) => dv.setUint16(6, 13, true)],
   ["2 layers announced, 1 present", "Truncated", (_, dv) => dv.setUint16(6, 2, true)],
   ["a layer length past the end", "Truncated", (b, dv) => dv.setUint32(8, b.length, true)],

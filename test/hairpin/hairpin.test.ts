@@ -311,6 +311,18 @@ describe("DHCPv4: the guest boots and asks for an address", () => {
     expect(one(l, "dhcp.option.interface_mtu")).toBe("1500");
     expect(one(l, "dhcp.option.domain_name")).toBe("vpc.internal");
   });
+  it("DISCOVER → OFFER with host name, search list and classless routes (the version-4 params), as tshark reads them", () => {
+    const ext = encodeDhcp4Params({
+      gatewayMac: GW_MAC, serverIp: "10.0.0.1", clientIp: "10.0.0.5", prefixLen: 24, router: "10.0.0.1", leaseSeconds: 86400,
+      hostName: "web-1", searchList: ["vpc.internal", "example.com"],
+      classlessRoutes: [{ dest: "10.1.0.0/16", router: "10.0.0.1" }, { dest: "0.0.0.0/0", router: "10.0.0.1" }],
+    });
+    const l = decode(reply(HairpinKind.Dhcp4, req("dhcp_discover"), ext));
+    expect(one(l, "dhcp.option.hostname")).toBe("web-1");
+    expect(all(l, "dhcp.option.dhcp_dns_domain_search_list_fqdn")).toEqual(["vpc.internal", "example.com"]);
+    expect(all(l, "dhcp.option.classless_static_route")).toEqual(["10:0a:01:0a:00:00:01", "00:0a:00:00:01"]);
+    expect(one(l, "dhcp.option.router")).toBe("10.0.0.1");
+  });
   it("echoes the broadcast flag", () => {
     const l = decode(reply(HairpinKind.Dhcp4, req("dhcp_discover_bcast"), params));
     expect(one(l, "dhcp.flags.bc")).toBe("1");
@@ -370,6 +382,15 @@ describe("DHCPv6: the guest asks for an address and DNS servers", () => {
     expect(one(l, "dhcpv6.iaaddr.valid_lifetime")).toBe("7200");
     expect(one(l, "dhcpv6.dns_server")).toBe("2001:4860:4860::8888");
     expect(one(l, "dhcpv6.duidllt.link_layer_addr")).toBe(GUEST_MAC); // client id echoed
+  });
+  it("SOLICIT asking for the search list → ADVERTISE with it, and no FQDN it did not ask for (the version-4 params)", () => {
+    const ext = encodeDhcp6Params({
+      gatewayMac: GW_MAC, address: "fd00::5", preferredLifetime: 3600, validLifetime: 7200,
+      fqdn: "web-1.vpc.internal", searchList: ["vpc.internal", "example.com"],
+    });
+    const l = decode(reply(HairpinKind.Dhcp6, req("dhcp6_solicit"), ext));
+    expect(all(l, "dhcpv6.search_list_entry")).toEqual(["vpc.internal.", "example.com."]);
+    expect(all(l, "dhcpv6.client_domain")).toEqual([]);
   });
   it("SOLICIT with Rapid Commit → REPLY with Rapid Commit", () => {
     const r = reply(HairpinKind.Dhcp6, req("dhcp6_solicit_rapid"), params);

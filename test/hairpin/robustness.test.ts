@@ -59,8 +59,12 @@ const PARAMS: Record<string, Uint8Array> = {
   Dhcp4: encodeDhcp4Params({
     gatewayMac: GW_MAC, serverIp: "10.0.0.1", clientIp: "10.0.0.5", prefixLen: 24, router: "10.0.0.1",
     dnsServers: ["8.8.8.8"], leaseSeconds: 86400, mtu: 1500, domainName: "vpc.internal",
+    hostName: "web", searchList: ["vpc.internal", "example.com"], classlessRoutes: [{ dest: "10.1.0.0/16", router: "10.0.0.1" }, { dest: "0.0.0.0/0", router: "10.0.0.1" }],
   }),
-  Dhcp6: encodeDhcp6Params({ gatewayMac: GW_MAC, address: "fd00::5", preferredLifetime: 3600, validLifetime: 7200, dnsServers: ["fd00::53"] }),
+  Dhcp6: encodeDhcp6Params({
+    gatewayMac: GW_MAC, address: "fd00::5", preferredLifetime: 3600, validLifetime: 7200, dnsServers: ["fd00::53"],
+    fqdn: "web.vpc.internal", searchList: ["vpc.internal"],
+  }),
   Icmp4Error: encodeIcmp4ErrorParams({ gatewayMac: GW_MAC, gatewayIp: "10.0.0.1", type: 11, code: 0 }),
   Icmp6Error: encodeIcmp6ErrorParams({ gatewayMac: GW_MAC, gatewayIp: "fd00::1", type: 3, code: 0 }),
 };
@@ -99,6 +103,22 @@ describe("short params blocks are rejected", () => {
     expect(run(HairpinKind.Dhcp4, hex(REQUESTS.Dhcp4), d4)).toBeLessThan(0);
     const d4b = PARAMS.Dhcp4.slice(); d4b[24] = 33;                       // /33
     expect(run(HairpinKind.Dhcp4, hex(REQUESTS.Dhcp4), d4b)).toBeLessThan(0);
+    // the DHCPv4 extension: host name | routes | search list, after the 12-byte domain
+    const ext4 = 28 + 4 + 12;
+    const bad4 = (f: (p: Uint8Array) => void) => { const p = PARAMS.Dhcp4.slice(); f(p); return run(HairpinKind.Dhcp4, hex(REQUESTS.Dhcp4), p); };
+    expect(bad4(() => {})).toBeGreaterThan(0);
+    expect(bad4((p) => { p[ext4 + 2] = 0x20; })).toBeLessThan(0);                     // a space in the host name
+    expect(bad4((p) => { p[ext4 + 4] = 17; })).toBeLessThan(0);                       // seventeen routes
+    expect(bad4((p) => { p[ext4 + 5] = 33; })).toBeLessThan(0);                       // a /33 route
+    expect(bad4((p) => { p[ext4 + 8] = 1; })).toBeLessThan(0);                        // 10.1.1.0/16: bits past the prefix
+    const search4 = ext4 + 5 + 18 + 2;
+    expect(bad4((p) => { p[search4] = 0xc0; })).toBeLessThan(0);                      // a compression pointer
+    expect(bad4((p) => { p[search4] = 64; })).toBeLessThan(0);                        // a 64-byte label
+    expect(bad4((p) => { p[p.length - 1] = 1; })).toBeLessThan(0);                    // no root label at the end
+    const bad6 = (f: (p: Uint8Array) => void) => { const p = PARAMS.Dhcp6.slice(); f(p); return run(HairpinKind.Dhcp6, hex(REQUESTS.Dhcp6), p); };
+    expect(bad6(() => {})).toBeGreaterThan(0);
+    expect(bad6((p) => { p[32 + 16] = 5; })).toBeLessThan(0);                         // an FQDN length that ends mid-name
+    expect(bad6((p) => { p[32 + 16 + 1] = 0xc0; })).toBeLessThan(0);                 // a compression pointer in the FQDN
     const e4 = PARAMS.Icmp4Error.slice(); e4[6] = 0;                      // echo reply is no error
     expect(run(HairpinKind.Icmp4Error, hex(REQUESTS.Icmp4Error), e4)).toBeLessThan(0);
     expect(run(99, hex(REQUESTS.ArpReply), PARAMS.ArpReply)).toBeLessThan(0);
