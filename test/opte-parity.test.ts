@@ -1,7 +1,8 @@
 // docs/opte-parity.md maps each of OPTE's integration and xde tests to the
 // wopte test that proves the same behaviour. This keeps the table honest: a
 // row that names a test file or test title that does not exist fails here,
-// no OPTE test is listed twice, none is left "not yet ported", and the rows
+// no OPTE test is listed twice, none is left "not yet ported", each row has
+// a test named after its OPTE test ("name: what it shows"), and the rows
 // are exactly the names of docs/opte-tests.txt (OPTE's tests at the commit
 // the table is held against).
 
@@ -67,6 +68,13 @@ describe("docs/opte-parity.md", () => {
     expect(names.filter((n) => !rowNames.includes(n)), "OPTE tests without a row").toEqual([]);
     expect(rowNames.filter((n) => !names.includes(n)), "rows for no OPTE test").toEqual([]);
     expect(names.filter((n, i) => names.indexOf(n) !== i), "names listed twice").toEqual([]);
+  });
+
+  it("names a wopte test of each row after its OPTE test", () => {
+    // "name: …", "name (%s): …" for a test run per parameter, "a, b: …" for one test standing for two
+    const namedFor = (title: string) => title.split(":")[0].replace(/\s*\([^)]*\)$/, "").split(", ");
+    const unnamed = rows().filter((r) => !r.refs.some((ref) => namedFor(ref.title).includes(r.opte)));
+    expect(unnamed.map((r) => r.opte)).toEqual([]);
   });
 
   it("leaves nothing not yet ported in any section", () => {

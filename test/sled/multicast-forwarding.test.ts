@@ -36,7 +36,7 @@ function expectGroupCopy(f: Uint8Array, underlay: string) {
 }
 
 describe("multicast forwarding next hops", () => {
-  it("sends one copy per next hop, each with its own replication, and keeps both hops in the table", async () => {
+  it("test_multicast_multi_nexthop_fanout: sends one copy per next hop, each with its own replication, and keeps both hops in the table", async () => {
     const { sled, u, guests: [a] } = await oneSled(1);
     await sled.setM2p({ group: "224.1.2.100", underlay: "ff04::e001:264" });
     await sled.setForwarding(forwarding("ff04::e001:264", [
@@ -60,7 +60,7 @@ describe("multicast forwarding next hops", () => {
     expect(sled.multicastCounters).toMatchObject({ txExternal: 1, txUnderlay: 1, txLocal: 0 });
   });
 
-  it("sends to the underlay when only the sender has joined, and to no other port", async () => {
+  it("test_multicast_tx_forwarding_sender_only_subscribed: sends to the underlay when only the sender has joined, and to no other port", async () => {
     const { sled, u, guests: [a, b, c] } = await oneSled(3);
     await sled.setM2p({ group: "224.1.2.3", underlay: "ff04::e001:203" });
     await sled.setForwarding(forwarding("ff04::e001:203", [{ nextHop: SWITCH, replication: "external" }]));
@@ -74,7 +74,7 @@ describe("multicast forwarding next hops", () => {
     expect(replicationOf(u.sent[0])).toBe("external");
   });
 
-  it("delivers to the other local members and sends nothing to the underlay without a forwarding entry", async () => {
+  it("test_multicast_tx_same_sled_only: delivers to the other local members and sends nothing to the underlay without a forwarding entry", async () => {
     const { sled, u, guests } = await oneSled(3);
     const [a, b, c] = guests;
     await sled.setM2p({ group: "224.1.2.7", underlay: "ff04::e001:207" });
@@ -108,15 +108,15 @@ describe("multicast forwarding next hops", () => {
     expect(sled.underlayDrops.noMembers).toBe(1);
   }
 
-  it("with Underlay replication and no local member: one copy out, nothing to local ports, nothing relayed back", async () => {
+  it("test_multicast_underlay_replication_no_local_subscribers: with Underlay replication and no local member: one copy out, nothing to local ports, nothing relayed back", async () => {
     await noLocalMember("underlay", "224.1.2.4", "ff04::e001:204");
   });
 
-  it("with External replication and no local member: one copy out, nothing to local ports, nothing relayed back", async () => {
+  it("test_multicast_external_replication_no_local_subscribers: with External replication and no local member: one copy out, nothing to local ports, nothing relayed back", async () => {
     await noLocalMember("external", "224.1.2.8", "ff04::e001:208");
   });
 
-  it("with Both replication: one copy marked Both, and every other local member", async () => {
+  it("test_multicast_both_replication: with Both replication: one copy marked Both, and every other local member", async () => {
     const { sled, u, guests } = await oneSled(3);
     const [a, b, c] = guests;
     await sled.setM2p({ group: "224.1.2.5", underlay: "ff04::e001:205" });
@@ -134,7 +134,7 @@ describe("multicast forwarding next hops", () => {
     for (const [to, n] of [["local", 2], ["underlay", 1], ["external", 1], ["received", 0]]) expect(metrics).toContain(`wopte_sled_multicast_copies_total{to="${to}"} ${n}\n`);
   });
 
-  it("never hands a sender its own frame, though it has joined the group", async () => {
+  it("test_multicast_sender_self_exclusion: never hands a sender its own frame, though it has joined the group", async () => {
     const { sled, guests } = await oneSled(3);
     const [a, b, c] = guests;
     await sled.setM2p({ group: "224.1.2.9", underlay: "ff04::e001:209" });
@@ -147,7 +147,7 @@ describe("multicast forwarding next hops", () => {
     expect(a.dev.delivered.length).toBe(0);
   });
 
-  it("after one member leaves, the others still get the group and the forwarding entry is as it was", async () => {
+  it("test_partial_unsubscribe: after one member leaves, the others still get the group and the forwarding entry is as it was", async () => {
     const { sled, u, guests } = await oneSled(3);
     const [a, b, c] = guests;
     await sled.setM2p({ group: "224.1.2.6", underlay: "ff04::e001:206" });
@@ -166,7 +166,7 @@ describe("multicast forwarding next hops", () => {
     expect(u.sent.length).toBe(2);
   });
 
-  it("sends nothing anywhere for configuration alone", async () => {
+  it("test_multicast_config_no_spurious_traffic: sends nothing anywhere for configuration alone", async () => {
     const { sled, u, guests } = await oneSled(2);
     await sled.setM2p({ group: "224.1.2.200", underlay: "ff04::e001:2c8" });
     await sled.setForwarding(forwarding("ff04::e001:2c8", [{ nextHop: SWITCH, replication: "underlay" }]));
@@ -178,7 +178,7 @@ describe("multicast forwarding next hops", () => {
 });
 
 describe("multicast from another sled", () => {
-  it("reaches a member on the other sled in both families, with the group's MAC, until it leaves", async () => {
+  it("test_xde_multicast_rx_dual_family: reaches a member on the other sled in both families, with the group's MAC, until it leaves", async () => {
     const [s1, s2] = await twoSleds();
     open.push(s1, s2);
     const a = await addGuest(s1, 1), b = await addGuest(s2, 2);

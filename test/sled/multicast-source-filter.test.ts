@@ -63,7 +63,7 @@ const GROUPS = { 4: { group: "224.0.2.252", underlay: "ff04::e000:2fc" }, 6: { g
 const FAMILIES = [4, 6] as const;
 
 describe("member source filters, on the sender's sled and on another", () => {
-  it("INCLUDE with the sender among its sources delivers, IPv4 and IPv6", async () => {
+  it("test_include_filter_allows_listed_source: INCLUDE with the sender among its sources delivers, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "include", sources: fam === 4 ? [t.sender(4), "10.88.88.88"] : [t.sender(6)] }, "allowed source test");
@@ -71,7 +71,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("INCLUDE without the sender blocks it, IPv4 and IPv6", async () => {
+  it("test_include_filter_blocks_unlisted_source: INCLUDE without the sender blocks it, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "include", sources: [OTHER[fam]] }, "blocked source test");
@@ -79,7 +79,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("INCLUDE {} takes nothing: the ports are no members, IPv4 and IPv6", async () => {
+  it("test_include_empty_blocks_all: INCLUDE {} takes nothing: the ports are no members, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const [i, fam] of FAMILIES.entries()) {
       await t.send(fam, { mode: "include", sources: [] }, "should be blocked");
@@ -90,7 +90,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("EXCLUDE {} takes any source, IPv4 and IPv6", async () => {
+  it("test_exclude_empty_allows_all: EXCLUDE {} takes any source, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "exclude", sources: [] }, "should be allowed");
@@ -98,7 +98,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("EXCLUDE with the sender among its sources blocks it, IPv4 and IPv6", async () => {
+  it("test_exclude_filter_blocks_listed_source: EXCLUDE with the sender among its sources blocks it, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "exclude", sources: fam === 4 ? [t.sender(4), "10.77.77.77"] : [t.sender(6)] }, "excluded source test");
@@ -106,7 +106,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("EXCLUDE without the sender delivers, IPv4 and IPv6", async () => {
+  it("test_exclude_filter_allows_unlisted_source: EXCLUDE without the sender delivers, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "exclude", sources: [OTHER[fam]] }, "allowed by exclude filter");
@@ -114,7 +114,7 @@ describe("member source filters, on the sender's sled and on another", () => {
     }
   });
 
-  it("a new filter takes effect at once, IPv4 and IPv6", async () => {
+  it("test_filter_update_via_resubscribe: a new filter takes effect at once, IPv4 and IPv6", async () => {
     const t = await topology();
     for (const fam of FAMILIES) {
       await t.send(fam, { mode: "include", sources: [t.sender(fam)] }, "case 1");
@@ -128,7 +128,7 @@ describe("member source filters, on the sender's sled and on another", () => {
 });
 
 describe("filters on the sender's sled without forwarding", () => {
-  it("each member's filter decides for itself", async () => {
+  it("test_tx_same_sled_source_filtering: each member's filter decides for itself", async () => {
     const { sled, u, guests } = await memorySled(3);
     open.push(sled);
     const [a, b, c] = guests;
@@ -165,7 +165,7 @@ describe("next hop source filters", () => {
 
   const NEXT_HOP_GROUPS = [[4, "224.1.2.240", "ff04::e001:2f0"], [6, "ff04::e000:2f0", "ff04::e000:2f0"]] as const;
 
-  it("send a copy only when the next hop's filter takes the sender, IPv4 and IPv6", async () => {
+  it("test_forwarding_source_filter: send a copy only when the next hop's filter takes the sender, IPv4 and IPv6", async () => {
     for (const [fam, group, underlay] of NEXT_HOP_GROUPS) {
       const { sled, a, copies } = await sender(group, underlay);
       const me = fam === 4 ? a.ipv4 : a.ipv6;
@@ -182,7 +182,7 @@ describe("next hop source filters", () => {
     }
   });
 
-  it("with two next hops of different filters, a copy goes to the one that takes the sender, IPv4 and IPv6", async () => {
+  it("test_forwarding_multi_nexthop_different_filters: with two next hops of different filters, a copy goes to the one that takes the sender, IPv4 and IPv6", async () => {
     for (const [fam, group, underlay] of NEXT_HOP_GROUPS) {
       const { sled, a, copies } = await sender(group, underlay);
       const me = fam === 4 ? a.ipv4 : a.ipv6;

@@ -35,49 +35,49 @@ describe("multicast requests to the sled API", () => {
   });
   afterEach(async () => { await api.close(); await sled.close(); });
 
-  it("refuses a link-local (ff02::) underlay group", async () => {
+  it("test_reject_link_local_underlay_ff02: refuses a link-local (ff02::) underlay group", async () => {
     const r = await req("PUT", "/m2p", { group: "224.1.2.99", underlay: "ff02::e001:263" });
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/underlay: expected an underlay group in ff04::\/16/);
   });
 
-  it("refuses a global (ff0e::) underlay group", async () => {
+  it("test_reject_global_underlay_ff0e: refuses a global (ff0e::) underlay group", async () => {
     expect((await req("PUT", "/m2p", { group: "224.1.2.99", underlay: "ff0e::e001:263" })).status).toBe(400);
     expect((await req("GET", "/m2p")).body).toEqual([]);
   });
 
-  it("takes an admin-local (ff04::/16) underlay group", async () => {
+  it("test_accept_admin_local_underlay_ff04: takes an admin-local (ff04::/16) underlay group", async () => {
     expect((await req("PUT", "/m2p", { group: "224.1.2.99", underlay: "ff04::e001:263" })).status).toBe(200);
     expect((await req("GET", "/m2p")).body).toEqual([{ group: "224.1.2.99", underlay: "ff04::e001:263" }]);
   });
 
-  it("refuses to join a group without an M2P mapping", async () => {
+  it("test_subscribe_without_m2p_mapping: refuses to join a group without an M2P mapping", async () => {
     const r = await join("web-1", "224.1.2.99");
     expect(r.status).toBe(409);
     expect(r.body.error).toMatch(/no M2P mapping for 224\.1\.2\.99/);
     expect(sled.port("web-1").compiled.config.multicast).toEqual([]);
   });
 
-  it("joins an ff04::/16 underlay group itself without an M2P mapping", async () => {
+  it("test_subscribe_ff04_direct_without_m2p: joins an ff04::/16 underlay group itself without an M2P mapping", async () => {
     expect((await join("web-1", "ff04::e001:263")).status).toBe(200);
     expect((await req("GET", "/mcast/subscriptions")).body).toEqual([
       { group: "ff04::e001:263", underlay: "ff04::e001:263", members: [{ port: "web-1", mode: "exclude", sources: [] }] }]);
   });
 
-  it("answers 404 for a port that does not exist", async () => {
+  it("test_subscribe_nonexistent_port: answers 404 for a port that does not exist", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.100", underlay: "ff04::e001:264" });
     const r = await join("this_port_does_not_exist_anywhere", "224.1.2.100");
     expect(r.status).toBe(404);
     expect(r.body.error).toMatch(/no port named this_port_does_not_exist_anywhere/);
   });
 
-  it("refuses a unicast address as a group", async () => {
+  it("test_subscribe_unicast_ip_as_group: refuses a unicast address as a group", async () => {
     const r = await join("web-1", "172.30.0.1");
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/not a multicast address/);
   });
 
-  it("takes the same join twice, and delivers once", async () => {
+  it("test_double_subscribe: takes the same join twice, and delivers once", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.101", underlay: "ff04::e001:265" });
     await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:265", nextHops: [hop(SWITCH_A, "external")] });
     expect((await join("web-2", "224.1.2.101")).status).toBe(200);
@@ -88,12 +88,12 @@ describe("multicast requests to the sled API", () => {
     expect(b.dev.delivered.length).toBe(1);
   });
 
-  it("leaves a group never joined without an error", async () => {
+  it("test_unsubscribe_never_subscribed: leaves a group never joined without an error", async () => {
     const r = await req("DELETE", "/ports/web-1/multicast/224.1.2.102");
     expect(r).toEqual({ status: 200, body: { left: "224.1.2.102", wasMember: false } });
   });
 
-  it("stops local delivery and underlay egress once the group's M2P mapping is gone", async () => {
+  it("test_subscribe_then_clear_m2p: stops local delivery and underlay egress once the group's M2P mapping is gone", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.103", underlay: "ff04::e001:267" });
     await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:267", nextHops: [hop(SWITCH_A, "external")] });
     expect((await join("web-2", "224.1.2.103")).status).toBe(200);
@@ -105,7 +105,7 @@ describe("multicast requests to the sled API", () => {
     expect(drops(sled, "web-1", "NoMulticastTarget")).toBe(1); // the sender's overlay has nowhere to send it
   });
 
-  it("refuses a forwarding next hop on any VNI but 77", async () => {
+  it("test_set_mcast_fwd_rejects_non_default_vni: refuses a forwarding next hop on any VNI but 77", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.200", underlay: "ff04::e001:2c8" });
     const r = await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:2c8", nextHops: [hop(SWITCH_A, "external", 78)] });
     expect(r.status).toBe(400);
@@ -113,19 +113,19 @@ describe("multicast requests to the sled API", () => {
     expect((await req("GET", "/mcast/forwarding")).body).toEqual([]);
   });
 
-  it("refuses a multicast address as a next hop", async () => {
+  it("test_set_mcast_fwd_rejects_multicast_next_hop: refuses a multicast address as a next hop", async () => {
     const r = await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:2c9", nextHops: [hop("ff04::1", "external")] });
     expect(r.status).toBe(400);
     expect(r.body.error).toMatch(/nextHops\.0\.nextHop: ff04::1 is a multicast address/);
   });
 
-  it("leaves link-local and global IPv6 groups it never joined without an error", async () => {
+  it("test_unsubscribe_ipv6_non_underlay_scopes: leaves link-local and global IPv6 groups it never joined without an error", async () => {
     for (const g of ["ff02::1:3", "ff0e::1:3"]) {
       expect(await req("DELETE", `/ports/web-1/multicast/${g}`)).toEqual({ status: 200, body: { left: g, wasMember: false } });
     }
   });
 
-  it("adds next hops to an underlay group's entry, and replaces one named again", async () => {
+  it("test_multiple_nexthops_accumulate: adds next hops to an underlay group's entry, and replaces one named again", async () => {
     const entry = () => req("GET", "/mcast/forwarding").then((r) => r.body[0].nextHops.map((h: { nextHop: string; replication: string }) => [h.nextHop, h.replication]));
     await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:268", nextHops: [hop(SWITCH_A, "external")] });
     expect(await entry()).toEqual([[SWITCH_A, "external"]]);
@@ -135,7 +135,7 @@ describe("multicast requests to the sled API", () => {
     expect(await entry()).toEqual([[SWITCH_A, "both"], [SWITCH_B, "underlay"]]);
   });
 
-  it("takes every port out of a group at once, and again without an error", async () => {
+  it("test_unsubscribe_all: takes every port out of a group at once, and again without an error", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.105", underlay: "ff04::e001:269" });
     await join("web-1", "224.1.2.105");
     await join("web-2", "224.1.2.105");
@@ -145,12 +145,12 @@ describe("multicast requests to the sled API", () => {
     expect(await req("DELETE", "/mcast/subscriptions/224.1.2.105")).toEqual({ status: 200, body: { group: "224.1.2.105", left: [] } });
   });
 
-  it("takes every port out of a group without an M2P mapping without an error", async () => {
+  it("test_unsubscribe_all_without_m2p: takes every port out of a group without an M2P mapping without an error", async () => {
     expect(await req("DELETE", "/mcast/subscriptions/224.1.2.106")).toEqual({ status: 200, body: { group: "224.1.2.106", left: [] } });
     expect((await req("DELETE", "/mcast/subscriptions/172.30.0.9")).status).toBe(400);
   });
 
-  it("stops underlay egress when the forwarding entry is cleared, and clears again without an error", async () => {
+  it("test_clear_forwarding_stops_underlay_egress: stops underlay egress when the forwarding entry is cleared, and clears again without an error", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.210", underlay: "ff04::e001:2d2" });
     await req("PUT", "/mcast/forwarding", { underlay: "ff04::e001:2d2", nextHops: [hop(SWITCH_A, "underlay")] });
     await join("web-1", "224.1.2.210");
@@ -166,7 +166,7 @@ describe("multicast requests to the sled API", () => {
     expect((await req("DELETE", "/mcast/forwarding/ff05::1")).status).toBe(400);
   });
 
-  it("keeps two groups apart: each reaches only its own members", async () => {
+  it("test_multiple_simultaneous_groups: keeps two groups apart: each reaches only its own members", async () => {
     await req("PUT", "/m2p", { group: "224.1.2.10", underlay: "ff04::e001:20a" });
     await req("PUT", "/m2p", { group: "224.1.2.11", underlay: "ff04::e001:20b" });
     await join("web-1", "224.1.2.10");

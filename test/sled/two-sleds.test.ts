@@ -46,7 +46,7 @@ describe("two sled hosts", () => {
   });
   afterAll(async () => { await api.close(); await a.close(); await b.close(); });
 
-  it("carries a TCP handshake from guest A to guest B and back across the underlay", async () => {
+  it("test_xde_loopback: carries a TCP handshake from guest A to guest B and back across the underlay", async () => {
     devA.inject([ipFrame(GW, A.mac, A.ip, B.ip, 6, tcp(A.ip, B.ip, 40000, 80, TCP_FLAGS.SYN))]);
     const [syn] = await devB.waitFor(1);
     expect(Buffer.from(syn.subarray(0, 12)).toString("hex")).toBe("a84025f00006a84025ff7777"); // to B, from the gateway

@@ -82,7 +82,7 @@ describe("outbound multicast", () => {
     expect(send(ipFrame(GATEWAY_MAC, GUEST_MAC, "fd00:1024::5", "ff02::fb", 17, udp("fd00:1024::5", "ff02::fb", 5353, 5353)), Dir.Out).reason).toBe("Unroutable");
   });
 
-  it("sends an admin-local overlay group to its underlay group from the sled's address, External replication; TCP to it is denied", async () => {
+  it("test_ipv6_multicast_encapsulation, test_tcp_multicast_denied: sends an admin-local overlay group to its underlay group from the sled's address, External replication; TCP to it is denied", async () => {
     const { send } = await port((c) => { c.m2p.push({ group: "ff04::1:3", underlay: "ff04::1:ffff" }); });
     const to = (proto: number) => ipFrame("33:33:00:01:00:03", GUEST_MAC, "fd00:1024::5", "ff04::1:3", proto,
       proto === 6 ? tcp("fd00:1024::5", "ff04::1:3", 12345, 80, TCP_FLAGS.SYN) : udp("fd00:1024::5", "ff04::1:3", 12345, 5353));
