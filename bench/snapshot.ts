@@ -11,7 +11,8 @@
 import os from "node:os";
 import { Dir } from "../hosts/engine/batch.js";
 import { Engine } from "../hosts/engine/engine.js";
-import { applyPort, compilePort } from "../layers/vpc/compile.js";
+import { compilePort } from "../layers/vpc/compile.js";
+import { applyPort } from "../hosts/engine/apply-port.js";
 import { ipFrame, tcp, TCP_FLAGS } from "../hosts/lib/frames.js";
 import { exampleConfig, exampleFrame, writeExampleFlow, median } from "./setup.js";
 import { exportSnapshot, restoreSnapshot } from "../hosts/snapshot/engine.js";

@@ -12,6 +12,7 @@
 import { Engine } from "../engine/engine.js";
 import type { CompiledPort } from "../../layers/vpc/compile.js";
 import { ip16, parseMac } from "../../layers/program/addr.js";
+import { encodePortConfig } from "../../layers/program/port-config.js";
 
 export interface BundleFrame { dir: 1 | 2; timeMs: number; bytes: Uint8Array }
 
@@ -22,7 +23,7 @@ export function writeBundle(p: CompiledPort, frames: BundleFrame[]): Uint8Array 
   const raw = (b: Uint8Array) => parts.push(b);
   raw(new TextEncoder().encode("WOPB"));
   u32(1);
-  const cfg = Engine.encodePortConfig(p.engineConfig);
+  const cfg = encodePortConfig(p.engineConfig);
   u32(cfg.length); raw(cfg);
   u32(p.program.length); raw(p.program);
   u32(p.natPools.length);
@@ -54,7 +55,7 @@ export function parseReplayLines(text: string): ReplayLine[] {
 
 /** The same frames through the Node engine, in the same batches, as ReplayLines. */
 export async function replayInNode(p: CompiledPort, frames: BundleFrame[]): Promise<ReplayLine[]> {
-  const { applyPort } = await import("../../layers/vpc/compile.js");
+  const { applyPort } = await import("../engine/apply-port.js");
   const e = await Engine.load();
   applyPort(e, 0, p, 0);
   const b = e.newBatch(64, 2304, 128);

@@ -8,7 +8,8 @@
 import { Engine } from "../engine/engine.js";
 import { Dir, Verdict } from "../engine/batch.js";
 import { reasonName } from "../engine/reasons.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { compilePort } from "../../layers/vpc/compile.js";
+import { applyPort } from "../engine/apply-port.js";
 import { ConfigError } from "../../layers/vpc/config.js";
 import { ruleName } from "../../layers/vpc/rule-names.js";
 import { el, frameCard, flowTable, FrameOutcome } from "./render.js";

@@ -9,7 +9,8 @@
 // policy for one rule, and the other rules keep their hit counts.
 
 import type { Engine, PortStateName } from "../engine/engine.js";
-import { CompiledPort, LAYER_ORDER, applyMeters } from "../../layers/vpc/compile.js";
+import { CompiledPort, LAYER_ORDER } from "../../layers/vpc/compile.js";
+import { applyMeters } from "../engine/apply-port.js";
 import { encodeLayer, encodeLayerEdit, encodeRuleBytes, LayerDef, EditStep } from "../../layers/program/encode.js";
 import type { UndoLog } from "../lib/committer.js";
 import type { SledMappings } from "./mappings.js";

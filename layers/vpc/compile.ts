@@ -1,10 +1,10 @@
 // Compiling a VPC port config into what the engine runs: the port's
 // configuration numbers, its rule program (gateway, firewall, router, nat,
 // overlay — in outbound order), its SNAT pool and the mapping-table entries
-// it needs. Hosts apply the result with `applyPort`.
+// it needs: data, which hosts hand to the engine (hosts/engine/apply-port.ts).
 
 import { encodePortProgram, LayerDef, encodeLayer } from "../program/encode.js";
-import type { Engine, PortConfig } from "../../hosts/engine/engine.js";
+import type { PortConfig } from "../program/port-config.js";
 import { parsePortConfig, VpcPortConfig } from "./config.js";
 import { gatewayLayer } from "./gateway.js";
 import { firewallLayer } from "./firewall.js";
@@ -80,29 +80,4 @@ export function layerBytes(p: CompiledPort, name: (typeof LAYER_ORDER)[number]):
   const l = p.layers.find((x) => x.name === name);
   if (!l) throw new Error(`no layer ${name}`);
   return encodeLayer(l);
-}
-
-/** Set the port's bandwidth meters (removing the ones the config no longer has). */
-export function applyMeters(engine: Engine, id: number, p: CompiledPort, now = Date.now()): void {
-  for (let meter = 0; meter < 16; meter++) {
-    for (const dir of ["in", "out"] as const) {
-      const s = p.meters.find((x) => x.meter === meter && x.dir === dir);
-      engine.setMeter(id, meter, dir, s?.bitsPerSec ?? 0, s?.burstBytes ?? 0, now);
-    }
-  }
-}
-
-/** Create the port in an engine and bring it up. */
-export function applyPort(engine: Engine, id: number, p: CompiledPort, now = Date.now()): void {
-  engine.createPort(id, p.engineConfig);
-  try {
-    for (const pool of p.natPools) engine.setNatPool(id, pool.pool, pool.ip, pool.firstPort, pool.lastPort);
-    engine.loadProgram(id, p.program);
-    for (const m of p.mappings) engine.mapSet(m.table, m.vni, m.ip, m.portLo, m.portHi, m.target);
-    applyMeters(engine, id, p, now);
-  } catch (err) {
-    engine.destroyPort(id);
-    throw err;
-  }
-  engine.setPortState(id, "running");
 }

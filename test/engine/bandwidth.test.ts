@@ -5,7 +5,8 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { compilePort } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 import { encodeLayer, LayerDef } from "../../layers/program/encode.js";
 import { ipFrame, udp } from "../helpers/frames.js";
 

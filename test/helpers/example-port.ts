@@ -1,7 +1,8 @@
 // The example VPC port (examples/port-a.json) in a fresh engine, edited per test.
 import { readFileSync } from "node:fs";
 import { Engine } from "../../hosts/engine/engine.js";
-import { compilePort, applyPort } from "../../layers/vpc/compile.js";
+import { compilePort } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PortJson = any;

@@ -7,7 +7,8 @@
 // reads an output frame back as fields.
 import { Engine } from "../../hosts/engine/engine.js";
 import { Batch, Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort, LAYER_ORDER, CompiledPort } from "../../layers/vpc/compile.js";
+import { compilePort, LAYER_ORDER, CompiledPort } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 import { decodeFrame } from "../../hosts/playground/decode.js";
 import { ip16, ipText } from "../../layers/program/addr.js";
 import { sentAt, Sent } from "./port-fixture.js";

@@ -7,7 +7,8 @@
 // driven by the same segments.
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort, layerBytes } from "../../layers/vpc/compile.js";
+import { compilePort, layerBytes } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 import { reasonName } from "../../hosts/engine/reasons.js";
 import { examplePortJson, PortJson, GUEST_MAC, GATEWAY_MAC } from "./example-port.js";
 import { ipFrame, tcp, geneve } from "./frames.js";

@@ -2,7 +2,8 @@
 // that runs one frame through it and reports what the engine decided. The
 // engine tests in test/engine/ describe their layers inline, so each reads
 // as the scenario it checks (no VPC compiler in between).
-import { Engine, PortConfig } from "../../hosts/engine/engine.js";
+import { Engine } from "../../hosts/engine/engine.js";
+import type { PortConfig } from "../../layers/program/port-config.js";
 import { Batch, Dir, Verdict } from "../../hosts/engine/batch.js";
 import { encodePortProgram, LayerDef } from "../../layers/program/encode.js";
 import { reasonName } from "../../hosts/engine/reasons.js";

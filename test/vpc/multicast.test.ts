@@ -6,7 +6,8 @@
 // membership reports to the host. Membership changes replace layers, and the
 // epoch makes cached flows follow.
 import { describe, it, expect } from "vitest";
-import { compilePort, applyPort, layerBytes } from "../../layers/vpc/compile.js";
+import { compilePort, layerBytes } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 import { parsePortConfig, ConfigError } from "../../layers/vpc/config.js";
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";

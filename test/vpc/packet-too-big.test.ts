@@ -5,6 +5,7 @@
 // is fixtures/packet-too-big.
 import { describe, it, expect } from "vitest";
 import { optePort, fromGuest, Dir, Verdict, GUEST4 } from "../helpers/opte.js";
+import { encodePortConfig } from "../../layers/program/port-config.js";
 import { Engine, EngineError } from "../../hosts/engine/engine.js";
 import { compilePort } from "../../layers/vpc/compile.js";
 import { examplePortJson } from "../helpers/example-port.js";
@@ -69,7 +70,7 @@ describe("packets too big for the underlay", () => {
     const json = examplePortJson(); json.sled.mtu = 1500;
     const compiled = compilePort(json);
     const e = await Engine.load();
-    const v1 = Engine.encodePortConfig({ ...compiled.engineConfig, icmpErrors: undefined }).slice(0, 84);
+    const v1 = encodePortConfig({ ...compiled.engineConfig, icmpErrors: undefined }).slice(0, 84);
     new DataView(v1.buffer).setUint32(0, 1, true);
     const ptr = e.put(v1);
     expect(e.fn("portCreate")(0, ptr, v1.length)).toBe(0);
@@ -84,7 +85,7 @@ describe("packets too big for the underlay", () => {
 
   it("refuses a port config block that is short for its version, or of a version it does not know", async () => {
     const e = await Engine.load();
-    const cfg = Engine.encodePortConfig(compilePort(examplePortJson()).engineConfig);
+    const cfg = encodePortConfig(compilePort(examplePortJson()).engineConfig);
     const create = (b: Uint8Array) => reasonName(e.fn("portCreate")(1, e.put(b), b.length));
     expect(create(cfg.slice(0, 100))).toBe("Truncated");
     const v3 = Uint8Array.from(cfg); new DataView(v3.buffer).setUint32(0, 3, true);

@@ -4,7 +4,8 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { Engine } from "../../hosts/engine/engine.js";
 import { Dir, Verdict } from "../../hosts/engine/batch.js";
-import { compilePort, applyPort, layerBytes } from "../../layers/vpc/compile.js";
+import { compilePort, layerBytes } from "../../layers/vpc/compile.js";
+import { applyPort } from "../../hosts/engine/apply-port.js";
 import { reasonName } from "../../hosts/engine/reasons.js";
 import { ipFrame, tcp, udp, geneve, TCP_FLAGS } from "../helpers/frames.js";
 
