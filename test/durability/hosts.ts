@@ -2,41 +2,9 @@
 // test: started on a config and a state directory, reached over their unix
 // socket, killed with SIGKILL; and what a client can see of each host's
 // desired state, read back through its API alone.
-import { spawn, ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { call } from "../../hosts/cli/client.js";
-
-const root = new URL("../../", import.meta.url).pathname;
-export const bin = join(root, "bin", "wopte.js");
-
-export interface HostProcess { p: ChildProcess; api: string; exited: Promise<number | null>; log: () => string }
-
-/** Start `wopte <args>` and wait for its "… host running" line. Rejects with its output when it exits first. */
-export function startHost(args: string[]): Promise<HostProcess> {
-  const p = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  p.stdout!.on("data", (d) => { out += d; });
-  p.stderr!.on("data", (d) => { out += d; });
-  const exited = new Promise<number | null>((resolve) => p.on("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`no "host running" line within 15 s: ${out}`)); }, 15_000);
-    const onData = () => {
-      const line = out.split("\n").find((l) => l.includes("host running"));
-      if (!line) return;
-      clearTimeout(timer);
-      p.stdout!.off("data", onData);
-      resolve({ p, api: JSON.parse(line).api, exited, log: () => out });
-    };
-    p.stdout!.on("data", onData);
-    exited.then((code) => { clearTimeout(timer); reject(new Error(`exited ${code} before it was running: ${out}`)); });
-  });
-}
-
-/** SIGKILL, and wait until the process is gone (reaped: its ledger lock is free). */
-export async function kill9(h: HostProcess): Promise<void> {
-  h.p.kill("SIGKILL");
-  await h.exited;
-}
+export { startHost, kill9, bin } from "../helpers/host-process.js";
+export type { HostProcess } from "../helpers/host-process.js";
 
 const sorted = (xs: string[]) => [...xs].sort();
 

@@ -12,24 +12,13 @@ import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { sh, inNs } from "../helpers/netns.js";
 import { needs } from "../helpers/tools.js";
+import { startHost, bin } from "../helpers/host-process.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const bin = join(root, "bin", "wopte.js");
 const env = needs("root", "ip", "ping", "curl", "built", "addon");
 const run = promisify(execFile);
 const SLED = "fd00:1122:3344:101::1", GW = "fd00:1122:3344:1::1";
 const EXT_MAC = "02:00:5e:00:53:01", ROUTER_MAC = "02:00:5e:00:53:fe";
-
-function startProc(args: string[], name: string): Promise<{ p: ChildProcess; api: string }> {
-  const p = spawn("node", [bin, ...args], { cwd: root });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    p.stdout!.on("data", (d) => { out += d; const m = /"api":"(unix:[^"]+)"/.exec(out); if (m) resolve({ p, api: m[1] }); });
-    p.stderr!.on("data", (d) => { out += d; });
-    p.on("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
-    setTimeout(() => reject(new Error(`${name}: no API line: ${out}`)), 15_000);
-  });
-}
 
 /** A tiny HTTP server in a namespace that answers with the client's address and port. */
 function whoami(ns: string, ip: string, port: number): ChildProcess {
@@ -81,8 +70,8 @@ describe(env.title("gateway host between the rack and an external network"), env
       ],
       api: { socket: join(dir, "gateway.sock") },
     }));
-    const s = await startProc(["sled", "--config", join(dir, "sled.json"), "--state-dir", join(dir, "state")], "sled");
-    const g = await startProc(["gateway", "run", "--config", join(dir, "gateway.json")], "gateway");
+    const s = await startHost(["sled", "--config", join(dir, "sled.json"), "--state-dir", join(dir, "state")]);
+    const g = await startHost(["gateway", "run", "--config", join(dir, "gateway.json")]);
     procs.push(s.p, g.p);
     gwApi = g.api;
     for (const [ns, tap, mac, ip] of [["wopte-gga", "wgga0", guests[0].mac, guests[0].ip], ["wopte-ggb", "wggb0", guests[1].mac, guests[1].ip],

@@ -17,10 +17,10 @@ import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { sh, inNs } from "../helpers/netns.js";
 import { needs } from "../helpers/tools.js";
+import { startHost } from "../helpers/host-process.js";
 import { untilAsync } from "../helpers/until.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const bin = join(root, "bin", "wopte.js");
 const env = needs("root", "ip", "curl", "built", "addon");
 const run = promisify(execFile);
 const SLED = "fd00:1122:3344:101::1", GW = "fd00:1122:3344:1::1";
@@ -28,17 +28,6 @@ const EXT_MAC = "02:00:5e:00:53:01", ROUTER_MAC = "02:00:5e:00:53:fe";
 const GUEST = { mac: "a8:40:25:f0:00:05", ip: "172.30.0.5" };
 const NS = "wopte-rst-g", EXT = "wopte-rst-x", TAP = "wrstg0", XTAP = "wrstx0";
 const SERVER = "203.0.113.10";
-
-function startProc(args: string[], name: string): Promise<{ p: ChildProcess; api: string }> {
-  const p = spawn("node", [bin, ...args], { cwd: root });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    p.stdout!.on("data", (d) => { out += d; const m = /"api":"(unix:[^"]+)"/.exec(out); if (m) resolve({ p, api: m[1] }); });
-    p.stderr!.on("data", (d) => { out += d; });
-    p.on("exit", (c) => reject(new Error(`${name} exited ${c}: ${out}`)));
-    setTimeout(() => reject(new Error(`${name}: no API line: ${out}`)), 20_000);
-  });
-}
 
 /** An echo server in the external namespace: each line comes back as "<client address> <client port> <line>". */
 function echoServer(): ChildProcess {
@@ -113,7 +102,7 @@ describe(env.title("a sled host restart under a TCP connection through SNAT"), e
       nat: [{ ip: "198.51.100.10", firstPort: 16384, lastPort: 24575, sled: SLED, vni: 1024, mac: GUEST.mac }],
       api: { socket: join(dir, "gateway.sock") },
     }));
-    const g = await startProc(["gateway", "run", "--config", join(dir, "gateway.json")], "gateway");
+    const g = await startHost(["gateway", "run", "--config", join(dir, "gateway.json")], 20_000);
     procs.push(g.p);
     gwApi = g.api;
     for (const ns of [NS, EXT]) { try { sh("ip", "netns", "del", ns); } catch { /* fresh */ } sh("ip", "netns", "add", ns); inNs(ns, "ip", "link", "set", "lo", "up"); }
@@ -136,7 +125,7 @@ describe(env.title("a sled host restart under a TCP connection through SNAT"), e
   for (const stop of ["SIGKILL", "SIGTERM"] as const) {
     it(`${stop === "SIGKILL" ? "kill -9 after a checkpoint" : "a clean stop (SIGTERM)"}: the connection carries on through the same SNAT port`, async () => {
       // -9: checkpoints every 200 ms, the kill after one that holds the connection; SIGTERM: only the one at the stop
-      let s = await startProc(sledArgs(stop === "SIGKILL" ? "200ms" : "0"), "sled");
+      let s = await startHost(sledArgs(stop === "SIGKILL" ? "200ms" : "0"), 20_000);
       procs.push(s.p);
       plugGuest();
       // two connections that come and go, so the kept one's SNAT port is not the block's first
@@ -161,7 +150,7 @@ describe(env.title("a sled host restart under a TCP connection through SNAT"), e
       s.p.kill(stop);
       await exited;
       // the same config and state directory; the VNIC plugged in again
-      s = await startProc(sledArgs(stop === "SIGKILL" ? "200ms" : "0"), "sled");
+      s = await startHost(sledArgs(stop === "SIGKILL" ? "200ms" : "0"), 20_000);
       procs.push(s.p);
       expect((await health(s.api)).checkpoints.restored).toBe(1);
       plugGuest();
